@@ -1,0 +1,47 @@
+/**
+ * The wire format of Redisse, shared by server, publisher and client: SSE
+ * encoding, the bus envelope, cursors and event ids, name validation,
+ * reserved events, Redis key names and the publish script. No runtime
+ * dependencies, no Node built-ins.
+ *
+ * @example
+ * ```ts
+ * import { encodeEvent, validateChannel } from '@redisse/protocol'
+ * validateChannel('room:42')
+ * encodeEvent({ event: 'message', data: JSON.stringify({ text: 'hi' }) })
+ * ```
+ * @module
+ */
+
+export type { Cursor } from './cursor'
+export {
+  EPOCH_PATTERN,
+  formatCursor,
+  formatEventId,
+  newEpoch,
+  parseCursor,
+  parseEventId,
+} from './cursor'
+export type { Envelope } from './envelope'
+export { ENVELOPE_VERSION, formatEnvelope, parseEnvelope } from './envelope'
+export type { ErrorBody, ErrorCode } from './errors'
+export { ErrorCodes, isRedisseError, RedisseError } from './errors'
+export type { EventMap, ReservedEvent, ResetEventData } from './events'
+export { defineEvents, ReservedEvents } from './events'
+export { encodeEnvelope } from './frame'
+export type { RedisKeys } from './keys'
+export { createKeys, DEFAULT_PREFIX } from './keys'
+export {
+  CHANNEL_PATTERN,
+  isValidChannel,
+  isValidEventType,
+  MAX_CHANNEL_LENGTH,
+  MAX_EVENT_TYPE_LENGTH,
+  RESERVED_PREFIX,
+  validateChannel,
+  validateEventType,
+} from './names'
+export type { PublishScriptCall } from './publishScript'
+export { DEFAULT_HISTORY, PUBLISH_SCRIPT, publishScriptArgs } from './publishScript'
+export type { SseFrame } from './sse'
+export { encodeComment, encodeEvent, encodeRetry } from './sse'

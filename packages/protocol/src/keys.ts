@@ -1,0 +1,56 @@
+/** Default prefix of every Redis key and pub/sub channel Redisse uses. */
+export const DEFAULT_PREFIX = 'redisse:'
+
+/**
+ * Names of the Redis keys and pub/sub channels under one prefix. Channel
+ * names are validated before they reach these builders, and each kind of key
+ * has its own fixed segment, so no channel name can reach another kind's key.
+ */
+export interface RedisKeys {
+  prefix: string
+  /** String: global event sequence (INCR). */
+  seq: string
+  /** String: epoch of the log; replaced when Redis loses its data. */
+  epoch: string
+  /** Hash: `historySize`, `historyTtl` (ms) written by servers, read by the publish script. */
+  config: string
+  /** Pub/sub channel carrying the envelopes of one Redisse channel. */
+  pubsub(channel: string): string
+  /** Sorted set: history of one channel, envelopes scored by sequence. */
+  history(channel: string): string
+  /** String: the subject id a token (by its SHA-256 hex) belongs to. */
+  token(tokenHash: string): string
+  /** Set: channels a subject may hear. */
+  subjectChannels(subject: string): string
+  /** Set: hashes of a subject's tokens. */
+  subjectTokens(subject: string): string
+  /** Pub/sub channel announcing subject edits to every server node. */
+  control: string
+  /** String: event id already assigned to an idempotency key. */
+  idempotency(key: string): string
+}
+
+/**
+ * Builds the key names under `prefix`.
+ * @param prefix - ends with `:` by convention
+ * @defaultValue prefix `redisse:`
+ * @example
+ * ```ts
+ * createKeys().pubsub('room:42') // 'redisse:ch:room:42'
+ * ```
+ */
+export function createKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
+  return {
+    prefix,
+    seq: `${prefix}seq`,
+    epoch: `${prefix}epoch`,
+    config: `${prefix}config`,
+    pubsub: (channel) => `${prefix}ch:${channel}`,
+    history: (channel) => `${prefix}h:${channel}`,
+    token: (tokenHash) => `${prefix}token:${tokenHash}`,
+    subjectChannels: (subject) => `${prefix}subject-channels:${subject}`,
+    subjectTokens: (subject) => `${prefix}subject-tokens:${subject}`,
+    control: `${prefix}control`,
+    idempotency: (key) => `${prefix}idem:${key}`,
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Shared test helpers for Redisse packages: a real `redis-server` on a free
+ * port, an SSE reader over raw `node:http`, and chunking of byte fixtures.
+ * @module
+ */
+
+export { chunkAt, randomChunks } from './chunks'
+export { freePort } from './freePort'
+export { type OpenSseOptions, openSse, type SseEvent, type SseStream } from './openSse'
+export { type RedisProcess, startRedis } from './startRedis'
+export { uniquePrefix } from './uniquePrefix'
+export { waitFor } from './waitFor'

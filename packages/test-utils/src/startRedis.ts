@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { freePort } from './freePort'
+
+export interface RedisProcess {
+  url: string
+  port: number
+  /** Kills the server (SIGKILL when `hard`, as a crash would) and waits for it to exit. */
+  stop(options?: { hard?: boolean }): Promise<void>
+  /** Starts it again on the same port, empty (no persistence). */
+  restart(): Promise<void>
+}
+
+const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
+
+function spawnRedis(port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      bin,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let output = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`redis-server did not start on port ${port}: ${output}`))
+    }, 10_000)
+    const probe = setInterval(async () => {
+      if (await ping(port)) {
+        clearInterval(probe)
+        clearTimeout(timer)
+        resolve(child)
+      }
+    }, 20)
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+    child.on('error', (err) => {
+      clearInterval(probe)
+      clearTimeout(timer)
+      reject(
+        new Error(`cannot run ${bin} (install redis-server or set REDIS_SERVER_BIN)`, {
+          cause: err,
+        }),
+      )
+    })
+    child.on('exit', (code) => {
+      clearInterval(probe)
+      clearTimeout(timer)
+      reject(new Error(`redis-server exited with ${code}: ${output}`))
+    })
+  })
+}
+
+async function ping(port: number): Promise<boolean> {
+  const { connect } = await import('node:net')
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.setTimeout(200)
+    socket.on('connect', () => socket.write('PING\r\n'))
+    socket.on('data', (d) => {
+      socket.destroy()
+      resolve(d.toString().startsWith('+PONG'))
+    })
+    socket.on('error', () => resolve(false))
+    socket.on('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+}
+
+/**
+ * Starts a throw-away `redis-server` on a free port of 127.0.0.1, with no
+ * persistence, and never the standard port 6379.
+ */
+export async function startRedis(): Promise<RedisProcess> {
+  let port = await freePort()
+  let child: ChildProcess | undefined
+  for (let attempt = 0; !child; attempt++) {
+    try {
+      child = await spawnRedis(port)
+    } catch (err) {
+      if (attempt >= 3) throw err
+      port = await freePort()
+    }
+  }
+  const stop = async ({ hard = false } = {}) => {
+    const current = child
+    if (!current || current.exitCode !== null || current.signalCode !== null) return
+    await new Promise<void>((resolve) => {
+      current.once('exit', () => resolve())
+      current.kill(hard ? 'SIGKILL' : 'SIGTERM')
+    })
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    async restart() {
+      await stop({ hard: true })
+      child = await spawnRedis(port)
+    },
+  }
+}
