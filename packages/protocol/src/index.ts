@@ -13,6 +13,8 @@
  * @module
  */
 
+export type { ControlMessage } from './control'
+export { formatControl, parseControl } from './control'
 export type { Cursor } from './cursor'
 export {
   EPOCH_PATTERN,
@@ -29,6 +31,7 @@ export { ErrorCodes, isRedisseError, RedisseError } from './errors'
 export type { EventMap, ReservedEvent, ResetEventData } from './events'
 export { defineEvents, ReservedEvents } from './events'
 export { encodeEnvelope } from './frame'
+export { DEFAULT_MAX_PAYLOAD_BYTES, HttpPaths } from './httpApi'
 export type { RedisKeys } from './keys'
 export { createKeys, DEFAULT_PREFIX } from './keys'
 export {
@@ -41,7 +44,9 @@ export {
   validateChannel,
   validateEventType,
 } from './names'
+export { encodePayload } from './payload'
 export type { PublishScriptCall } from './publishScript'
 export { DEFAULT_HISTORY, PUBLISH_SCRIPT, publishScriptArgs } from './publishScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'
+export { hashToken, MAX_SUBJECT_LENGTH, newToken, validateSubject } from './tokens'

@@ -1,0 +1,42 @@
+import { RedisseError } from './errors'
+
+/** Longest subject id accepted, in characters. */
+export const MAX_SUBJECT_LENGTH = 200
+
+/**
+ * Subject ids: any 1 to 200 printable characters without spaces (a user id,
+ * an email, a UUID…). They only ever appear after a fixed key segment.
+ */
+export function validateSubject(id: unknown): string {
+  if (
+    typeof id === 'string' &&
+    id.length > 0 &&
+    id.length <= MAX_SUBJECT_LENGTH &&
+    /^[\x21-\x7e]+$/.test(id)
+  ) {
+    return id
+  }
+  throw new RedisseError(
+    'invalid-request',
+    `invalid subject id ${JSON.stringify(String(id).slice(0, 60))}: use 1 to ${MAX_SUBJECT_LENGTH} printable ASCII characters without spaces`,
+  )
+}
+
+/**
+ * SHA-256 of a token, lowercase hex: what Redis stores instead of the token.
+ * Uses Web Crypto, present in Node ≥ 20 and every current browser.
+ */
+export async function hashToken(token: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))
+  let hex = ''
+  for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, '0')
+  return hex
+}
+
+/** A new random token: 32 bytes from the CSPRNG, base64url (43 characters). */
+export function newToken(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32))
+  let bin = ''
+  for (const byte of bytes) bin += String.fromCharCode(byte)
+  return btoa(bin).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+}
