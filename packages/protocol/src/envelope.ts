@@ -39,7 +39,8 @@ export function parseEnvelope(raw: string): Envelope {
     start = end + 1
   }
   const [version, id, channel, type, ts] = parts
-  if (parts.length !== 5 || version !== ENVELOPE_VERSION || !id || !channel || !type || !ts) {
+  const validTs = ts !== undefined && /^\d+$/.test(ts)
+  if (parts.length !== 5 || version !== ENVELOPE_VERSION || !id || !channel || !type || !validTs) {
     throw new RedisseError(
       'invalid-envelope',
       `malformed envelope (expected ${ENVELOPE_VERSION}): ${JSON.stringify(raw.slice(0, 80))}`,

@@ -18,7 +18,7 @@ export function validateSubject(id: unknown): string {
   }
   throw new RedisseError(
     'invalid-request',
-    `invalid subject id ${JSON.stringify(String(id).slice(0, 60))}: use 1 to ${MAX_SUBJECT_LENGTH} printable ASCII characters without spaces`,
+    `invalid subject id ${typeof id === 'string' ? JSON.stringify(id.slice(0, 60)) : typeof id}: use 1 to ${MAX_SUBJECT_LENGTH} printable ASCII characters without spaces`,
   )
 }
 

@@ -1,11 +1,7 @@
 import type { TestProject } from 'vitest/node'
 import { startRedis } from './startRedis'
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string
-  }
-}
+import './providedContext'
 
 /** Vitest global setup: one real redis-server for the whole run, killed at the end. */
 export default async function setup(project: TestProject) {

@@ -3,6 +3,7 @@
  * port, an SSE reader over raw `node:http`, and chunking of byte fixtures.
  * @module
  */
+import './providedContext'
 
 export { chunkAt, randomChunks } from './chunks'
 export { freePort } from './freePort'

@@ -1,0 +1,59 @@
+import { expect, test } from 'vitest'
+import * as protocol from './index'
+
+test('exports exactly the documented runtime API', () => {
+  expect(Object.keys(protocol).sort()).toEqual(
+    [
+      'CHANNEL_PATTERN',
+      'DEFAULT_HISTORY',
+      'DEFAULT_MAX_PAYLOAD_BYTES',
+      'DEFAULT_PREFIX',
+      'ENVELOPE_VERSION',
+      'EPOCH_PATTERN',
+      'ErrorCodes',
+      'HttpPaths',
+      'MAX_CHANNEL_LENGTH',
+      'MAX_EVENT_TYPE_LENGTH',
+      'MAX_SUBJECT_LENGTH',
+      'PUBLISH_SCRIPT',
+      'RESERVED_PREFIX',
+      'RedisseError',
+      'ReservedEvents',
+      'createKeys',
+      'defineEvents',
+      'encodeComment',
+      'encodeEnvelope',
+      'encodeEvent',
+      'encodePayload',
+      'encodeRetry',
+      'formatControl',
+      'formatCursor',
+      'formatEnvelope',
+      'formatEventId',
+      'hashToken',
+      'isRedisseError',
+      'isValidChannel',
+      'isValidEventType',
+      'newEpoch',
+      'newToken',
+      'parseControl',
+      'parseCursor',
+      'parseEnvelope',
+      'parseEventId',
+      'publishScriptArgs',
+      'validateChannel',
+      'validateEventType',
+      'validateSubject',
+    ].sort(),
+  )
+})
+
+test('reserves event types under the redisse: prefix only', () => {
+  for (const type of Object.values(protocol.ReservedEvents)) {
+    expect(type.startsWith(protocol.RESERVED_PREFIX)).toBe(true)
+    expect(() => protocol.validateEventType(type)).toThrowError(
+      expect.objectContaining({ code: 'reserved-event-type' }),
+    )
+    expect(protocol.validateEventType(type, { allowReserved: true })).toBe(type)
+  }
+})
