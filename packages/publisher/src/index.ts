@@ -1,0 +1,25 @@
+/**
+ * Publish Redisse events from a backend and manage who hears what, over
+ * Redis or a Redisse server's HTTP API.
+ *
+ * @example
+ * ```ts
+ * import { createPublisher } from '@redisse/publisher'
+ *
+ * type Events = { message: { user: string; text: string } }
+ * const pub = createPublisher<Events>({ redis: process.env.REDIS_URL ?? 'redis://localhost:6379' })
+ * await pub.publish('room:42', 'message', { user: 'ann', text: 'hi' })
+ * const token = await pub.subject('ann').generateToken()
+ * await pub.subject('ann').addChannel('room:42')
+ * await pub.close()
+ * ```
+ * @module
+ */
+
+export type { ErrorCode, EventMap } from '@redisse/protocol'
+export { defineEvents, isRedisseError, RedisseError } from '@redisse/protocol'
+export type { HttpPublisherOptions } from './createHttpTransport'
+export type { PublisherOptions } from './createPublisher'
+export { createPublisher } from './createPublisher'
+export type { RedisPublisherOptions } from './createRedisTransport'
+export type { BatchEvent, Publisher, PublishOptions, Subject } from './types'

@@ -1,0 +1,20 @@
+import type { Broker } from './broker/Broker'
+import type { Hub } from './createHub'
+import type { ResolvedOptions } from './options'
+
+/** Counters of the node outside the hub. */
+export interface NodeCounters {
+  published: number
+  publishErrors: number
+  rejected: Record<'limit' | 'subject-limit' | 'unauthorized' | 'forbidden' | 'invalid', number>
+}
+
+/** What the request handlers share. */
+export interface ServerContext {
+  options: ResolvedOptions
+  broker: Broker
+  hub: Hub
+  counters: NodeCounters
+  startedAt: number
+  closing: boolean
+}

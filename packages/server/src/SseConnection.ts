@@ -1,0 +1,67 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+
+/** Why a stream ended, as logged and counted. */
+export type CloseReason =
+  | 'client-closed'
+  | 'slow-client'
+  | 'channels-revoked'
+  | 'server-shutdown'
+  | 'write-error'
+
+let nextId = 0
+
+/**
+ * One open event stream. Kept small on purpose: the response, its socket,
+ * its channels and subject; no timers of its own (the hub sweeps keep-alives
+ * for all connections at once).
+ */
+export class SseConnection {
+  readonly id = ++nextId
+  readonly openedAt = Date.now()
+  readonly channels = new Set<string>()
+  closed = false
+  closeReason: CloseReason | undefined
+  private readonly socket: Socket | null
+
+  constructor(
+    readonly res: ServerResponse,
+    readonly subject: string | undefined,
+    private readonly maxBufferedBytes: number,
+    private readonly onClose: (connection: SseConnection) => void,
+  ) {
+    this.socket = res.socket
+    res.on('close', () => this.close('client-closed'))
+    res.on('error', () => this.close('write-error'))
+  }
+
+  /** Bytes written but not yet taken by the kernel. */
+  get pending(): number {
+    return (this.socket?.writableLength ?? 0) + this.res.writableLength
+  }
+
+  /**
+   * Writes bytes without waiting for `drain`; a client whose backlog passes
+   * the limit is cut off instead, so one slow reader cannot hold memory.
+   * @returns false when the connection is (now) closed
+   */
+  write(chunk: Buffer | string): boolean {
+    if (this.closed) return false
+    if (this.pending > this.maxBufferedBytes) {
+      this.close('slow-client')
+      return false
+    }
+    this.res.write(chunk)
+    return true
+  }
+
+  /** Ends the stream (idempotent). */
+  close(reason: CloseReason): void {
+    if (this.closed) return
+    this.closed = true
+    this.closeReason = reason
+    if (reason === 'slow-client' || reason === 'write-error') this.res.destroy()
+    else if (!this.res.writableEnded) this.res.end()
+    this.onClose(this)
+  }
+}

@@ -1,0 +1,64 @@
+import type { Envelope } from '@redisse/protocol'
+
+/** What one publish asks of a broker; names and payload are already validated. */
+export interface PublishRequest {
+  channel: string
+  type: string
+  /** Payload value, JSON-serialisable and already size-checked. */
+  data: unknown
+  idempotencyKey?: string | undefined
+}
+
+/** Who a token belongs to and what that subject may hear now. */
+export interface TokenGrant {
+  subject: string
+  channels: string[]
+}
+
+/** A live edit of a subject's channel list, as every node receives it. */
+export type SubjectEdit =
+  | { op: 'add' | 'remove'; subject: string; channel: string }
+  | { op: 'clear'; subject: string }
+
+/** Connection state of a broker, as `/healthz` and `/stats` report it. */
+export type BrokerState = 'connecting' | 'ready' | 'reconnecting' | 'closed'
+
+/**
+ * What the server needs from its bus: publish, subscribe, read history and
+ * keep tokens. The Redis broker and the embedded in-process broker implement
+ * the same interface so the same tests run on both.
+ */
+export interface Broker {
+  readonly kind: 'redis' | 'embedded'
+  readonly state: BrokerState
+  /** Resolves once the broker can serve. */
+  ready(): Promise<void>
+  /** Appends an event to the channel's log and fans it out; resolves to its event id. */
+  publish(request: PublishRequest): Promise<string>
+  /** Starts receiving envelopes of `channel` (the server reference-counts calls). */
+  subscribe(channel: string): Promise<void>
+  /** Stops receiving envelopes of `channel`. */
+  unsubscribe(channel: string): Promise<void>
+  /** Registers the single receiver of every envelope of subscribed channels. */
+  onEnvelope(listener: (envelope: Envelope) => void): void
+  /** Registers the receiver of subject edits (token mode). */
+  onSubjectEdit(listener: (edit: SubjectEdit) => void): void
+  /** Registers the receiver of state changes. */
+  onState(listener: (state: BrokerState) => void): void
+  /** The subject and channels of a token, or `undefined` when unknown or expired. */
+  resolveToken(token: string): Promise<TokenGrant | undefined>
+  /** Token and channel-list management, for the HTTP subject endpoints. */
+  subjects: SubjectStore
+  /** Stores the server's history settings where publishers read them. */
+  configureHistory(history: { size: number; ttl: number }): Promise<void>
+  close(): Promise<void>
+}
+
+/** Token and channel-list management of one broker. */
+export interface SubjectStore {
+  generateToken(subject: string, options?: { ttl?: number | undefined }): Promise<string>
+  addChannel(subject: string, channel: string): Promise<boolean>
+  removeChannel(subject: string, channel: string): Promise<boolean>
+  channels(subject: string): Promise<string[]>
+  clear(subject: string): Promise<void>
+}

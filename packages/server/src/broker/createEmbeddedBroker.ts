@@ -1,0 +1,153 @@
+import {
+  DEFAULT_HISTORY,
+  type Envelope,
+  encodePayload,
+  formatCursor,
+  formatEventId,
+  hashToken,
+  newEpoch,
+  newToken,
+  RedisseError,
+} from '@redisse/protocol'
+import type { Broker, BrokerState, PublishRequest, SubjectEdit, TokenGrant } from './Broker'
+
+interface StoredToken {
+  subject: string
+  expiresAt: number | undefined
+}
+
+/**
+ * The in-process broker used when no Redis is configured: the same semantics
+ * as Redis within one process (global sequence, per-channel ring of history,
+ * tokens and channel lists in memory). Everything is lost when the process
+ * exits, and other processes can only reach it through the server's HTTP API.
+ */
+export function createEmbeddedBroker(options: { now?: () => number } = {}): Broker {
+  const now = options.now ?? Date.now
+  const epoch = newEpoch()
+  let seq = 0
+  let state: BrokerState = 'ready'
+  let history = { size: DEFAULT_HISTORY.size as number, ttl: DEFAULT_HISTORY.ttl as number }
+  const subscribed = new Set<string>()
+  const logs = new Map<string, Envelope[]>()
+  const idempotency = new Map<string, { id: string; expiresAt: number }>()
+  const tokens = new Map<string, StoredToken>()
+  const subjectChannels = new Map<string, Set<string>>()
+  const subjectTokens = new Map<string, Set<string>>()
+  let envelopeListener: (envelope: Envelope) => void = () => {}
+  let editListener: (edit: SubjectEdit) => void = () => {}
+  const stateListeners: Array<(state: BrokerState) => void> = []
+
+  // Delivery is deferred like a network bus would, so callers never see
+  // their own listeners run inside publish().
+  const emitEdit = (edit: SubjectEdit) => queueMicrotask(() => editListener(edit))
+
+  const broker: Broker = {
+    kind: 'embedded',
+    get state() {
+      return state
+    },
+    async ready() {},
+    async publish(request: PublishRequest) {
+      if (state === 'closed') throw closedError()
+      const idemKey = request.idempotencyKey
+      if (idemKey) {
+        const seen = idempotency.get(idemKey)
+        if (seen && seen.expiresAt > now()) return formatEventId(seen.id, request.channel)
+      }
+      seq += 1
+      const envelope: Envelope = {
+        id: formatCursor({ epoch, seq }),
+        channel: request.channel,
+        type: request.type,
+        ts: now(),
+        data: encodePayload(request.data, Number.POSITIVE_INFINITY),
+      }
+      if (history.size > 0) {
+        const log = logs.get(request.channel) ?? []
+        log.push(envelope)
+        if (log.length > history.size) log.splice(0, log.length - history.size)
+        logs.set(request.channel, log)
+      }
+      if (idemKey) idempotency.set(idemKey, { id: envelope.id, expiresAt: now() + 86_400_000 })
+      if (subscribed.has(request.channel)) queueMicrotask(() => envelopeListener(envelope))
+      return formatEventId(envelope.id, envelope.channel)
+    },
+    async subscribe(channel) {
+      subscribed.add(channel)
+    },
+    async unsubscribe(channel) {
+      subscribed.delete(channel)
+    },
+    onEnvelope(listener) {
+      envelopeListener = listener
+    },
+    onSubjectEdit(listener) {
+      editListener = listener
+    },
+    onState(listener) {
+      stateListeners.push(listener)
+    },
+    async resolveToken(token) {
+      const stored = tokens.get(await hashToken(token))
+      if (!stored) return undefined
+      if (stored.expiresAt !== undefined && stored.expiresAt <= now()) return undefined
+      const grant: TokenGrant = {
+        subject: stored.subject,
+        channels: [...(subjectChannels.get(stored.subject) ?? [])].sort(),
+      }
+      return grant
+    },
+    subjects: {
+      async generateToken(subject, opts = {}) {
+        const token = newToken()
+        const hash = await hashToken(token)
+        tokens.set(hash, {
+          subject,
+          expiresAt: opts.ttl === undefined ? undefined : now() + opts.ttl,
+        })
+        const set = subjectTokens.get(subject) ?? new Set<string>()
+        set.add(hash)
+        subjectTokens.set(subject, set)
+        return token
+      },
+      async addChannel(subject, channel) {
+        const set = subjectChannels.get(subject) ?? new Set<string>()
+        const added = !set.has(channel)
+        set.add(channel)
+        subjectChannels.set(subject, set)
+        emitEdit({ op: 'add', subject, channel })
+        return added
+      },
+      async removeChannel(subject, channel) {
+        const set = subjectChannels.get(subject)
+        const removed = set?.delete(channel) ?? false
+        if (set && set.size === 0) subjectChannels.delete(subject)
+        emitEdit({ op: 'remove', subject, channel })
+        return removed
+      },
+      async channels(subject) {
+        return [...(subjectChannels.get(subject) ?? [])].sort()
+      },
+      async clear(subject) {
+        for (const hash of subjectTokens.get(subject) ?? []) tokens.delete(hash)
+        subjectTokens.delete(subject)
+        subjectChannels.delete(subject)
+        emitEdit({ op: 'clear', subject })
+      },
+    },
+    async configureHistory(next) {
+      history = { ...next }
+      if (history.size === 0) logs.clear()
+    },
+    async close() {
+      state = 'closed'
+      for (const listener of stateListeners) listener(state)
+    },
+  }
+  return broker
+}
+
+function closedError() {
+  return new RedisseError('closed', 'the server is shutting down: publish to another node or retry')
+}

@@ -1,0 +1,166 @@
+import {
+  createKeys,
+  type Envelope,
+  hashToken,
+  parseControl,
+  parseEnvelope,
+  RedisseError,
+} from '@redisse/protocol'
+import { createPublisher, type Publisher } from '@redisse/publisher'
+import { Redis } from 'ioredis'
+import type { Logger } from '../createLogger'
+import type { Broker, BrokerState, SubjectEdit } from './Broker'
+
+/** Options of the Redis broker. */
+export interface RedisBrokerOptions {
+  /** A `redis://` URL, or an ioredis instance the server will not close. */
+  redis: string | Redis
+  prefix: string
+  logger: Logger
+  /** How long a publish waits for Redis to come back before failing, in ms. */
+  publishTimeout?: number
+}
+
+/**
+ * The Redis broker: ONE subscriber connection per server node multiplexing
+ * every channel (the server reference-counts), one command connection for
+ * publishes (through `@redisse/publisher`, so the publish script and its
+ * bounded queue exist once) and token lookups.
+ */
+export function createRedisBroker(options: RedisBrokerOptions): Broker {
+  const { logger } = options
+  const keys = createKeys(options.prefix)
+  const ownsCommand = typeof options.redis === 'string'
+  const command =
+    typeof options.redis === 'string'
+      ? new Redis(options.redis, { lazyConnect: false, maxRetriesPerRequest: 1 })
+      : options.redis
+  // The subscriber keeps its own offline queue: SUBSCRIBE issued while
+  // Redis is away is sent on reconnect, and ioredis resubscribes the rest.
+  const subscriber = command.duplicate({
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    autoResubscribe: true,
+  })
+  const publisher: Publisher = createPublisher({
+    redis: command,
+    prefix: options.prefix,
+    ...(options.publishTimeout === undefined ? {} : { publishTimeout: options.publishTimeout }),
+  })
+
+  let state: BrokerState = 'connecting'
+  let envelopeListener: (envelope: Envelope) => void = () => {}
+  let editListener: (edit: SubjectEdit) => void = () => {}
+  const stateListeners: Array<(state: BrokerState) => void> = []
+  const setState = (next: BrokerState) => {
+    if (state === next || state === 'closed') return
+    state = next
+    for (const listener of stateListeners) listener(next)
+  }
+
+  const controlReady = subscriber.subscribe(keys.control).catch((err: unknown) => {
+    logger.error('cannot subscribe to the control channel', { err })
+  })
+  subscriber.on('ready', () => setState('ready'))
+  subscriber.on('reconnecting', () => setState('reconnecting'))
+  subscriber.on('end', () => setState('closed'))
+  subscriber.on('error', (err: Error) =>
+    logger.warn('redis subscriber error', { err: err.message }),
+  )
+  if (ownsCommand) {
+    command.on('error', (err: Error) => logger.warn('redis command error', { err: err.message }))
+  }
+  subscriber.on('message', (pubsubChannel: string, message: string) => {
+    if (pubsubChannel === keys.control) {
+      try {
+        const { v: _v, ...edit } = parseControl(message)
+        editListener(edit)
+      } catch (err) {
+        logger.warn('ignored a malformed control message', { err: String(err) })
+      }
+      return
+    }
+    let envelope: Envelope
+    try {
+      envelope = parseEnvelope(message)
+    } catch (err) {
+      logger.warn('ignored a malformed envelope', { channel: pubsubChannel, err: String(err) })
+      return
+    }
+    envelopeListener(envelope)
+  })
+
+  return {
+    kind: 'redis',
+    get state() {
+      return state
+    },
+    async ready() {
+      if (subscriber.status !== 'ready') {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () =>
+              reject(
+                new RedisseError(
+                  'broker-unavailable',
+                  'cannot reach Redis within 10 s: check the redis option / REDIS_URL',
+                ),
+              ),
+            10_000,
+          )
+          subscriber.once('ready', () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+      }
+      await controlReady
+    },
+    async publish(request) {
+      return publisher.publish(request.channel, request.type, request.data, {
+        ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
+      })
+    },
+    async subscribe(channel) {
+      await subscriber.subscribe(keys.pubsub(channel))
+    },
+    async unsubscribe(channel) {
+      await subscriber.unsubscribe(keys.pubsub(channel))
+    },
+    onEnvelope(listener) {
+      envelopeListener = listener
+    },
+    onSubjectEdit(listener) {
+      editListener = listener
+    },
+    onState(listener) {
+      stateListeners.push(listener)
+    },
+    async resolveToken(token) {
+      const subject = await command.get(keys.token(await hashToken(token)))
+      if (!subject) return undefined
+      const channels = await command.smembers(keys.subjectChannels(subject))
+      return { subject, channels: channels.sort() }
+    },
+    subjects: {
+      generateToken: (subject, opts = {}) =>
+        publisher.subject(subject).generateToken(opts.ttl === undefined ? {} : { ttl: opts.ttl }),
+      addChannel: (subject, channel) => publisher.subject(subject).addChannel(channel),
+      removeChannel: (subject, channel) => publisher.subject(subject).removeChannel(channel),
+      channels: (subject) => publisher.subject(subject).channels(),
+      clear: (subject) => publisher.subject(subject).clear(),
+    },
+    async configureHistory(history) {
+      await command.hset(keys.config, {
+        historySize: String(history.size),
+        historyTtl: String(history.ttl),
+      })
+    },
+    async close() {
+      setState('closed')
+      await publisher.close()
+      subscriber.disconnect()
+      if (ownsCommand) await command.quit().catch(() => command.disconnect())
+    },
+  }
+}

@@ -1,0 +1,169 @@
+import { type Envelope, encodeComment, encodeEnvelope } from '@redisse/protocol'
+import type { Broker } from './broker/Broker'
+import type { Logger } from './createLogger'
+import type { CloseReason, SseConnection } from './SseConnection'
+
+/** Counters the hub keeps for `/stats` and `/metrics`. */
+export interface HubCounters {
+  /** Envelopes received from the bus. */
+  received: number
+  /** Event frames written to connections. */
+  delivered: number
+  /** Connections cut off for not reading. */
+  slowClientDrops: number
+  /** Connections closed, by reason. */
+  closed: Record<CloseReason, number>
+}
+
+/** The fan-out engine of one server node. */
+export interface Hub {
+  readonly counters: HubCounters
+  readonly connections: ReadonlySet<SseConnection>
+  /** Subscribes the connection to its channels; resolves once all are live on the bus. */
+  attach(connection: SseConnection, channels: Iterable<string>): Promise<void>
+  /** Adds one channel to an open connection (live channel-list edit). */
+  addChannel(connection: SseConnection, channel: string): Promise<void>
+  /** Removes one channel from an open connection. */
+  removeChannel(connection: SseConnection, channel: string): void
+  /** Forgets a closed connection and releases its subscriptions. */
+  detach(connection: SseConnection): void
+  /** Open connections of a subject (token mode). */
+  connectionsOf(subject: string): Iterable<SseConnection>
+  /** Subscriber count per channel on this node. */
+  channelCounts(): Record<string, number>
+  /** Ends every stream and stops the keep-alive sweep. */
+  close(reason: CloseReason): void
+}
+
+/**
+ * Builds the hub: channel → local connections, with one bus subscription per
+ * channel however many connections hear it (subscribe on the first,
+ * unsubscribe after the last). Every envelope is encoded once and the same
+ * Buffer written to each connection.
+ */
+export function createHub(options: {
+  broker: Broker
+  logger: Logger
+  keepAlive: number
+  channelAsEvent: boolean
+}): Hub {
+  const { broker, logger } = options
+  const byChannel = new Map<string, Set<SseConnection>>()
+  const bySubject = new Map<string, Set<SseConnection>>()
+  const connections = new Set<SseConnection>()
+  // Bus operations of one channel run in order, so a quick
+  // unsubscribe/subscribe pair can never end unsubscribed.
+  const busQueue = new Map<string, Promise<void>>()
+  const counters: HubCounters = {
+    received: 0,
+    delivered: 0,
+    slowClientDrops: 0,
+    closed: {
+      'client-closed': 0,
+      'slow-client': 0,
+      'channels-revoked': 0,
+      'server-shutdown': 0,
+      'write-error': 0,
+    },
+  }
+
+  const onBus = (channel: string, op: 'subscribe' | 'unsubscribe'): Promise<void> => {
+    const previous = busQueue.get(channel) ?? Promise.resolve()
+    const next = previous
+      .then(() => (op === 'subscribe' ? broker.subscribe(channel) : broker.unsubscribe(channel)))
+      .catch((err: unknown) => {
+        logger.error(`cannot ${op} channel`, { channel, err: String(err) })
+        if (op === 'subscribe') throw err
+      })
+    const tail = next.catch(() => {})
+    busQueue.set(channel, tail)
+    void tail.then(() => {
+      if (busQueue.get(channel) === tail) busQueue.delete(channel)
+    })
+    return next
+  }
+
+  const join = (connection: SseConnection, channel: string): Promise<void> => {
+    if (connection.channels.has(channel)) return busQueue.get(channel) ?? Promise.resolve()
+    connection.channels.add(channel)
+    let set = byChannel.get(channel)
+    if (!set) {
+      set = new Set()
+      byChannel.set(channel, set)
+      set.add(connection)
+      return onBus(channel, 'subscribe')
+    }
+    set.add(connection)
+    return busQueue.get(channel) ?? Promise.resolve()
+  }
+
+  const leave = (connection: SseConnection, channel: string): void => {
+    connection.channels.delete(channel)
+    const set = byChannel.get(channel)
+    if (!set?.delete(connection) || set.size > 0) return
+    byChannel.delete(channel)
+    void onBus(channel, 'unsubscribe')
+  }
+
+  broker.onEnvelope((envelope: Envelope) => {
+    counters.received += 1
+    const set = byChannel.get(envelope.channel)
+    if (!set || set.size === 0) return
+    const frame = Buffer.from(
+      encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }),
+      'utf8',
+    )
+    for (const connection of set) {
+      if (connection.write(frame)) counters.delivered += 1
+    }
+  })
+
+  const heartbeat = Buffer.from(encodeComment(''), 'utf8')
+  const sweep = setInterval(() => {
+    for (const connection of connections) connection.write(heartbeat)
+  }, options.keepAlive)
+  sweep.unref()
+
+  return {
+    counters,
+    connections,
+    async attach(connection, channels) {
+      connections.add(connection)
+      if (connection.subject !== undefined) {
+        const set = bySubject.get(connection.subject) ?? new Set()
+        set.add(connection)
+        bySubject.set(connection.subject, set)
+      }
+      await Promise.all([...channels].map((channel) => join(connection, channel)))
+    },
+    async addChannel(connection, channel) {
+      if (!connection.closed) await join(connection, channel)
+    },
+    removeChannel(connection, channel) {
+      leave(connection, channel)
+    },
+    detach(connection) {
+      if (!connections.delete(connection)) return
+      counters.closed[connection.closeReason ?? 'client-closed'] += 1
+      if (connection.closeReason === 'slow-client') counters.slowClientDrops += 1
+      for (const channel of [...connection.channels]) leave(connection, channel)
+      if (connection.subject !== undefined) {
+        const set = bySubject.get(connection.subject)
+        set?.delete(connection)
+        if (set?.size === 0) bySubject.delete(connection.subject)
+      }
+    },
+    connectionsOf(subject) {
+      return [...(bySubject.get(subject) ?? [])]
+    },
+    channelCounts() {
+      const out: Record<string, number> = {}
+      for (const [channel, set] of byChannel) out[channel] = set.size
+      return out
+    },
+    close(reason) {
+      clearInterval(sweep)
+      for (const connection of [...connections]) connection.close(reason)
+    },
+  }
+}

@@ -1,0 +1,158 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { RedisseError } from '@redisse/protocol'
+import { applySubjectEdit } from './applySubjectEdit'
+import type { Broker } from './broker/Broker'
+import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
+import { createRedisBroker } from './broker/createRedisBroker'
+import { applyCors } from './cors'
+import { createHub } from './createHub'
+import { handleApi } from './handleApi'
+import { collectStats, handleStatus, type ServerStats } from './handleStatus'
+import { sendError } from './httpErrors'
+import { openStream } from './openStream'
+import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options'
+import type { ServerContext } from './ServerContext'
+
+/** Connect/Express-style request handler. */
+export type RequestHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (err?: unknown) => void,
+) => void
+
+/** A Redisse server: mount `handler` anywhere, or `listen` on its own port. */
+export interface RedisseServer {
+  /** Handles stream and API requests; calls `next()` for paths it does not serve. */
+  readonly handler: RequestHandler
+  /** The bus this server uses. */
+  readonly broker: Broker
+  /** Options after defaults. */
+  readonly options: ResolvedOptions
+  /**
+   * Listens on its own HTTP server.
+   * @defaultValue port 4242, host '0.0.0.0'
+   */
+  listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>
+  /** Figures of `/stats`. */
+  stats(): ServerStats
+  /** Ends every stream, waits for in-flight requests (bounded), closes the broker. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates a Redisse server.
+ * @example
+ * ```ts
+ * const server = createServer({ redis: process.env.REDIS_URL, channels: (req) => ['global'] })
+ * await server.listen(4242)
+ * ```
+ */
+export function createServer(options: ServerOptions = {}): RedisseServer {
+  const resolved = resolveOptions(options)
+  const broker =
+    options.broker ??
+    (options.redis === undefined
+      ? createEmbeddedBroker()
+      : createRedisBroker({
+          redis: options.redis,
+          prefix: resolved.prefix,
+          logger: resolved.logger,
+          publishTimeout: resolved.publishTimeout,
+        }))
+  const hub = createHub({
+    broker,
+    logger: resolved.logger,
+    keepAlive: resolved.keepAlive,
+    channelAsEvent: resolved.channelAsEvent,
+  })
+  const ctx: ServerContext = {
+    options: resolved,
+    broker,
+    hub,
+    counters: {
+      published: 0,
+      publishErrors: 0,
+      rejected: { limit: 0, 'subject-limit': 0, unauthorized: 0, forbidden: 0, invalid: 0 },
+    },
+    startedAt: Date.now(),
+    closing: false,
+  }
+  broker.onSubjectEdit((edit) => applySubjectEdit(hub, edit, resolved))
+  // Start-up transitions are summed up by the caller's first log line.
+  let started = false
+  broker.onState((state) => {
+    if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })
+  })
+  const configured = broker.configureHistory(resolved.history).catch((err: unknown) => {
+    resolved.logger.warn('cannot store history settings in the broker yet', { err: String(err) })
+  })
+
+  const handler: RequestHandler = (req, res, next) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const path = url.pathname
+    const serve = async () => {
+      if (path === '/' || path === '') {
+        if (applyCors(resolved.cors, req, res)) return
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          throw new RedisseError('method-not-allowed', 'streams are opened with GET')
+        }
+        await openStream(ctx, req, res, url)
+        return
+      }
+      if (handleStatus(ctx, req, res, path)) return
+      if (applyCors(resolved.cors, req, res)) return
+      if (await handleApi(ctx, req, res, path)) return
+      if (next) next()
+      else sendError(res, new RedisseError('not-found', `no such endpoint: ${req.method} ${path}`))
+    }
+    serve().catch((err: unknown) => {
+      resolved.logger.error('request failed', { path, err: String(err) })
+      sendError(res, err)
+    })
+  }
+
+  let http: Server | undefined
+  let closed: Promise<void> | undefined
+
+  return {
+    handler,
+    broker,
+    options: resolved,
+    async listen(port = 4242, host = '0.0.0.0') {
+      await Promise.all([broker.ready(), configured])
+      http = createHttpServer(handler)
+      await new Promise<void>((resolve, reject) => {
+        http?.once('error', reject)
+        http?.listen(port, host, () => resolve())
+      })
+      started = true
+      const address = http.address() as AddressInfo
+      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host
+      return { port: address.port, host, url: `http://${shownHost}:${address.port}` }
+    },
+    stats: () => collectStats(ctx),
+    close() {
+      closed ??= (async () => {
+        ctx.closing = true
+        hub.close('server-shutdown')
+        if (http) {
+          const server = http
+          const done = new Promise<void>((resolve) => server.close(() => resolve()))
+          server.closeIdleConnections()
+          const force = setTimeout(() => server.closeAllConnections(), 2000)
+          await done
+          clearTimeout(force)
+        }
+        await configured
+        await broker.close()
+      })()
+      return closed
+    },
+  }
+}

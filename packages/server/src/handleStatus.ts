@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { RedisseError } from '@redisse/protocol'
+import { formatMetrics } from './formatMetrics'
+import { sendError, sendJson } from './httpErrors'
+import type { ServerContext } from './ServerContext'
+import { hasBearer } from './safeEqual'
+
+/** The JSON of `GET /stats`. */
+export interface ServerStats {
+  connections: number
+  channels: Record<string, number>
+  events: { received: number; delivered: number; published: number; publishErrors: number }
+  dropped: { slowClients: number }
+  rejected: Record<string, number>
+  broker: { kind: 'redis' | 'embedded'; state: string }
+  uptimeMs: number
+}
+
+/** Collects the node's figures. */
+export function collectStats(ctx: ServerContext): ServerStats {
+  const { hub, counters, broker } = ctx
+  return {
+    connections: hub.connections.size,
+    channels: hub.channelCounts(),
+    events: {
+      received: hub.counters.received,
+      delivered: hub.counters.delivered,
+      published: counters.published,
+      publishErrors: counters.publishErrors,
+    },
+    dropped: { slowClients: hub.counters.slowClientDrops },
+    rejected: { ...counters.rejected },
+    broker: { kind: broker.kind, state: broker.state },
+    uptimeMs: Date.now() - ctx.startedAt,
+  }
+}
+
+function metricsText(ctx: ServerContext): string {
+  const s = collectStats(ctx)
+  return formatMetrics([
+    {
+      name: 'redisse_connections',
+      help: 'Open event streams.',
+      type: 'gauge',
+      values: [{ value: s.connections }],
+    },
+    {
+      name: 'redisse_channels',
+      help: 'Channels with at least one local listener.',
+      type: 'gauge',
+      values: [{ value: Object.keys(s.channels).length }],
+    },
+    {
+      name: 'redisse_events_received_total',
+      help: 'Events received from the bus.',
+      type: 'counter',
+      values: [{ value: s.events.received }],
+    },
+    {
+      name: 'redisse_events_delivered_total',
+      help: 'Event frames written to streams.',
+      type: 'counter',
+      values: [{ value: s.events.delivered }],
+    },
+    {
+      name: 'redisse_events_published_total',
+      help: 'Events published through this node.',
+      type: 'counter',
+      values: [{ value: s.events.published }],
+    },
+    {
+      name: 'redisse_publish_errors_total',
+      help: 'Failed HTTP publishes.',
+      type: 'counter',
+      values: [{ value: s.events.publishErrors }],
+    },
+    {
+      name: 'redisse_slow_client_drops_total',
+      help: 'Streams cut off for not reading.',
+      type: 'counter',
+      values: [{ value: s.dropped.slowClients }],
+    },
+    {
+      name: 'redisse_connections_rejected_total',
+      help: 'Stream requests refused, by reason.',
+      type: 'counter',
+      values: Object.entries(s.rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: 'redisse_broker_up',
+      help: '1 when the broker is connected.',
+      type: 'gauge',
+      values: [{ value: s.broker.state === 'ready' ? 1 : 0 }],
+    },
+  ])
+}
+
+/** `GET /healthz`, `/stats` and `/metrics`. Returns false for other paths. */
+export function handleStatus(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): boolean {
+  if (path === '/healthz') {
+    const ok = ctx.broker.state === 'ready' && !ctx.closing
+    sendJson(res, ok ? 200 : 503, { ok, broker: ctx.broker.state, closing: ctx.closing })
+    return true
+  }
+  if (path !== '/stats' && path !== '/metrics') return false
+  const key = ctx.options.statsKey
+  if (key && !hasBearer(req.headers.authorization, key)) {
+    sendError(
+      res,
+      new RedisseError('unauthorized', `send Authorization: Bearer <stats key> to read ${path}`),
+    )
+    return true
+  }
+  if (path === '/stats') {
+    sendJson(res, 200, collectStats(ctx))
+    return true
+  }
+  const body = metricsText(ctx)
+  res.writeHead(200, {
+    'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  })
+  res.end(body)
+  return true
+}

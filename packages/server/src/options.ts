@@ -1,0 +1,174 @@
+import type { IncomingMessage } from 'node:http'
+import {
+  DEFAULT_HISTORY,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_PREFIX,
+  RedisseError,
+} from '@redisse/protocol'
+import type { Redis } from 'ioredis'
+import type { Broker } from './broker/Broker'
+import { type CorsOptions, validateCors } from './cors'
+import { createLogger, type Logger, type LogLevel } from './createLogger'
+
+/** Decides which channels a request may hear (Redisse's model). */
+export type ChannelsCallback = (
+  req: IncomingMessage,
+) => Iterable<string> | Promise<Iterable<string>>
+
+/** Which `?channel=` names public mode accepts. */
+export type PublicChannels = true | string[] | RegExp | ((channel: string) => boolean)
+
+/** Limits that keep one node safe under load. */
+export interface Limits {
+  /** Open streams per node; beyond, 503 with Retry-After. @defaultValue 10000 */
+  connections?: number
+  /** Open streams per subject (token mode); beyond, 429. @defaultValue 20 */
+  connectionsPerSubject?: number
+  /** Channels one stream may hear. @defaultValue 100 */
+  channelsPerConnection?: number
+  /** Bytes queued to one slow client before it is disconnected. @defaultValue 262144 */
+  bufferBytes?: number
+  /** Largest `data` of one publish, JSON text in UTF-8 bytes. @defaultValue 65536 */
+  payloadBytes?: number
+  /** Largest request body of the HTTP API. @defaultValue 1048576 */
+  bodyBytes?: number
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** Redis URL or ioredis instance; absent → the embedded in-process broker. */
+  redis?: string | Redis
+  /** A ready broker (tests, custom buses); wins over `redis`. */
+  broker?: Broker
+  /** Prefix of every Redis key. @defaultValue 'redisse:' */
+  prefix?: string
+  /** App callback deciding the channels of each request. */
+  channels?: ChannelsCallback
+  /** Token mode: `?access_token=`, `Authorization: Bearer` or a cookie. */
+  tokens?: boolean | { cookie?: string }
+  /** Public channels by `?channel=`, limited to a list, pattern or predicate (`*` globs in lists). */
+  public?: PublicChannels
+  cors?: CorsOptions
+  /** Keep-alive comment interval, ms. @defaultValue 15000 */
+  keepAlive?: number
+  /** `retry:` sent to clients, ms. @defaultValue 5000 */
+  retry?: number
+  /** History per channel (ttl in ms), or false for none. @defaultValue { size: 1000, ttl: 3600000 } */
+  history?: { size?: number; ttl?: number } | false
+  /** Enables `POST /publish` and the subject endpoints with this bearer key. */
+  publishKey?: string
+  /** Protects `/stats` and `/metrics` with this bearer key when set. */
+  statsKey?: string
+  limits?: Limits
+  /** Send the channel name as the event type (Sinapse's `SINAPSE_CHANNEL_EVENT`). */
+  channelAsEvent?: boolean
+  /** How long a publish waits for Redis to come back, ms. @defaultValue 5000 */
+  publishTimeout?: number
+  /** A logger, or the level of the built-in JSON-lines logger. @defaultValue 'warn' */
+  logger?: Logger | LogLevel
+}
+
+/** {@link ServerOptions} with defaults applied and checked. */
+export interface ResolvedOptions {
+  prefix: string
+  channels: ChannelsCallback | undefined
+  tokens: { cookie: string } | undefined
+  publicMatch: ((channel: string) => boolean) | undefined
+  cors: CorsOptions | undefined
+  keepAlive: number
+  retry: number
+  history: { size: number; ttl: number }
+  publishKey: string | undefined
+  statsKey: string | undefined
+  limits: Required<Limits>
+  channelAsEvent: boolean
+  publishTimeout: number
+  logger: Logger
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RedisseError('invalid-option', `${name} must be an integer ≥ ${min}, got ${value}`)
+  }
+  return value
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+?^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*')
+  return new RegExp(`^${escaped}$`)
+}
+
+function publicMatcher(
+  value: PublicChannels | undefined,
+): ((channel: string) => boolean) | undefined {
+  if (value === undefined) return undefined
+  if (value === true) return () => true
+  if (typeof value === 'function') return value
+  if (value instanceof RegExp) return (channel) => value.test(channel)
+  const patterns = value.map(globToRegExp)
+  return (channel) => patterns.some((p) => p.test(channel))
+}
+
+/** Applies defaults and rejects contradictory options with a message naming the option. */
+export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  if (!options.channels && !options.tokens && options.public === undefined) {
+    throw new RedisseError(
+      'invalid-option',
+      'no access mode: set channels (a callback), tokens: true, or public (an allow-list)',
+    )
+  }
+  if (options.cors) validateCors(options.cors)
+  const history =
+    options.history === false
+      ? { size: 0, ttl: 0 }
+      : {
+          size: positiveInt('history.size', options.history?.size, DEFAULT_HISTORY.size, 0),
+          ttl: positiveInt('history.ttl', options.history?.ttl, DEFAULT_HISTORY.ttl, 0),
+        }
+  const limits = options.limits ?? {}
+  const logger =
+    typeof options.logger === 'object'
+      ? options.logger
+      : createLogger({ level: options.logger ?? 'warn' })
+  if (options.publishKey !== undefined && options.publishKey.length < 8) {
+    throw new RedisseError('invalid-option', 'publishKey must be at least 8 characters long')
+  }
+  return {
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    channels: options.channels,
+    tokens: options.tokens
+      ? { cookie: (typeof options.tokens === 'object' && options.tokens.cookie) || 'redisse_token' }
+      : undefined,
+    publicMatch: publicMatcher(options.public),
+    cors: options.cors,
+    keepAlive: positiveInt('keepAlive', options.keepAlive, 15_000, 10),
+    retry: positiveInt('retry', options.retry, 5000, 0),
+    history,
+    publishKey: options.publishKey,
+    statsKey: options.statsKey,
+    limits: {
+      connections: positiveInt('limits.connections', limits.connections, 10_000),
+      connectionsPerSubject: positiveInt(
+        'limits.connectionsPerSubject',
+        limits.connectionsPerSubject,
+        20,
+      ),
+      channelsPerConnection: positiveInt(
+        'limits.channelsPerConnection',
+        limits.channelsPerConnection,
+        100,
+      ),
+      bufferBytes: positiveInt('limits.bufferBytes', limits.bufferBytes, 256 * 1024),
+      payloadBytes: positiveInt(
+        'limits.payloadBytes',
+        limits.payloadBytes,
+        DEFAULT_MAX_PAYLOAD_BYTES,
+      ),
+      bodyBytes: positiveInt('limits.bodyBytes', limits.bodyBytes, 1024 * 1024),
+    },
+    channelAsEvent: options.channelAsEvent ?? false,
+    publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
+    logger,
+  }
+}

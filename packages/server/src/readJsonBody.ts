@@ -1,0 +1,40 @@
+import type { IncomingMessage } from 'node:http'
+import { RedisseError } from '@redisse/protocol'
+
+/**
+ * Reads a JSON request body of at most `maxBytes`.
+ * @throws RedisseError `payload-too-large` (413) or `invalid-request` (400)
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > maxBytes) {
+    req.resume()
+    throw new RedisseError(
+      'payload-too-large',
+      `request body over limits.bodyBytes (${maxBytes} bytes)`,
+    )
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > maxBytes) {
+      req.resume()
+      throw new RedisseError(
+        'payload-too-large',
+        `request body over limits.bodyBytes (${maxBytes} bytes)`,
+      )
+    }
+    chunks.push(chunk)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw new RedisseError(
+      'invalid-request',
+      `request body is not valid JSON: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+}
