@@ -15,16 +15,14 @@ describe('publisher types', () => {
     void pub.publish('room', 'typing', { user: 'a', text: 'b' })
     // @ts-expect-error missing field
     void pub.publish('room', 'message', { user: 'a' })
-    expectTypeOf(pub.publishMany)
-      .parameter(0)
-      .toEqualTypeOf<
-        ReadonlyArray<{
-          channel: string
-          type: 'message' | 'typing'
-          data: Events['message'] | Events['typing']
-          idempotencyKey?: string
-        }>
-      >()
+    expectTypeOf(pub.publishMany).parameter(0).toEqualTypeOf<
+      ReadonlyArray<{
+        channel: string
+        type: 'message' | 'typing'
+        data: Events['message'] | Events['typing']
+        idempotencyKey?: string
+      }>
+    >()
   })
 
   it('accepts any type and payload without an Events map', () => {
