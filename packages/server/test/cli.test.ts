@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { afterEach, describe, expect, inject, it } from 'vitest'
@@ -94,6 +97,36 @@ describe('redisse-server CLI', () => {
     const health = await call(`http://127.0.0.1:${port}/healthz`)
     expect(health).toMatchObject({ status: 200, body: { ok: true, broker: 'ready' } })
     cli.child.kill('SIGINT')
+    expect(await cli.exited).toBe(0)
+  })
+
+  it('loads --config (channels from the module) and lets flags override it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redisse-config-'))
+    const file = join(dir, 'redisse.config.mjs')
+    writeFileSync(
+      file,
+      "export default { channels: () => ['from-config'], retry: 777, keepAlive: 60000 }\n",
+    )
+    const port = await freePort()
+    const cli = runCli([
+      '--config',
+      file,
+      '--retry',
+      '1500',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ])
+    await waitFor(() => cli.output().includes('listening'), {
+      what: 'first log line',
+      timeout: 10_000,
+    })
+    expect(JSON.parse(cli.output().split('\n')[0] ?? '')).toMatchObject({ access: 'callback' })
+    const stream = await openSse(`http://127.0.0.1:${port}/`)
+    await stream.waitForComment('ok')
+    expect(stream.retry).toBe(1500)
+    cli.child.kill('SIGTERM')
     expect(await cli.exited).toBe(0)
   })
 })
