@@ -6,6 +6,8 @@ import type { ResolvedOptions } from './options'
 export interface NodeCounters {
   published: number
   publishErrors: number
+  /** Times the broker connection was lost and retried. */
+  brokerReconnects: number
   rejected: Record<'limit' | 'subject-limit' | 'unauthorized' | 'forbidden' | 'invalid', number>
 }
 

@@ -1,5 +1,6 @@
 import { type Envelope, encodeComment, encodeEnvelope } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
+import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
 import type { CloseReason, SseConnection } from './SseConnection'
 
@@ -18,6 +19,8 @@ export interface HubCounters {
 /** The fan-out engine of one server node. */
 export interface Hub {
   readonly counters: HubCounters
+  /** Publish-to-write latency of events with local listeners. */
+  readonly latency: ReturnType<typeof createLatencyHistogram>
   readonly connections: ReadonlySet<SseConnection>
   /** Subscribes the connection to its channels; resolves once all are live on the bus. */
   attach(connection: SseConnection, channels: Iterable<string>): Promise<void>
@@ -105,10 +108,12 @@ export function createHub(options: {
     void onBus(channel, 'unsubscribe')
   }
 
+  const latency = createLatencyHistogram()
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
     const set = byChannel.get(envelope.channel)
     if (!set || set.size === 0) return
+    latency.observe((Date.now() - envelope.ts) / 1000)
     const frame = Buffer.from(
       encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }),
       'utf8',
@@ -126,6 +131,7 @@ export function createHub(options: {
 
   return {
     counters,
+    latency,
     connections,
     async attach(connection, channels) {
       connections.add(connection)

@@ -78,6 +78,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     counters: {
       published: 0,
       publishErrors: 0,
+      brokerReconnects: 0,
       rejected: { limit: 0, 'subject-limit': 0, unauthorized: 0, forbidden: 0, invalid: 0 },
     },
     startedAt: Date.now(),
@@ -87,6 +88,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
   // Start-up transitions are summed up by the caller's first log line.
   let started = false
   broker.onState((state) => {
+    if (state === 'reconnecting') ctx.counters.brokerReconnects += 1
     if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })
   })
   const configured = broker.configureHistory(resolved.history).catch((err: unknown) => {

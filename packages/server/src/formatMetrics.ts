@@ -2,8 +2,12 @@
 export interface Metric {
   name: string
   help: string
-  type: 'counter' | 'gauge'
-  values: Array<{ labels?: Record<string, string>; value: number }>
+  type: 'counter' | 'gauge' | 'histogram'
+  values: Array<{
+    labels?: Record<string, string>
+    value: number
+    suffix?: '_bucket' | '_sum' | '_count'
+  }>
 }
 
 const escapeLabel = (v: string) =>
@@ -17,13 +21,13 @@ export function formatMetrics(metrics: Metric[]): string {
   let out = ''
   for (const m of metrics) {
     out += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n`
-    for (const { labels, value } of m.values) {
+    for (const { labels, value, suffix = '' } of m.values) {
       const l = labels
         ? `{${Object.entries(labels)
             .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
             .join(',')}}`
         : ''
-      out += `${m.name}${l} ${value}\n`
+      out += `${m.name}${suffix}${l} ${value}\n`
     }
   }
   return out

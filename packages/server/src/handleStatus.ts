@@ -12,7 +12,7 @@ export interface ServerStats {
   events: { received: number; delivered: number; published: number; publishErrors: number }
   dropped: { slowClients: number }
   rejected: Record<string, number>
-  broker: { kind: 'redis' | 'embedded'; state: string }
+  broker: { kind: 'redis' | 'embedded'; state: string; reconnects: number }
   uptimeMs: number
 }
 
@@ -30,7 +30,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
     },
     dropped: { slowClients: hub.counters.slowClientDrops },
     rejected: { ...counters.rejected },
-    broker: { kind: broker.kind, state: broker.state },
+    broker: { kind: broker.kind, state: broker.state, reconnects: counters.brokerReconnects },
     uptimeMs: Date.now() - ctx.startedAt,
   }
 }
@@ -85,6 +85,16 @@ function metricsText(ctx: ServerContext): string {
       help: 'Stream requests refused, by reason.',
       type: 'counter',
       values: Object.entries(s.rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    ctx.hub.latency.metric(
+      'redisse_delivery_latency_seconds',
+      'Time from publish (broker clock) to the write to local streams.',
+    ),
+    {
+      name: 'redisse_broker_reconnects_total',
+      help: 'Times the broker connection was lost and retried.',
+      type: 'counter',
+      values: [{ value: s.broker.reconnects }],
     },
     {
       name: 'redisse_broker_up',

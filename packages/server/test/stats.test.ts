@@ -21,6 +21,10 @@ describe.each(BROKERS)('stats, metrics and health on the %s broker', (kind) => {
     expect(metrics.body).toContain('# TYPE redisse_connections gauge\nredisse_connections 3\n')
     expect(metrics.body).toMatch(/redisse_events_delivered_total [1-3]\n/)
     expect(metrics.body).toContain('redisse_broker_up 1\n')
+    expect(metrics.body).toContain('# TYPE redisse_delivery_latency_seconds histogram\n')
+    expect(metrics.body).toContain('redisse_delivery_latency_seconds_bucket{le="+Inf"} 1\n')
+    expect(metrics.body).toContain('redisse_delivery_latency_seconds_count 1\n')
+    expect(metrics.body).toContain('redisse_broker_reconnects_total 0\n')
     expect((await call(`${srv.url}/healthz`)).body).toEqual({
       ok: true,
       broker: 'ready',

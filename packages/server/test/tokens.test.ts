@@ -71,4 +71,20 @@ describe.each(BROKERS)('token mode on the %s broker', (kind) => {
     await new Promise((r) => setTimeout(r, 150))
     expect((await call(`${srv.url}/?access_token=${token}`)).status).toBe(401)
   })
+
+  it('answers 429 with Retry-After beyond limits.connectionsPerSubject', async () => {
+    await using srv = await startServer(kind, {
+      tokens: true,
+      limits: { connectionsPerSubject: 2 },
+    })
+    const subjects = srv.server.broker.subjects
+    const token = await subjects.generateToken('u6')
+    await subjects.addChannel('u6', 'c')
+    await srv.open(`/?access_token=${token}`)
+    await srv.open(`/?access_token=${token}`)
+    const third = await call(`${srv.url}/?access_token=${token}`)
+    expect(third.status).toBe(429)
+    expect(third.headers.get('retry-after')).toBe('5')
+    expect(third.body).toMatchObject({ error: { code: 'too-many-connections' } })
+  })
 })
