@@ -1,6 +1,7 @@
 import type { Broker } from './broker/Broker'
 import type { Hub } from './createHub'
 import type { ResolvedOptions } from './options'
+import type { AmqpCounters } from './startAmqpIngest'
 
 /** Counters of the node outside the hub. */
 export interface NodeCounters {
@@ -17,6 +18,8 @@ export interface ServerContext {
   broker: Broker
   hub: Hub
   counters: NodeCounters
+  /** Ingest counters when AMQP is on. */
+  amqp?: AmqpCounters | undefined
   startedAt: number
   closing: boolean
 }

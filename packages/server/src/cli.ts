@@ -26,6 +26,10 @@ Options (each also read from the environment variable shown):
   --public [list]       allow ?channel= subscriptions; optional comma-separated
                         allow-list with * globs, e.g. "news,room:*" (REDISSE_PUBLIC)
   --channel-event       send the channel name as the event type (REDISSE_CHANNEL_EVENT=1)
+  --amqp <url>          consume events from AMQP (REDISSE_AMQP_URL): topic exchange
+                        --amqp-exchange (REDISSE_AMQP_EXCHANGE, default redisse),
+                        durable queue --amqp-queue (REDISSE_AMQP_QUEUE, default
+                        redisse.ingest); routing key = channel, body {type,data}
   --log-level <l>       debug | info | warn | error | silent (REDISSE_LOG_LEVEL) default info
   -h, --help            show this help
   -v, --version         show the version
@@ -49,6 +53,9 @@ const { values } = parseArgs({
     public: { type: 'string' },
     'channel-event': { type: 'boolean' },
     'log-level': { type: 'string' },
+    amqp: { type: 'string' },
+    'amqp-exchange': { type: 'string' },
+    'amqp-queue': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   },
@@ -109,6 +116,9 @@ async function main(): Promise<void> {
   const publishKey = values['publish-key'] ?? env.REDISSE_PUBLISH_KEY
   const statsKey = values['stats-key'] ?? env.REDISSE_STATS_KEY
   const prefix = values.prefix ?? env.REDISSE_PREFIX
+  const amqpUrl = values.amqp ?? env.REDISSE_AMQP_URL
+  const amqpExchange = values['amqp-exchange'] ?? env.REDISSE_AMQP_EXCHANGE
+  const amqpQueue = values['amqp-queue'] ?? env.REDISSE_AMQP_QUEUE
 
   const options: ServerOptions = {
     ...config,
@@ -130,6 +140,16 @@ async function main(): Promise<void> {
     ...(publishKey ? { publishKey } : {}),
     ...(statsKey ? { statsKey } : {}),
     ...(channelEvent ? { channelAsEvent: true } : {}),
+    ...(amqpUrl
+      ? {
+          amqp: {
+            ...config.amqp,
+            url: amqpUrl,
+            ...(amqpExchange ? { exchange: amqpExchange } : {}),
+            ...(amqpQueue ? { queue: amqpQueue } : {}),
+          },
+        }
+      : {}),
     ...(publicList
       ? { public: publicList === '*' ? true : publicList.split(',').map((p) => p.trim()) }
       : {}),

@@ -18,6 +18,8 @@ import { sendError } from './httpErrors'
 import { openStream } from './openStream'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options'
 import type { ServerContext } from './ServerContext'
+import { startAmqpIngest } from './startAmqpIngest'
+import { toPublishRequest } from './toPublishRequest'
 
 /** Connect/Express-style request handler. */
 export type RequestHandler = (
@@ -39,6 +41,8 @@ export interface RedisseServer {
    * @defaultValue port 4242, host '0.0.0.0'
    */
   listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>
+  /** Resolves once the AMQP ingest consumes (immediately without `amqp`). */
+  amqpReady(): Promise<void>
   /** Figures of `/stats`. */
   stats(): ServerStats
   /** Ends every stream, waits for in-flight requests (bounded), closes the broker. */
@@ -95,6 +99,20 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     resolved.logger.warn('cannot store history settings in the broker yet', { err: String(err) })
   })
 
+  const ingest = resolved.amqp
+    ? startAmqpIngest({
+        amqp: resolved.amqp,
+        logger: resolved.logger,
+        publish: async (request) => {
+          const id = await broker.publish(request)
+          ctx.counters.published += 1
+          return id
+        },
+        toRequest: (value) => toPublishRequest(value, resolved.limits.payloadBytes),
+      })
+    : undefined
+  ctx.amqp = ingest?.counters
+
   const handler: RequestHandler = (req, res, next) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname
@@ -139,6 +157,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
       return { port: address.port, host, url: `http://${shownHost}:${address.port}` }
     },
     stats: () => collectStats(ctx),
+    amqpReady: () => ingest?.ready ?? Promise.resolve(),
     close() {
       closed ??= (async () => {
         ctx.closing = true
@@ -151,6 +170,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
           await done
           clearTimeout(force)
         }
+        await ingest?.stop()
         await configured
         await broker.close()
       })()

@@ -7,42 +7,14 @@ import {
   validateEventType,
   validateSubject,
 } from '@redisse/protocol'
-import type { PublishRequest } from './broker/Broker'
 import { sendError, sendJson } from './httpErrors'
 import { readJsonBody } from './readJsonBody'
 import type { ServerContext } from './ServerContext'
 import { hasBearer } from './safeEqual'
+import { toPublishRequest } from './toPublishRequest'
 
 /** Most events accepted in one batch publish. */
 export const MAX_BATCH = 1000
-
-function toPublishRequest(value: unknown, payloadBytes: number): PublishRequest {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new RedisseError(
-      'invalid-request',
-      'each event must be an object { channel, type, data }',
-    )
-  }
-  const { channel, type, data, idempotencyKey } = value as Record<string, unknown>
-  if (!('data' in value))
-    throw new RedisseError('invalid-request', 'event has no "data" (send null for none)')
-  if (
-    idempotencyKey !== undefined &&
-    (typeof idempotencyKey !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey))
-  ) {
-    throw new RedisseError(
-      'invalid-request',
-      'idempotencyKey must be 1 to 200 printable ASCII characters',
-    )
-  }
-  encodePayload(data, payloadBytes)
-  return {
-    channel: validateChannel(channel),
-    type: validateEventType(type),
-    data,
-    idempotencyKey: idempotencyKey as string | undefined,
-  }
-}
 
 async function publish(
   ctx: ServerContext,

@@ -13,6 +13,7 @@ export interface ServerStats {
   dropped: { slowClients: number }
   rejected: Record<string, number>
   broker: { kind: 'redis' | 'embedded'; state: string; reconnects: number }
+  amqp?: { consumed: number; rejected: number }
   uptimeMs: number
 }
 
@@ -31,6 +32,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
     dropped: { slowClients: hub.counters.slowClientDrops },
     rejected: { ...counters.rejected },
     broker: { kind: broker.kind, state: broker.state, reconnects: counters.brokerReconnects },
+    ...(ctx.amqp ? { amqp: { ...ctx.amqp } } : {}),
     uptimeMs: Date.now() - ctx.startedAt,
   }
 }

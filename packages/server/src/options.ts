@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis'
 import type { Broker } from './broker/Broker'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
+import type { AmqpOptions } from './startAmqpIngest'
 
 /** Decides which channels a request may hear (Redisse's model). */
 export type ChannelsCallback = (
@@ -66,6 +67,8 @@ export interface ServerOptions {
   publishTimeout?: number
   /** A logger, or the level of the built-in JSON-lines logger. @defaultValue 'warn' */
   logger?: Logger | LogLevel
+  /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
+  amqp?: AmqpOptions
 }
 
 /** {@link ServerOptions} with defaults applied and checked. */
@@ -84,6 +87,7 @@ export interface ResolvedOptions {
   channelAsEvent: boolean
   publishTimeout: number
   logger: Logger
+  amqp: AmqpOptions | undefined
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -170,5 +174,6 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     channelAsEvent: options.channelAsEvent ?? false,
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
     logger,
+    amqp: options.amqp,
   }
 }

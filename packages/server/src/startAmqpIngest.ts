@@ -1,0 +1,160 @@
+import { isRedisseError, RedisseError } from '@redisse/protocol'
+import type { PublishRequest } from './broker/Broker'
+import type { Logger } from './createLogger'
+
+/** AMQP ingest settings (cyclone-sse's third broker). */
+export interface AmqpOptions {
+  /** `amqp://user:pass@host:5672/vhost`. */
+  url: string
+  /** Topic exchange publishers send to. @defaultValue 'redisse' */
+  exchange?: string
+  /** Durable queue shared by every node, so each message is published once. @defaultValue 'redisse.ingest' */
+  queue?: string
+  /** Routing-key patterns bound to the queue. @defaultValue ['#'] */
+  bindingKeys?: string[]
+  /** Messages in flight per node. @defaultValue 100 */
+  prefetch?: number
+}
+
+/** Counters of the ingest. */
+export interface AmqpCounters {
+  consumed: number
+  rejected: number
+}
+
+/**
+ * Turns one AMQP message into a publish: the channel is the routing key
+ * unless the JSON body names one, the body is `{ type, data, channel?,
+ * idempotencyKey? }`, and `messageId` serves as idempotency key by default.
+ * @throws RedisseError for a message that can never be published
+ */
+export function amqpMessageToPublish(
+  routingKey: string,
+  content: Buffer,
+  messageId: string | undefined,
+  toRequest: (value: unknown) => PublishRequest,
+): PublishRequest {
+  let body: unknown
+  try {
+    body = JSON.parse(content.toString('utf8'))
+  } catch (cause) {
+    throw new RedisseError('invalid-request', 'AMQP message body is not JSON', { cause })
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new RedisseError('invalid-request', 'AMQP message body must be an object { type, data }')
+  }
+  const event = body as Record<string, unknown>
+  return toRequest({
+    channel: event.channel ?? routingKey,
+    type: event.type,
+    data: event.data,
+    ...((event.idempotencyKey ?? messageId)
+      ? { idempotencyKey: event.idempotencyKey ?? messageId }
+      : {}),
+  })
+}
+
+/**
+ * Consumes the ingest queue and publishes each message on the bus. A message
+ * is acked only once its publish succeeded; an invalid one is rejected
+ * without requeue (to a dead-letter exchange if the queue has one); one that
+ * failed because the bus is down is requeued after a pause. Reconnects on
+ * its own until `stop()`.
+ */
+export function startAmqpIngest(options: {
+  amqp: AmqpOptions
+  logger: Logger
+  publish: (request: PublishRequest) => Promise<string>
+  toRequest: (value: unknown) => PublishRequest
+}): { counters: AmqpCounters; ready: Promise<void>; stop(): Promise<void> } {
+  const { amqp, logger } = options
+  const exchange = amqp.exchange ?? 'redisse'
+  const queue = amqp.queue ?? 'redisse.ingest'
+  const counters: AmqpCounters = { consumed: 0, rejected: 0 }
+  let stopped = false
+  let model: import('amqplib').ChannelModel | undefined
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let markReady: () => void = () => {}
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve
+  })
+
+  const connect = async (): Promise<void> => {
+    const { connect: amqpConnect } = await import('amqplib')
+    const conn = await amqpConnect(amqp.url)
+    model = conn
+    conn.on('error', (err: Error) => logger.warn('AMQP connection error', { err: err.message }))
+    conn.on('close', () => {
+      model = undefined
+      if (!stopped) schedule()
+    })
+    const channel = await conn.createChannel()
+    await channel.assertExchange(exchange, 'topic', { durable: true })
+    await channel.assertQueue(queue, { durable: true })
+    for (const key of amqp.bindingKeys ?? ['#']) await channel.bindQueue(queue, exchange, key)
+    await channel.prefetch(amqp.prefetch ?? 100)
+    await channel.consume(queue, (msg) => {
+      if (!msg) return
+      let request: PublishRequest
+      try {
+        request = amqpMessageToPublish(
+          msg.fields.routingKey,
+          msg.content,
+          msg.properties.messageId,
+          options.toRequest,
+        )
+      } catch (err) {
+        counters.rejected += 1
+        logger.warn('AMQP message rejected', {
+          routingKey: msg.fields.routingKey,
+          err: String(err),
+        })
+        channel.nack(msg, false, false)
+        return
+      }
+      options.publish(request).then(
+        () => {
+          counters.consumed += 1
+          channel.ack(msg)
+        },
+        (err: unknown) => {
+          const permanent = isRedisseError(err) && err.status < 500
+          logger.warn('AMQP message not published', { err: String(err), requeue: !permanent })
+          if (permanent) {
+            counters.rejected += 1
+            channel.nack(msg, false, false)
+          } else {
+            setTimeout(() => channel.nack(msg, false, true), 1000).unref()
+          }
+        },
+      )
+    })
+    logger.info('AMQP ingest consuming', { exchange, queue })
+    markReady()
+  }
+
+  const schedule = () => {
+    retryTimer = setTimeout(() => {
+      connect().catch((err: unknown) => {
+        logger.warn('AMQP connect failed, retrying in 1 s', { err: String(err) })
+        if (!stopped) schedule()
+      })
+    }, 1000)
+    retryTimer.unref()
+  }
+
+  connect().catch((err: unknown) => {
+    logger.warn('AMQP connect failed, retrying in 1 s', { err: String(err) })
+    if (!stopped) schedule()
+  })
+
+  return {
+    counters,
+    ready,
+    async stop() {
+      stopped = true
+      clearTimeout(retryTimer)
+      await model?.close().catch(() => {})
+    },
+  }
+}
