@@ -1,12 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import {
-  encodePayload,
-  isRedisseError,
-  RedisseError,
-  validateChannel,
-  validateEventType,
-  validateSubject,
-} from '@redisse/protocol'
+import { isRedisseError, RedisseError, validateChannel, validateSubject } from '@redisse/protocol'
 import { sendError, sendJson } from './httpErrors'
 import { readJsonBody } from './readJsonBody'
 import type { ServerContext } from './ServerContext'

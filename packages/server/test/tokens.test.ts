@@ -88,3 +88,25 @@ describe.each(BROKERS)('token mode on the %s broker', (kind) => {
     expect(third.body).toMatchObject({ error: { code: 'too-many-connections' } })
   })
 })
+
+it('logs one line per stream open and close, with duration and reason, and never the token', async () => {
+  const lines: string[] = []
+  const { createLogger } = await import('../src/index')
+  await using srv = await startServer('embedded', {
+    tokens: true,
+    logger: createLogger({ level: 'info', write: (l) => lines.push(l) }),
+  })
+  const subjects = srv.server.broker.subjects
+  const token = await subjects.generateToken('logged')
+  await subjects.addChannel('logged', 'c')
+  const stream = await srv.open(`/?access_token=${token}`)
+  stream.close()
+  await waitFor(() => lines.some((l) => l.includes('stream closed')), { what: 'close line' })
+  const closed = JSON.parse(lines.find((l) => l.includes('stream closed')) ?? '{}')
+  expect(closed).toMatchObject({ reason: 'client-closed', conn: expect.any(Number) })
+  expect(closed.durationMs).toBeGreaterThanOrEqual(0)
+  expect(
+    lines.some((l) => l.includes('"msg":"stream opened"') && l.includes('"subject":"logged"')),
+  ).toBe(true)
+  expect(lines.join('\n')).not.toContain(token)
+})
