@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { RedisseError } from '@redisse/protocol'
 
 /**
- * Reads a JSON request body of at most `maxBytes`.
+ * Reads a JSON request body of at most `maxBytes`; an empty body is `undefined`.
  * @throws RedisseError `payload-too-large` (413) or `invalid-request` (400)
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
@@ -28,6 +28,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     chunks.push(chunk)
   }
   const text = Buffer.concat(chunks).toString('utf8')
+  if (text.trim() === '') return undefined
   try {
     return JSON.parse(text)
   } catch (cause) {

@@ -99,7 +99,15 @@ export async function resolveAccess(
         'missing token: pass ?access_token=, an Authorization: Bearer header, or the token cookie',
       )
     }
-    const grant = await broker.resolveToken(token)
+    const grant = await broker.resolveToken(token).catch((cause: unknown) => {
+      throw new RedisseError(
+        'broker-unavailable',
+        'cannot check the token: the broker is unreachable, retry shortly',
+        {
+          cause,
+        },
+      )
+    })
     if (!grant) throw new RedisseError('unauthorized', 'unknown or expired token')
     if (grant.channels.length === 0) {
       throw new RedisseError('unauthorized', 'this token grants no channel yet')

@@ -102,4 +102,14 @@ describe.each(BROKERS)('POST /publish on the %s broker', (kind) => {
     const huge = await post(srv.url, { channel: 'a', type: 't', data: 'x'.repeat(2000) })
     expect(huge.status).toBe(413)
   })
+
+  it('creates a token from a POST without a body', async () => {
+    await using srv = await startServer(kind, { tokens: true, publishKey: KEY })
+    const res = await call(`${srv.url}/subjects/bob/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}` },
+    })
+    expect(res.status).toBe(201)
+    expect((res.body as { token: string }).token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+  })
 })
