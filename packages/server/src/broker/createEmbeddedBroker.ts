@@ -10,6 +10,7 @@ import {
   RedisseError,
 } from '@redisse/protocol'
 import type { Broker, BrokerState, PublishRequest, SubjectEdit, TokenGrant } from './Broker'
+import { createBrokerListeners } from './createBrokerListeners'
 
 interface StoredToken {
   subject: string
@@ -34,13 +35,11 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
   const tokens = new Map<string, StoredToken>()
   const subjectChannels = new Map<string, Set<string>>()
   const subjectTokens = new Map<string, Set<string>>()
-  let envelopeListener: (envelope: Envelope) => void = () => {}
-  let editListener: (edit: SubjectEdit) => void = () => {}
-  const stateListeners: Array<(state: BrokerState) => void> = []
+  const listeners = createBrokerListeners()
 
   // Delivery is deferred like a network bus would, so callers never see
   // their own listeners run inside publish().
-  const emitEdit = (edit: SubjectEdit) => queueMicrotask(() => editListener(edit))
+  const emitEdit = (edit: SubjectEdit) => queueMicrotask(() => listeners.emitEdit(edit))
 
   const broker: Broker = {
     kind: 'embedded',
@@ -70,7 +69,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         logs.set(request.channel, log)
       }
       if (idemKey) idempotency.set(idemKey, { id: envelope.id, expiresAt: now() + 86_400_000 })
-      if (subscribed.has(request.channel)) queueMicrotask(() => envelopeListener(envelope))
+      if (subscribed.has(request.channel)) queueMicrotask(() => listeners.emitEnvelope(envelope))
       return formatEventId(envelope.id, envelope.channel)
     },
     async subscribe(channel) {
@@ -79,15 +78,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     async unsubscribe(channel) {
       subscribed.delete(channel)
     },
-    onEnvelope(listener) {
-      envelopeListener = listener
-    },
-    onSubjectEdit(listener) {
-      editListener = listener
-    },
-    onState(listener) {
-      stateListeners.push(listener)
-    },
+    ...listeners.register,
     async resolveToken(token) {
       const stored = tokens.get(await hashToken(token))
       if (!stored) return undefined
@@ -142,7 +133,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     },
     async close() {
       state = 'closed'
-      for (const listener of stateListeners) listener(state)
+      listeners.emitState(state)
     },
   }
   return broker

@@ -9,7 +9,8 @@ import {
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { Redis } from 'ioredis'
 import type { Logger } from '../createLogger'
-import type { Broker, BrokerState, SubjectEdit } from './Broker'
+import type { Broker, BrokerState } from './Broker'
+import { createBrokerListeners } from './createBrokerListeners'
 
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {
@@ -49,13 +50,11 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   })
 
   let state: BrokerState = 'connecting'
-  let envelopeListener: (envelope: Envelope) => void = () => {}
-  let editListener: (edit: SubjectEdit) => void = () => {}
-  const stateListeners: Array<(state: BrokerState) => void> = []
+  const listeners = createBrokerListeners()
   const setState = (next: BrokerState) => {
     if (state === next || state === 'closed') return
     state = next
-    for (const listener of stateListeners) listener(next)
+    listeners.emitState(next)
   }
 
   const controlReady = subscriber.subscribe(keys.control).catch((err: unknown) => {
@@ -74,7 +73,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     if (pubsubChannel === keys.control) {
       try {
         const { v: _v, ...edit } = parseControl(message)
-        editListener(edit)
+        listeners.emitEdit(edit)
       } catch (err) {
         logger.warn('ignored a malformed control message', { err: String(err) })
       }
@@ -87,7 +86,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       logger.warn('ignored a malformed envelope', { channel: pubsubChannel, err: String(err) })
       return
     }
-    envelopeListener(envelope)
+    listeners.emitEnvelope(envelope)
   })
 
   return {
@@ -127,15 +126,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     async unsubscribe(channel) {
       await subscriber.unsubscribe(keys.pubsub(channel))
     },
-    onEnvelope(listener) {
-      envelopeListener = listener
-    },
-    onSubjectEdit(listener) {
-      editListener = listener
-    },
-    onState(listener) {
-      stateListeners.push(listener)
-    },
+    ...listeners.register,
     async resolveToken(token) {
       const subject = await command.get(keys.token(await hashToken(token)))
       if (!subject) return undefined
