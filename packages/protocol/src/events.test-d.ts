@@ -52,7 +52,7 @@ describe('ReservedEvents', () => {
   test('reset carries the channels and a reason', () => {
     expectTypeOf<ResetEventData>().toEqualTypeOf<{
       channels: string[]
-      reason: 'history-gap' | 'epoch-changed'
+      reason: 'history-gap' | 'epoch-changed' | 'invalid-cursor'
     }>()
   })
 })

@@ -33,5 +33,10 @@ export type ReservedEvent = (typeof ReservedEvents)[keyof typeof ReservedEvents]
 /** Payload of the `redisse:reset` event. */
 export interface ResetEventData {
   channels: string[]
-  reason: 'history-gap' | 'epoch-changed'
+  /**
+   * `history-gap`: events the client missed are no longer in history;
+   * `epoch-changed`: the log was lost (Redis restarted without data);
+   * `invalid-cursor`: the Last-Event-ID was not one this log issued.
+   */
+  reason: 'history-gap' | 'epoch-changed' | 'invalid-cursor'
 }

@@ -16,6 +16,7 @@ test('exports exactly the documented runtime API', () => {
       'MAX_EVENT_TYPE_LENGTH',
       'MAX_SUBJECT_LENGTH',
       'PUBLISH_SCRIPT',
+      'PUBLISH_SCRIPT_KEY_COUNT',
       'RESERVED_PREFIX',
       'RedisseError',
       'ReservedEvents',

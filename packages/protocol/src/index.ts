@@ -46,7 +46,12 @@ export {
 } from './names'
 export { encodePayload } from './payload'
 export type { PublishScriptCall } from './publishScript'
-export { DEFAULT_HISTORY, PUBLISH_SCRIPT, publishScriptArgs } from './publishScript'
+export {
+  DEFAULT_HISTORY,
+  PUBLISH_SCRIPT,
+  PUBLISH_SCRIPT_KEY_COUNT,
+  publishScriptArgs,
+} from './publishScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'
 export { hashToken, MAX_SUBJECT_LENGTH, newToken, validateSubject } from './tokens'

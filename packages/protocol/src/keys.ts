@@ -18,6 +18,12 @@ export interface RedisKeys {
   pubsub(channel: string): string
   /** Sorted set: history of one channel, envelopes scored by sequence. */
   history(channel: string): string
+  /**
+   * Hash: `last` (seq of the channel's newest event) and `since` (every event
+   * of the channel with seq ≥ since is in its history; 0 = all of them).
+   * Outlives the history by 30 days so a gap stays detectable.
+   */
+  historyMeta(channel: string): string
   /** String: the subject id a token (by its SHA-256 hex) belongs to. */
   token(tokenHash: string): string
   /** Set: channels a subject may hear. */
@@ -47,6 +53,7 @@ export function createKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     config: `${prefix}config`,
     pubsub: (channel) => `${prefix}ch:${channel}`,
     history: (channel) => `${prefix}h:${channel}`,
+    historyMeta: (channel) => `${prefix}hm:${channel}`,
     token: (tokenHash) => `${prefix}token:${tokenHash}`,
     subjectChannels: (subject) => `${prefix}subject-channels:${subject}`,
     subjectTokens: (subject) => `${prefix}subject-tokens:${subject}`,

@@ -1,6 +1,11 @@
 import { describe, expect, test } from 'vitest'
 import { createKeys } from './keys'
-import { DEFAULT_HISTORY, PUBLISH_SCRIPT, publishScriptArgs } from './publishScript'
+import {
+  DEFAULT_HISTORY,
+  PUBLISH_SCRIPT,
+  PUBLISH_SCRIPT_KEY_COUNT,
+  publishScriptArgs,
+} from './publishScript'
 
 // The script itself runs against a real Redis in the server's integration
 // tests; here only the KEYS and ARGV it is called with.
@@ -8,9 +13,16 @@ import { DEFAULT_HISTORY, PUBLISH_SCRIPT, publishScriptArgs } from './publishScr
 const event = { channel: 'room:42', type: 'message', data: '{"text":"hi"}' }
 
 describe('publishScriptArgs', () => {
-  test('passes 5 keys and 8 args in the documented order, leaving history to the server config', () => {
+  test('passes 6 keys and 8 args in the documented order, leaving history to the server config', () => {
     expect(publishScriptArgs(createKeys(), event, { epoch: 'k3x9a2bq' })).toEqual({
-      keys: ['redisse:seq', 'redisse:epoch', 'redisse:h:room:42', 'redisse:config', ''],
+      keys: [
+        'redisse:seq',
+        'redisse:epoch',
+        'redisse:h:room:42',
+        'redisse:config',
+        '',
+        'redisse:hm:room:42',
+      ],
       args: [
         'redisse:ch:room:42',
         'room:42',
@@ -66,4 +78,13 @@ describe('PUBLISH_SCRIPT', () => {
       "'redisse/1\\n' .. id .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. ts .. '\\n' .. ARGV[4]",
     )
   })
+})
+
+test('builds exactly PUBLISH_SCRIPT_KEY_COUNT keys', () => {
+  const call = publishScriptArgs(
+    createKeys(),
+    { channel: 'c', type: 't', data: '1' },
+    { epoch: 'e' },
+  )
+  expect(call.keys).toHaveLength(PUBLISH_SCRIPT_KEY_COUNT)
 })

@@ -8,7 +8,8 @@ export const DEFAULT_HISTORY = { size: 1000, ttl: 3_600_000 } as const
  * the next sequence, appends the envelope to the channel's history (bounded
  * and expiring) and PUBLISHes it. Any language can publish by running it.
  *
- * KEYS: 1 seq, 2 epoch, 3 history of the channel, 4 config, 5 idempotency key (or '')
+ * KEYS: 1 seq, 2 epoch, 3 history of the channel, 4 config, 5 idempotency key (or ''),
+ * 6 history meta of the channel
  *
  * ARGV: 1 pub/sub channel, 2 channel, 3 type, 4 data (JSON text),
  * 5 epoch to create when none exists, 6 history size (or '' for the server's),
@@ -39,9 +40,21 @@ if size == nil or ttl == nil then
   ttl = ttl or tonumber(conf[2]) or ${DEFAULT_HISTORY.ttl}
 end
 if size > 0 then
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    -- Events before this one are gone (expired) unless none was ever published.
+    local last = redis.call('HGET', KEYS[6], 'last')
+    redis.call('HSET', KEYS[6], 'since', last and seq or 0)
+  end
   redis.call('ZADD', KEYS[3], seq, envelope)
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -size - 1)
-  if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+  if redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -size - 1) > 0 then
+    local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    redis.call('HSET', KEYS[6], 'since', oldest[2])
+  end
+  redis.call('HSET', KEYS[6], 'last', seq)
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[3], ttl)
+    redis.call('PEXPIRE', KEYS[6], ttl + 2592000000)
+  end
 end
 redis.call('PUBLISH', ARGV[1], envelope)
 if KEYS[5] ~= '' then
@@ -50,9 +63,12 @@ end
 return id
 `
 
+/** Number of KEYS {@link PUBLISH_SCRIPT} takes (EVAL's `numkeys`). */
+export const PUBLISH_SCRIPT_KEY_COUNT = 6
+
 /** Arguments of one run of {@link PUBLISH_SCRIPT}. */
 export interface PublishScriptCall {
-  keys: [string, string, string, string, string]
+  keys: [string, string, string, string, string, string]
   args: [string, string, string, string, string, string, string, string]
 }
 
@@ -77,6 +93,7 @@ export function publishScriptArgs(
       keys.history(event.channel),
       keys.config,
       options.idempotencyKey ? keys.idempotency(options.idempotencyKey) : '',
+      keys.historyMeta(event.channel),
     ],
     args: [
       keys.pubsub(event.channel),

@@ -11,6 +11,7 @@ import {
   newEpoch,
   newToken,
   PUBLISH_SCRIPT,
+  PUBLISH_SCRIPT_KEY_COUNT,
   publishScriptArgs,
   RedisseError,
   validateChannel,
@@ -93,10 +94,20 @@ export function createRedisTransport<Events extends EventMap>(
       )
       let cursor: unknown
       try {
-        cursor = await redis.evalsha(SCRIPT_SHA, 5, ...call.keys, ...call.args)
+        cursor = await redis.evalsha(
+          SCRIPT_SHA,
+          PUBLISH_SCRIPT_KEY_COUNT,
+          ...call.keys,
+          ...call.args,
+        )
       } catch (err) {
         if (!String(err).includes('NOSCRIPT')) throw err
-        cursor = await redis.eval(PUBLISH_SCRIPT, 5, ...call.keys, ...call.args)
+        cursor = await redis.eval(
+          PUBLISH_SCRIPT,
+          PUBLISH_SCRIPT_KEY_COUNT,
+          ...call.keys,
+          ...call.args,
+        )
       }
       return formatEventId(String(cursor), event.channel)
     })

@@ -22,6 +22,9 @@ export class SseConnection {
   readonly channels = new Set<string>()
   closed = false
   closeReason: CloseReason | undefined
+  /** While history is replayed, live frames wait here with their sequence. */
+  private held: Array<{ seq: number; frame: Buffer }> | undefined
+  private heldBytes = 0
   private readonly socket: Socket | null
 
   constructor(
@@ -53,6 +56,35 @@ export class SseConnection {
     }
     this.res.write(chunk)
     return true
+  }
+
+  /** Starts holding live frames until {@link goLive}, so replay and live never interleave. */
+  holdLive(): void {
+    this.held = []
+  }
+
+  /**
+   * Delivers a live frame, or holds it during replay (counted against the
+   * same buffer limit as a slow client).
+   */
+  deliver(seq: number, frame: Buffer): boolean {
+    if (!this.held) return this.write(frame)
+    if (this.closed) return false
+    this.heldBytes += frame.length
+    if (this.heldBytes > this.maxBufferedBytes) {
+      this.close('slow-client')
+      return false
+    }
+    this.held.push({ seq, frame })
+    return true
+  }
+
+  /** Ends replay: writes the held frames newer than `afterSeq`, in order, and goes live. */
+  goLive(afterSeq: number): void {
+    const held = this.held ?? []
+    this.held = undefined
+    this.heldBytes = 0
+    for (const { seq, frame } of held) if (seq > afterSeq) this.write(frame)
   }
 
   /** Ends the stream (idempotent). */

@@ -16,6 +16,11 @@ export interface HubCounters {
   closed: Record<CloseReason, number>
 }
 
+/** Sequence of an envelope, from its cursor `epoch-seq`. */
+export function seqOf(envelope: Envelope): number {
+  return Number(envelope.id.slice(envelope.id.lastIndexOf('-') + 1))
+}
+
 /** The fan-out engine of one server node. */
 export interface Hub {
   readonly counters: HubCounters
@@ -34,6 +39,8 @@ export interface Hub {
   connectionsOf(subject: string): Iterable<SseConnection>
   /** Subscriber count per channel on this node. */
   channelCounts(): Record<string, number>
+  /** The SSE bytes of an envelope, as every subscriber receives them. */
+  encode(envelope: Envelope): Buffer
   /** Ends every stream and stops the keep-alive sweep. */
   close(reason: CloseReason): void
 }
@@ -109,17 +116,17 @@ export function createHub(options: {
   }
 
   const latency = createLatencyHistogram()
+  const encode = (envelope: Envelope) =>
+    Buffer.from(encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }), 'utf8')
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
     const set = byChannel.get(envelope.channel)
     if (!set || set.size === 0) return
     latency.observe((Date.now() - envelope.ts) / 1000)
-    const frame = Buffer.from(
-      encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }),
-      'utf8',
-    )
+    const frame = encode(envelope)
+    const seq = seqOf(envelope)
     for (const connection of set) {
-      if (connection.write(frame)) counters.delivered += 1
+      if (connection.deliver(seq, frame)) counters.delivered += 1
     }
   })
 
@@ -132,6 +139,7 @@ export function createHub(options: {
   return {
     counters,
     latency,
+    encode,
     connections,
     async attach(connection, channels) {
       connections.add(connection)

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { encodeComment, encodeRetry, isRedisseError, RedisseError } from '@redisse/protocol'
 import { applyCors } from './cors'
 import { sendError } from './httpErrors'
+import { replayHistory } from './replayHistory'
 import { resolveAccess } from './resolveAccess'
 import type { ServerContext } from './ServerContext'
 import { SseConnection } from './SseConnection'
@@ -120,10 +121,26 @@ export async function openStream(
     channels: access.channels.length,
     ...(access.subject === undefined ? {} : { subject: access.subject }),
   })
+  const lastEventId =
+    req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? undefined
+  const resume = typeof lastEventId === 'string' && lastEventId !== '' && options.history.size > 0
+  // Live frames are held from before the subscription until history has
+  // been read and sent, so nothing falls between replay and live.
+  if (resume) connection.holdLive()
   try {
     await hub.attach(connection, access.channels)
+    if (resume) {
+      const outcome = await replayHistory(ctx.broker, hub, connection, lastEventId)
+      options.logger.info('stream resumed', {
+        conn: connection.id,
+        replayed: outcome.replayed,
+        ...(outcome.reset
+          ? { reset: outcome.reset.reason, resetChannels: outcome.reset.channels.length }
+          : {}),
+      })
+    }
   } catch (err) {
-    options.logger.error('cannot subscribe stream channels', {
+    options.logger.error('cannot subscribe or replay stream channels', {
       conn: connection.id,
       err: String(err),
     })

@@ -20,6 +20,21 @@ export type SubjectEdit =
   | { op: 'add' | 'remove'; subject: string; channel: string }
   | { op: 'clear'; subject: string }
 
+/** Events of one channel after a cursor, and whether that is all of them. */
+export interface ChannelHistory {
+  /** False when some events after the cursor are no longer held (trimmed or expired). */
+  covered: boolean
+  /** Held events after the cursor, oldest first. */
+  envelopes: Envelope[]
+}
+
+/** The newest position of the log. */
+export interface LogHead {
+  /** Undefined when the log is empty (nothing ever published, or Redis lost its data). */
+  epoch: string | undefined
+  seq: number
+}
+
 /** Connection state of a broker, as `/healthz` and `/stats` report it. */
 export type BrokerState = 'connecting' | 'ready' | 'reconnecting' | 'closed'
 
@@ -39,6 +54,10 @@ export interface Broker {
   subscribe(channel: string): Promise<void>
   /** Stops receiving envelopes of `channel`. */
   unsubscribe(channel: string): Promise<void>
+  /** The log's epoch and newest sequence. */
+  head(): Promise<LogHead>
+  /** Held events of `channel` with seq > `afterSeq` (same epoch). */
+  history(channel: string, afterSeq: number): Promise<ChannelHistory>
   /** Registers the single receiver of every envelope of subscribed channels. */
   onEnvelope(listener: (envelope: Envelope) => void): void
   /** Registers the receiver of subject edits (token mode). */

@@ -9,6 +9,7 @@ import {
   newToken,
   RedisseError,
 } from '@redisse/protocol'
+import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState, PublishRequest, SubjectEdit, TokenGrant } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 
@@ -30,7 +31,21 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
   let state: BrokerState = 'ready'
   let history = { size: DEFAULT_HISTORY.size as number, ttl: DEFAULT_HISTORY.ttl as number }
   const subscribed = new Set<string>()
-  const logs = new Map<string, Envelope[]>()
+  // Mirrors the Redis publish script: a bounded, expiring log per channel
+  // plus `last`/`since` metadata that outlives it, so gaps are detectable.
+  const logs = new Map<
+    string,
+    { events: Array<{ seq: number; envelope: Envelope }>; expiresAt: number }
+  >()
+  const meta = new Map<string, { last: number; since: number }>()
+  const liveLog = (channel: string) => {
+    const log = logs.get(channel)
+    if (log && history.ttl > 0 && log.expiresAt <= now()) {
+      logs.delete(channel)
+      return undefined
+    }
+    return log
+  }
   const idempotency = new Map<string, { id: string; expiresAt: number }>()
   const tokens = new Map<string, StoredToken>()
   const subjectChannels = new Map<string, Set<string>>()
@@ -63,14 +78,39 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         data: encodePayload(request.data, Number.POSITIVE_INFINITY),
       }
       if (history.size > 0) {
-        const log = logs.get(request.channel) ?? []
-        log.push(envelope)
-        if (log.length > history.size) log.splice(0, log.length - history.size)
-        logs.set(request.channel, log)
+        const info = meta.get(request.channel)
+        let log = liveLog(request.channel)
+        if (!log) {
+          log = { events: [], expiresAt: 0 }
+          logs.set(request.channel, log)
+          if (info) info.since = seq
+        }
+        log.events.push({ seq, envelope })
+        log.expiresAt = now() + history.ttl
+        const current = info ?? { last: seq, since: 0 }
+        if (log.events.length > history.size) {
+          log.events.splice(0, log.events.length - history.size)
+          current.since = log.events[0]?.seq ?? seq
+        }
+        current.last = seq
+        meta.set(request.channel, current)
       }
       if (idemKey) idempotency.set(idemKey, { id: envelope.id, expiresAt: now() + 86_400_000 })
       if (subscribed.has(request.channel)) queueMicrotask(() => listeners.emitEnvelope(envelope))
       return formatEventId(envelope.id, envelope.channel)
+    },
+    async head() {
+      return { epoch: seq > 0 ? epoch : undefined, seq }
+    },
+    async history(channel, afterSeq) {
+      const log = liveLog(channel)
+      const info = meta.get(channel)
+      const covered = historyCovers(
+        { last: info?.last, since: info?.since ?? 0, exists: log !== undefined },
+        afterSeq,
+      )
+      const envelopes = (log?.events ?? []).filter((e) => e.seq > afterSeq).map((e) => e.envelope)
+      return { covered, envelopes }
     },
     async subscribe(channel) {
       subscribed.add(channel)
@@ -129,7 +169,10 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     },
     async configureHistory(next) {
       history = { ...next }
-      if (history.size === 0) logs.clear()
+      if (history.size === 0) {
+        logs.clear()
+        meta.clear()
+      }
     },
     async close() {
       state = 'closed'

@@ -9,6 +9,7 @@ import {
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { Redis } from 'ioredis'
 import type { Logger } from '../createLogger'
+import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 
@@ -119,6 +120,40 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       return publisher.publish(request.channel, request.type, request.data, {
         ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
       })
+    },
+    async head() {
+      const [epoch, seq] = await command.mget(keys.epoch, keys.seq)
+      return { epoch: epoch ?? undefined, seq: Number(seq ?? 0) }
+    },
+    async history(channel, afterSeq) {
+      // One MULTI so metadata and events are read at the same instant.
+      const results = await command
+        .multi()
+        .hmget(keys.historyMeta(channel), 'last', 'since')
+        .exists(keys.history(channel))
+        .zrangebyscore(keys.history(channel), `(${afterSeq}`, '+inf')
+        .exec()
+      const [metaReply, existsReply, rangeReply] = results ?? []
+      const failed = [metaReply, existsReply, rangeReply].find((r) => r?.[0])
+      if (!results || failed) throw failed?.[0] ?? new Error('history read aborted')
+      const [last, since] = (metaReply?.[1] ?? [null, null]) as [string | null, string | null]
+      const covered = historyCovers(
+        {
+          last: last === null ? undefined : Number(last),
+          since: Number(since ?? 0),
+          exists: existsReply?.[1] === 1,
+        },
+        afterSeq,
+      )
+      const envelopes: Envelope[] = []
+      for (const raw of (rangeReply?.[1] ?? []) as string[]) {
+        try {
+          envelopes.push(parseEnvelope(raw))
+        } catch (err) {
+          logger.warn('skipped a malformed envelope in history', { channel, err: String(err) })
+        }
+      }
+      return { covered, envelopes }
     },
     async subscribe(channel) {
       await subscriber.subscribe(keys.pubsub(channel))

@@ -1,0 +1,78 @@
+import {
+  type Envelope,
+  encodeEvent,
+  formatCursor,
+  parseEventId,
+  ReservedEvents,
+  type ResetEventData,
+} from '@redisse/protocol'
+import type { Broker } from './broker/Broker'
+import { type Hub, seqOf } from './createHub'
+import type { SseConnection } from './SseConnection'
+
+/** What a replay did, for logs and tests. */
+export interface ReplayOutcome {
+  replayed: number
+  reset: ResetEventData | undefined
+}
+
+function resetFrame(data: ResetEventData, id?: string): string {
+  return encodeEvent({
+    ...(id === undefined ? {} : { id }),
+    event: ReservedEvents.reset,
+    data: JSON.stringify(data),
+  })
+}
+
+/**
+ * Sends a reconnecting stream what it missed since `lastEventId`, across
+ * all its channels, in publish order, then hands over to live delivery with
+ * no gap and no duplicate (live frames were held since before history was
+ * read). Channels whose missed events history no longer holds get one
+ * `redisse:reset`; so does a cursor from another log (epoch changed) or a
+ * malformed or future one, with the log's head as its id so the client does
+ * not ask again.
+ */
+export async function replayHistory(
+  broker: Broker,
+  hub: Hub,
+  connection: SseConnection,
+  lastEventId: string,
+): Promise<ReplayOutcome> {
+  const channels = [...connection.channels]
+  const head = await broker.head()
+  const parsed = parseEventId(lastEventId)
+  const headId =
+    head.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq: head.seq })
+  const resetAll = (reason: ResetEventData['reason']): ReplayOutcome => {
+    const reset: ResetEventData = { channels, reason }
+    connection.write(resetFrame(reset, headId))
+    connection.goLive(head.seq)
+    return { replayed: 0, reset }
+  }
+  if (!parsed) return resetAll('invalid-cursor')
+  const { cursor } = parsed
+  if (head.epoch === undefined || cursor.epoch !== head.epoch) return resetAll('epoch-changed')
+  if (cursor.seq > head.seq) return resetAll('invalid-cursor')
+
+  const histories = await Promise.all(channels.map((c) => broker.history(c, cursor.seq)))
+  const gaps: string[] = []
+  const missed: Envelope[] = []
+  histories.forEach((history, i) => {
+    if (history.covered) missed.push(...history.envelopes)
+    else gaps.push(channels[i] ?? '')
+  })
+  let reset: ResetEventData | undefined
+  if (gaps.length > 0) {
+    reset = { channels: gaps, reason: 'history-gap' }
+    connection.write(resetFrame(reset))
+  }
+  missed.sort((a, b) => seqOf(a) - seqOf(b))
+  let lastSeq = cursor.seq
+  for (const envelope of missed) {
+    connection.write(hub.encode(envelope))
+    lastSeq = seqOf(envelope)
+  }
+  connection.goLive(lastSeq)
+  return { replayed: missed.length, reset }
+}
