@@ -22,6 +22,8 @@ export class SseConnection {
   readonly channels = new Set<string>()
   closed = false
   closeReason: CloseReason | undefined
+  /** Sequence of the newest event written, so recovery never sends one twice. */
+  lastSeq = 0
   /** While history is replayed, live frames wait here with their sequence. */
   private held: Array<{ seq: number; frame: Buffer }> | undefined
   private heldBytes = 0
@@ -60,7 +62,19 @@ export class SseConnection {
 
   /** Starts holding live frames until {@link goLive}, so replay and live never interleave. */
   holdLive(): void {
-    this.held = []
+    this.held ??= []
+  }
+
+  /** True while live frames are held. */
+  get holding(): boolean {
+    return this.held !== undefined
+  }
+
+  /** Writes one event frame unless an event at least as new was already written. */
+  send(seq: number, frame: Buffer): boolean {
+    if (seq <= this.lastSeq) return false
+    this.lastSeq = seq
+    return this.write(frame)
   }
 
   /**
@@ -68,7 +82,7 @@ export class SseConnection {
    * same buffer limit as a slow client).
    */
   deliver(seq: number, frame: Buffer): boolean {
-    if (!this.held) return this.write(frame)
+    if (!this.held) return this.send(seq, frame)
     if (this.closed) return false
     this.heldBytes += frame.length
     if (this.heldBytes > this.maxBufferedBytes) {
@@ -84,7 +98,8 @@ export class SseConnection {
     const held = this.held ?? []
     this.held = undefined
     this.heldBytes = 0
-    for (const { seq, frame } of held) if (seq > afterSeq) this.write(frame)
+    if (afterSeq > this.lastSeq) this.lastSeq = afterSeq
+    for (const { seq, frame } of held) this.send(seq, frame)
   }
 
   /** Ends the stream (idempotent). */

@@ -2,6 +2,7 @@ import { type Envelope, encodeComment, encodeEnvelope } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
+import { resetFrame } from './resetFrame'
 import type { CloseReason, SseConnection } from './SseConnection'
 
 /** Counters the hub keeps for `/stats` and `/metrics`. */
@@ -10,6 +11,8 @@ export interface HubCounters {
   received: number
   /** Event frames written to connections. */
   delivered: number
+  /** Events a node missed while its bus subscription was down, sent from history. */
+  recovered: number
   /** Connections cut off for not reading. */
   slowClientDrops: number
   /** Connections closed, by reason. */
@@ -39,6 +42,14 @@ export interface Hub {
   connectionsOf(subject: string): Iterable<SseConnection>
   /** Subscriber count per channel on this node. */
   channelCounts(): Record<string, number>
+  /** Records the newest sequence of the log at start-up (nothing older is ever recovered). */
+  markSeen(seq: number): void
+  /**
+   * After the bus subscription came back: sends every stream the events it
+   * missed meanwhile from history, in order and once, or a `redisse:reset`
+   * for channels whose gap history no longer covers.
+   */
+  recover(): Promise<void>
   /** The SSE bytes of an envelope, as every subscriber receives them. */
   encode(envelope: Envelope): Buffer
   /** Ends every stream and stops the keep-alive sweep. */
@@ -67,6 +78,7 @@ export function createHub(options: {
   const counters: HubCounters = {
     received: 0,
     delivered: 0,
+    recovered: 0,
     slowClientDrops: 0,
     closed: {
       'client-closed': 0,
@@ -118,13 +130,29 @@ export function createHub(options: {
   const latency = createLatencyHistogram()
   const encode = (envelope: Envelope) =>
     Buffer.from(encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }), 'utf8')
+  let lastSeen = 0
+  let epoch: string | undefined
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
+    const seq = seqOf(envelope)
+    const envelopeEpoch = envelope.id.slice(0, envelope.id.lastIndexOf('-'))
+    if (epoch !== undefined && envelopeEpoch !== epoch) {
+      // Redis lost its log: sequences restart, and what was published in
+      // between is gone. Every stream is told, then follows the new log.
+      lastSeen = 0
+      for (const connection of connections) {
+        connection.write(
+          resetFrame({ channels: [...connection.channels], reason: 'epoch-changed' }),
+        )
+        connection.lastSeq = 0
+      }
+    }
+    epoch = envelopeEpoch
+    if (seq > lastSeen) lastSeen = seq
     const set = byChannel.get(envelope.channel)
     if (!set || set.size === 0) return
     latency.observe((Date.now() - envelope.ts) / 1000)
     const frame = encode(envelope)
-    const seq = seqOf(envelope)
     for (const connection of set) {
       if (connection.deliver(seq, frame)) counters.delivered += 1
     }
@@ -136,10 +164,54 @@ export function createHub(options: {
   }, options.keepAlive)
   sweep.unref()
 
+  const recover = async (): Promise<void> => {
+    const since = lastSeen
+    const channels = [...byChannel.keys()]
+    // Streams still replaying their own history are left to that replay.
+    const streams = [...connections].filter((c) => !c.closed && !c.holding)
+    if (channels.length === 0 || streams.length === 0) return
+    for (const connection of streams) connection.holdLive()
+    try {
+      const histories = new Map(
+        await Promise.all(channels.map(async (c) => [c, await broker.history(c, since)] as const)),
+      )
+      const frames = new Map<Envelope, Buffer>()
+      for (const connection of streams) {
+        const gaps: string[] = []
+        const missed: Envelope[] = []
+        for (const channel of connection.channels) {
+          const history = histories.get(channel)
+          if (!history) continue
+          if (history.covered) missed.push(...history.envelopes)
+          else gaps.push(channel)
+        }
+        if (gaps.length > 0) connection.write(resetFrame({ channels: gaps, reason: 'history-gap' }))
+        missed.sort((a, b) => seqOf(a) - seqOf(b))
+        for (const envelope of missed) {
+          let frame = frames.get(envelope)
+          if (!frame) {
+            frame = encode(envelope)
+            frames.set(envelope, frame)
+          }
+          if (connection.send(seqOf(envelope), frame)) counters.recovered += 1
+        }
+      }
+      logger.warn('recovered events missed while the bus was away', { since, events: frames.size })
+    } catch (err) {
+      logger.error('cannot recover missed events from history', { err: String(err) })
+    } finally {
+      for (const connection of streams) connection.goLive(connection.lastSeq)
+    }
+  }
+
   return {
     counters,
     latency,
     encode,
+    markSeen(seq) {
+      if (seq > lastSeen) lastSeen = seq
+    },
+    recover,
     connections,
     async attach(connection, channels) {
       connections.add(connection)

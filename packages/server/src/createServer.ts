@@ -91,10 +91,20 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
   broker.onSubjectEdit((edit) => applySubjectEdit(hub, edit, resolved))
   // Start-up transitions are summed up by the caller's first log line.
   let started = false
+  let previousState = broker.state
   broker.onState((state) => {
     if (state === 'reconnecting') ctx.counters.brokerReconnects += 1
+    if (state === 'ready' && previousState === 'reconnecting') void hub.recover()
+    previousState = state
     if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })
   })
+  void broker
+    .ready()
+    .then(() => broker.head())
+    .then(
+      (head) => hub.markSeen(head.seq),
+      () => {},
+    )
   const configured = broker.configureHistory(resolved.history).catch((err: unknown) => {
     resolved.logger.warn('cannot store history settings in the broker yet', { err: String(err) })
   })

@@ -9,7 +9,13 @@ import { hasBearer } from './safeEqual'
 export interface ServerStats {
   connections: number
   channels: Record<string, number>
-  events: { received: number; delivered: number; published: number; publishErrors: number }
+  events: {
+    received: number
+    delivered: number
+    recovered: number
+    published: number
+    publishErrors: number
+  }
   dropped: { slowClients: number }
   rejected: Record<string, number>
   broker: { kind: 'redis' | 'embedded'; state: string; reconnects: number }
@@ -26,6 +32,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
     events: {
       received: hub.counters.received,
       delivered: hub.counters.delivered,
+      recovered: hub.counters.recovered,
       published: counters.published,
       publishErrors: counters.publishErrors,
     },

@@ -8,20 +8,13 @@ import {
 } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import { type Hub, seqOf } from './createHub'
+import { resetFrame } from './resetFrame'
 import type { SseConnection } from './SseConnection'
 
 /** What a replay did, for logs and tests. */
 export interface ReplayOutcome {
   replayed: number
   reset: ResetEventData | undefined
-}
-
-function resetFrame(data: ResetEventData, id?: string): string {
-  return encodeEvent({
-    ...(id === undefined ? {} : { id }),
-    event: ReservedEvents.reset,
-    data: JSON.stringify(data),
-  })
 }
 
 /**
@@ -70,8 +63,8 @@ export async function replayHistory(
   missed.sort((a, b) => seqOf(a) - seqOf(b))
   let lastSeq = cursor.seq
   for (const envelope of missed) {
-    connection.write(hub.encode(envelope))
     lastSeq = seqOf(envelope)
+    connection.send(lastSeq, hub.encode(envelope))
   }
   connection.goLive(lastSeq)
   return { replayed: missed.length, reset }

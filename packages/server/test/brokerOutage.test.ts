@@ -4,7 +4,7 @@ import { expect, it } from 'vitest'
 import { createServer } from '../src/index'
 import { call } from './harness'
 
-it('reports the outage on /healthz and /metrics, resubscribes after Redis restarts, and keeps streams open', async () => {
+it('reports the outage on /healthz and /metrics, resubscribes after Redis restarts empty, tells streams to reset, and keeps them open', async () => {
   const redis = await startRedis()
   const server = createServer({ logger: 'silent', redis: redis.url, public: true })
   const pub = createPublisher({ redis: redis.url, publishTimeout: 5000 })
@@ -28,8 +28,14 @@ it('reports the outage on /healthz and /metrics, resubscribes after Redis restar
     // The subscriber is back: wait until Redis sees it on the channel again.
     await waitFor(async () => server.stats().broker.state === 'ready', { what: 'broker ready' })
     await pub.publish('live', 't', 'after')
-    await stream.waitForEvents(2, 10_000)
-    expect(stream.events.map((e) => e.data)).toEqual(['"before"', '"after"'])
+    await stream.waitForEvents(3, 10_000)
+    // The restarted Redis has no data: the log is new, so the stream is told
+    // to refetch before the first event of the new log.
+    expect(stream.events.map((e) => [e.event, e.data])).toEqual([
+      ['t', '"before"'],
+      ['redisse:reset', '{"channels":["live"],"reason":"epoch-changed"}'],
+      ['t', '"after"'],
+    ])
     expect(stream.isEnded).toBe(false)
     const metrics = (await call(`${url}/metrics`)).body as string
     expect(metrics).toMatch(/redisse_broker_reconnects_total [1-9]\d*\n/)

@@ -61,7 +61,15 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const controlReady = subscriber.subscribe(keys.control).catch((err: unknown) => {
     logger.error('cannot subscribe to the control channel', { err })
   })
-  subscriber.on('ready', () => setState('ready'))
+  // 'ready' comes before the resubscriptions are confirmed; a PING answered
+  // on the same connection proves they are, so recovery reads history only
+  // once live events flow again.
+  subscriber.on('ready', () => {
+    subscriber.ping().then(
+      () => setState('ready'),
+      () => {},
+    )
+  })
   subscriber.on('reconnecting', () => setState('reconnecting'))
   subscriber.on('end', () => setState('closed'))
   subscriber.on('error', (err: Error) =>
