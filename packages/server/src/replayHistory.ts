@@ -1,11 +1,4 @@
-import {
-  type Envelope,
-  encodeEvent,
-  formatCursor,
-  parseEventId,
-  ReservedEvents,
-  type ResetEventData,
-} from '@redisse/protocol'
+import { type Envelope, formatCursor, parseEventId, type ResetEventData } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import { type Hub, seqOf } from './createHub'
 import { resetFrame } from './resetFrame'

@@ -19,7 +19,7 @@ it('fills the gap from history when the subscriber connection drops while events
     await pub.publish('r1', 'm', 0)
     await stream.waitForEvents(1)
 
-    await admin.client('KILL', 'TYPE', 'pubsub')
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
     for (let i = 1; i <= 10; i++) await pub.publish(i % 2 ? 'r2' : 'r1', 'm', i)
     await waitFor(() => server.stats().events.recovered > 0, { what: 'recovery', timeout: 10_000 })
     await pub.publish('r1', 'm', 11)
