@@ -1,56 +1,73 @@
-import { RedisseError } from '@redisse/protocol'
+import type { RedisseError } from '@redisse/protocol'
 
 interface Waiter {
+  rank: number
   resolve: () => void
   reject: (err: RedisseError) => void
   timer: ReturnType<typeof setTimeout>
 }
 
+/** A bounded queue of operations waiting for the connection to come back. */
+export interface OfflineQueue {
+  /** How many operations wait now. */
+  readonly size: number
+  /**
+   * Waits for {@link OfflineQueue.release}: at most `timeout` ms, then rejects
+   * with `publish-timeout` and leaves the queue, so the caller never sends
+   * after being told it failed. Rejects at once with `broker-unavailable`
+   * when `max` operations already wait.
+   * @param rank - release order, lowest first (the caller's ticket, so one
+   *   that waits a second time keeps its place)
+   * @param onTimeout - builds the error, so it can carry the last connection error as cause
+   */
+  wait(rank: number, timeout: number, onTimeout: () => RedisseError): Promise<void>
+  /** Lets every waiter through, lowest rank first. */
+  release(): void
+  /** Rejects every waiter with `err`. */
+  rejectAll(err: RedisseError): void
+}
+
 /**
- * Holds work while the connection is down: at most `max` waiters, each for at
- * most `timeout` ms, then it fails with `publish-timeout` and is never sent.
- * `release()` lets every waiter through in arrival order.
+ * Creates the queue that replaces ioredis' unbounded offline queue: memory
+ * stays bounded by `max` waiters, and each waits a bounded time.
  */
-export function createOfflineQueue(options: { max: number; timeout: number }) {
-  const waiters: Waiter[] = []
+export function createOfflineQueue(options: {
+  max: number
+  full: () => RedisseError
+}): OfflineQueue {
+  // A Set keeps arrival order and removes a timed-out waiter in O(1).
+  const waiters = new Set<Waiter>()
   return {
     get size() {
-      return waiters.length
+      return waiters.size
     },
-    wait(): Promise<void> {
-      if (waiters.length >= options.max) {
-        return Promise.reject(
-          new RedisseError(
-            'broker-unavailable',
-            `Redis is unreachable and ${options.max} publishes already wait (maxQueued): retry later`,
-          ),
-        )
-      }
+    wait(rank, timeout, onTimeout) {
+      if (waiters.size >= options.max) return Promise.reject(options.full())
       return new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
+          rank,
           resolve,
           reject,
           timer: setTimeout(() => {
-            waiters.splice(waiters.indexOf(waiter), 1)
-            reject(
-              new RedisseError(
-                'publish-timeout',
-                `Redis stayed unreachable for ${options.timeout} ms (publishTimeout): the event was not published`,
-              ),
-            )
-          }, options.timeout),
+            waiters.delete(waiter)
+            reject(onTimeout())
+          }, timeout),
         }
-        waiters.push(waiter)
+        waiters.add(waiter)
       })
     },
-    release(): void {
-      for (const waiter of waiters.splice(0)) {
+    release() {
+      const all = [...waiters].sort((a, b) => a.rank - b.rank)
+      waiters.clear()
+      for (const waiter of all) {
         clearTimeout(waiter.timer)
         waiter.resolve()
       }
     },
-    rejectAll(err: RedisseError): void {
-      for (const waiter of waiters.splice(0)) {
+    rejectAll(err) {
+      const all = [...waiters]
+      waiters.clear()
+      for (const waiter of all) {
         clearTimeout(waiter.timer)
         waiter.reject(err)
       }

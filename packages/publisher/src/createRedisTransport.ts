@@ -4,199 +4,233 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PREFIX,
   type EventMap,
-  formatControl,
   formatEventId,
-  hashToken,
-  isRedisseError,
   newEpoch,
-  newToken,
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
+  type PublishScriptCall,
   publishScriptArgs,
   RedisseError,
-  validateChannel,
-  validateSubject,
 } from '@redisse/protocol'
 import { Redis } from 'ioredis'
-import { createOfflineQueue } from './createOfflineQueue'
-import { prepareEvent } from './prepareEvent'
-import type { PreparedEvent, Publisher, Subject } from './types'
+import { createRedisGate } from './createRedisGate'
+import { createRedisSubject } from './createRedisSubject'
+import { integerOption } from './integerOption'
+import type { Publisher } from './Publisher'
+import { type PreparedEvent, prepareEvent } from './prepareEvent'
 
 /** Options of a publisher that talks to Redis directly. */
 export interface RedisPublisherOptions {
-  /** A `redis://` URL, or an ioredis instance (left open by `close()`). */
+  /**
+   * A `redis://` URL (the publisher opens and closes its own connection), or
+   * an ioredis instance (used as is, never closed by the publisher; it must
+   * not have a `keyPrefix`: use `prefix`).
+   */
   redis: string | Redis
-  /** Key prefix, the same as the servers'. @defaultValue 'redisse:' */
-  prefix?: string
-  /** History written by each publish (ttl in ms); false for none; absent → the servers' setting. */
-  history?: { size: number; ttl: number } | false
-  /** Largest `data`, JSON text in UTF-8 bytes. @defaultValue 65536 */
-  maxPayloadBytes?: number
-  /** How long a publish waits for an unreachable Redis, ms. @defaultValue 5000 */
-  publishTimeout?: number
-  /** Most publishes waiting for Redis at once. @defaultValue 10000 */
-  maxQueued?: number
+  /**
+   * Prefix of every Redis key and pub/sub channel: the same as the servers'.
+   * @defaultValue `'redisse:'`
+   */
+  prefix?: string | undefined
+  /**
+   * History each publish writes for its channel: the last `size` events,
+   * expiring `ttl` ms after the channel's latest publish (0: no expiry); or
+   * `false` to write none. Absent: what the servers stored in Redis (their `history`
+   * option), else `{ size: 1000, ttl: 3600000 }`.
+   */
+  history?: { size: number; ttl: number } | false | undefined
+  /**
+   * Largest payload, as JSON text in UTF-8 bytes.
+   * @defaultValue 65536
+   */
+  maxPayloadBytes?: number | undefined
+  /**
+   * How long a publish may wait for an unreachable Redis, and then for its
+   * answer once sent, in ms.
+   * @defaultValue 5000
+   */
+  publishTimeout?: number | undefined
+  /**
+   * Most publishes waiting for an unreachable Redis at once; beyond it a
+   * publish fails at once with `broker-unavailable`. A batch counts as one.
+   * @defaultValue 10000
+   */
+  maxQueued?: number | undefined
 }
 
-const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
+/** Name of the publish script's command on the ioredis client. */
+const PUBLISH_COMMAND = 'redissePublish'
+const PUBLISH_SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex')
 
-function inFlightError(cause: unknown): RedisseError {
-  return new RedisseError(
-    'publish-failed',
-    'the connection to Redis failed while publishing: the event may or may not have been published (pass idempotencyKey to make retries safe)',
-    { cause },
+type ScriptArgs = [...PublishScriptCall['keys'], ...PublishScriptCall['args']]
+/** The command `defineCommand` adds to the client (named after PUBLISH_COMMAND). */
+interface WithPublishCommand {
+  redissePublish(...args: ScriptArgs): Promise<unknown>
+}
+
+function isIoredis(value: unknown): value is Redis {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Redis).defineCommand === 'function' &&
+    typeof (value as Redis).status === 'string'
   )
 }
 
-/** Publisher over Redis: one script round trip per publish. */
+function historyOption(
+  history: RedisPublisherOptions['history'],
+): { size: number; ttl: number } | undefined {
+  if (history === undefined) return undefined
+  if (history === false) return { size: 0, ttl: 0 }
+  if (typeof history !== 'object' || history === null) {
+    throw new RedisseError(
+      'invalid-option',
+      'history must be { size, ttl } (ttl in ms), or false for none',
+    )
+  }
+  return {
+    size: integerOption('history.size', history.size, 0),
+    ttl: integerOption('history.ttl', history.ttl, 0),
+  }
+}
+
+/**
+ * Publisher over Redis. Each publish is one round trip running protocol's
+ * publish script (EVALSHA, falling back to EVAL, through ioredis
+ * `defineCommand`); a batch is one MULTI of them. While Redis is
+ * unreachable, operations wait in a bounded queue (see `createRedisGate`).
+ */
 export function createRedisTransport<Events extends EventMap>(
   options: RedisPublisherOptions,
 ): Publisher<Events> {
+  if (typeof options.prefix !== 'string' && options.prefix !== undefined) {
+    throw new RedisseError('invalid-option', 'prefix must be a string, e.g. "redisse:"')
+  }
   const keys = createKeys(options.prefix ?? DEFAULT_PREFIX)
+  const history = historyOption(options.history)
+  const maxPayloadBytes = integerOption(
+    'maxPayloadBytes',
+    options.maxPayloadBytes,
+    1,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+  )
+  const publishTimeout = integerOption('publishTimeout', options.publishTimeout, 1, 5000)
+  const maxQueued = integerOption('maxQueued', options.maxQueued, 0, 10_000)
+
+  let redis: Redis
+  let lastError: unknown
   const owned = typeof options.redis === 'string'
-  // Our own queue replaces ioredis' unbounded offline queue.
-  const redis =
-    typeof options.redis === 'string'
-      ? new Redis(options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
-      : options.redis
-  if (owned) redis.on('error', () => {})
-  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-  const history = options.history === false ? { size: 0, ttl: 0 } : options.history
-  const queue = createOfflineQueue({
-    max: options.maxQueued ?? 10_000,
-    timeout: options.publishTimeout ?? 5000,
-  })
-  let closed = false
-  const onReady = () => queue.release()
-  redis.on('ready', onReady)
-
-  const whenReady = async (): Promise<void> => {
-    if (closed) throw new RedisseError('closed', 'publisher is closed: create a new one')
-    if (redis.status !== 'ready') await queue.wait()
-  }
-
-  const run = async <T>(command: () => Promise<T>): Promise<T> => {
-    await whenReady()
-    try {
-      return await command()
-    } catch (err) {
-      if (isRedisseError(err)) throw err
-      throw inFlightError(err)
-    }
-  }
-
-  const send = (event: PreparedEvent): Promise<string> =>
-    run(async () => {
-      const call = publishScriptArgs(
-        keys,
-        { channel: event.channel, type: event.type, data: event.json },
-        { epoch: newEpoch(), history, idempotencyKey: event.idempotencyKey },
+  if (typeof options.redis === 'string') {
+    if (options.redis === '') {
+      throw new RedisseError(
+        'invalid-option',
+        'redis must be a redis:// URL or an ioredis instance',
       )
-      let cursor: unknown
-      try {
-        cursor = await redis.evalsha(
-          SCRIPT_SHA,
-          PUBLISH_SCRIPT_KEY_COUNT,
-          ...call.keys,
-          ...call.args,
-        )
-      } catch (err) {
-        if (!String(err).includes('NOSCRIPT')) throw err
-        cursor = await redis.eval(
-          PUBLISH_SCRIPT,
-          PUBLISH_SCRIPT_KEY_COUNT,
-          ...call.keys,
-          ...call.args,
-        )
-      }
-      return formatEventId(String(cursor), event.channel)
-    })
-
-  const subject = (rawId: string): Subject => {
-    const id = validateSubject(rawId)
-    return {
-      id,
-      async generateToken(opts = {}) {
-        if (opts.ttl !== undefined && (!Number.isSafeInteger(opts.ttl) || opts.ttl <= 0)) {
-          throw new RedisseError('invalid-request', 'ttl must be a positive integer of ms')
-        }
-        const token = newToken()
-        const hash = await hashToken(token)
-        await run(() => {
-          const tx = redis.multi()
-          if (opts.ttl === undefined) tx.set(keys.token(hash), id)
-          else tx.set(keys.token(hash), id, 'PX', opts.ttl)
-          return tx.sadd(keys.subjectTokens(id), hash).exec()
-        })
-        return token
-      },
-      async addChannel(channel) {
-        validateChannel(channel)
-        const result = await run(() =>
-          redis
-            .multi()
-            .sadd(keys.subjectChannels(id), channel)
-            .publish(keys.control, formatControl({ v: 1, op: 'add', subject: id, channel }))
-            .exec(),
-        )
-        return result?.[0]?.[1] === 1
-      },
-      async removeChannel(channel) {
-        validateChannel(channel)
-        const result = await run(() =>
-          redis
-            .multi()
-            .srem(keys.subjectChannels(id), channel)
-            .publish(keys.control, formatControl({ v: 1, op: 'remove', subject: id, channel }))
-            .exec(),
-        )
-        return result?.[0]?.[1] === 1
-      },
-      async channels() {
-        return (await run(() => redis.smembers(keys.subjectChannels(id)))).sort()
-      },
-      async clear() {
-        await run(async () => {
-          const hashes = await redis.smembers(keys.subjectTokens(id))
-          const tx = redis.multi()
-          for (const hash of hashes) tx.del(keys.token(hash))
-          return tx
-            .del(keys.subjectTokens(id), keys.subjectChannels(id))
-            .publish(keys.control, formatControl({ v: 1, op: 'clear', subject: id }))
-            .exec()
-        })
-      },
     }
+    redis = new Redis(options.redis, {
+      // The gate below is the only queue: bounded, with a deadline per publish.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      // A command in flight when the connection drops fails (publish-failed)
+      // instead of being sent again, maybe twice, after the caller gave up.
+      autoResendUnfulfilledCommands: false,
+    })
+    // Connection errors surface as the cause of failed publishes, never as logs.
+    redis.on('error', (err: unknown) => {
+      lastError = err
+    })
+    redis.on('ready', () => {
+      lastError = undefined
+    })
+  } else if (isIoredis(options.redis)) {
+    redis = options.redis
+    if (redis.options.keyPrefix) {
+      throw new RedisseError(
+        'invalid-option',
+        `the ioredis instance passed as redis has keyPrefix "${redis.options.keyPrefix}", which would not apply to pub/sub channels: pass an instance without keyPrefix and set the prefix option instead`,
+      )
+    }
+  } else {
+    throw new RedisseError('invalid-option', 'redis must be a redis:// URL or an ioredis instance')
+  }
+  redis.defineCommand(PUBLISH_COMMAND, {
+    numberOfKeys: PUBLISH_SCRIPT_KEY_COUNT,
+    lua: PUBLISH_SCRIPT,
+  })
+  const client = redis as Redis & WithPublishCommand
+
+  const gate = createRedisGate(redis, {
+    publishTimeout,
+    maxQueued,
+    failInFlightOnClose: redis.options.autoResendUnfulfilledCommands === false,
+    lastError: () => lastError,
+  })
+
+  const scriptArgs = (event: PreparedEvent): ScriptArgs => {
+    const call = publishScriptArgs(
+      keys,
+      { channel: event.channel, type: event.type, data: event.json },
+      { epoch: newEpoch(), history, idempotencyKey: event.idempotencyKey },
+    )
+    return [...call.keys, ...call.args]
   }
 
   return {
-    publish(channel, type, data, opts = {}) {
-      try {
-        return send(prepareEvent(channel, type, data, opts.idempotencyKey, maxPayloadBytes))
-      } catch (err) {
-        return Promise.reject(err)
-      }
+    async publish(channel, type, data, publishOptions = {}) {
+      const event = prepareEvent(
+        { channel, type, data, idempotencyKey: publishOptions.idempotencyKey },
+        maxPayloadBytes,
+      )
+      const cursor = await gate.run('publish', () => client.redissePublish(...scriptArgs(event)))
+      return formatEventId(String(cursor), event.channel)
     },
+
     async publishMany(events) {
-      const prepared = events.map((e) =>
-        prepareEvent(e.channel, e.type, e.data, e.idempotencyKey, maxPayloadBytes),
-      )
-      const ids: string[] = []
-      for (const event of prepared) ids.push(await send(event))
-      return ids
+      const prepared = events.map((event) => prepareEvent(event, maxPayloadBytes))
+      if (prepared.length === 0) return []
+      const results = await gate.run('publish', async () => {
+        const tx = client.multi()
+        // The first event goes as EVAL, which loads the script for the EVALSHAs
+        // after it: a NOSCRIPT inside a transaction could not be retried in place.
+        prepared.forEach((event, i) => {
+          if (i === 0) tx.eval(PUBLISH_SCRIPT, PUBLISH_SCRIPT_KEY_COUNT, ...scriptArgs(event))
+          else tx.evalsha(PUBLISH_SCRIPT_SHA, PUBLISH_SCRIPT_KEY_COUNT, ...scriptArgs(event))
+        })
+        const replies = await tx.exec()
+        if (!replies) throw new Error('the MULTI transaction was aborted')
+        return replies
+      })
+      return prepared.map((event, i) => {
+        const [err, cursor] = results[i] ?? [new Error('no reply'), null]
+        if (err) {
+          throw new RedisseError(
+            'publish-failed',
+            `Redis refused event ${i} of the batch: ${err.message} (the other events of the batch were published)`,
+            { cause: err },
+          )
+        }
+        return formatEventId(String(cursor), event.channel)
+      })
     },
-    subject,
+
+    subject(id) {
+      return createRedisSubject(id, { redis, keys, gate })
+    },
+
     async close() {
-      if (closed) return
-      closed = true
-      redis.off('ready', onReady)
-      queue.rejectAll(
-        new RedisseError(
-          'closed',
-          'publisher closed before Redis came back: the event was not published',
-        ),
-      )
-      if (owned) await redis.quit().catch(() => redis.disconnect())
+      gate.close()
+      if (!owned || redis.status === 'end') return
+      // QUIT lets the answers of commands already sent arrive first, but a
+      // Redis that does not answer must not hold close() forever.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        redis.quit().catch(() => {}),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, publishTimeout)
+        }),
+      ])
+      clearTimeout(timer)
+      redis.disconnect()
     },
   }
 }

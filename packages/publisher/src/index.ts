@@ -1,16 +1,19 @@
 /**
- * Publish Redisse events from a backend and manage who hears what, over
- * Redis or a Redisse server's HTTP API.
+ * Publish Redisse events from a backend, and manage who hears what (tokens
+ * and live channel lists), over Redis or a Redisse server's HTTP API.
  *
  * @example
  * ```ts
  * import { createPublisher } from '@redisse/publisher'
  *
  * type Events = { message: { user: string; text: string } }
+ *
  * const pub = createPublisher<Events>({ redis: process.env.REDIS_URL ?? 'redis://localhost:6379' })
- * await pub.publish('room:42', 'message', { user: 'ann', text: 'hi' })
- * const token = await pub.subject('ann').generateToken()
- * await pub.subject('ann').addChannel('room:42')
+ * const id = await pub.publish('room:42', 'message', { user: 'ann', text: 'hi' })
+ *
+ * const ann = pub.subject('ann')
+ * const token = await ann.generateToken({ ttl: 3_600_000 }) // hand it to ann's browser
+ * await ann.addChannel('room:42')
  * await pub.close()
  * ```
  * @module
@@ -22,4 +25,5 @@ export type { HttpPublisherOptions } from './createHttpTransport'
 export type { PublisherOptions } from './createPublisher'
 export { createPublisher } from './createPublisher'
 export type { RedisPublisherOptions } from './createRedisTransport'
-export type { BatchEvent, Publisher, PublishOptions, Subject } from './types'
+export type { BatchEvent, Publisher, PublishOptions } from './Publisher'
+export type { GenerateTokenOptions, Subject } from './Subject'

@@ -1,28 +1,38 @@
 import { encodePayload, RedisseError, validateChannel, validateEventType } from '@redisse/protocol'
-import type { PreparedEvent } from './types'
 
-/** Validates one event before anything is sent; throws a typed RedisseError. */
+/** An event that passed every check, with its payload already as JSON text. */
+export interface PreparedEvent {
+  channel: string
+  type: string
+  /** `JSON.stringify(data)`, within the payload limit. */
+  json: string
+  idempotencyKey: string | undefined
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
+
+/**
+ * Validates one event before anything is sent, with protocol's validators.
+ * @throws RedisseError `invalid-channel`, `invalid-event-type`,
+ *   `reserved-event-type`, `invalid-payload`, `payload-too-large`, or
+ *   `invalid-request` for a malformed idempotency key
+ */
 export function prepareEvent(
-  channel: unknown,
-  type: unknown,
-  data: unknown,
-  idempotencyKey: unknown,
+  event: { channel: unknown; type: unknown; data: unknown; idempotencyKey?: unknown },
   maxPayloadBytes: number,
 ): PreparedEvent {
+  const channel = validateChannel(event.channel)
+  const type = validateEventType(event.type)
+  const json = encodePayload(event.data, maxPayloadBytes)
+  const { idempotencyKey } = event
   if (
     idempotencyKey !== undefined &&
-    (typeof idempotencyKey !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey))
+    (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))
   ) {
     throw new RedisseError(
       'invalid-request',
-      'idempotencyKey must be 1 to 200 printable ASCII characters',
+      'idempotencyKey must be 1 to 200 printable ASCII characters without spaces',
     )
   }
-  return {
-    channel: validateChannel(channel),
-    type: validateEventType(type),
-    data,
-    json: encodePayload(data, maxPayloadBytes),
-    idempotencyKey: idempotencyKey as string | undefined,
-  }
+  return { channel, type, json, idempotencyKey }
 }

@@ -1,0 +1,84 @@
+import {
+  formatControl,
+  hashToken,
+  newToken,
+  type RedisKeys,
+  validateChannel,
+  validateSubject,
+} from '@redisse/protocol'
+import type { ChainableCommander, Redis } from 'ioredis'
+import { checkTokenTtl } from './checkTokenTtl'
+import type { RedisGate } from './createRedisGate'
+import type { Subject } from './Subject'
+
+/** Runs a MULTI and turns a refused command inside it into an error. */
+async function execAll(tx: ChainableCommander): Promise<unknown[]> {
+  const replies = await tx.exec()
+  if (!replies) throw new Error('the MULTI transaction was aborted')
+  return replies.map(([err, reply]) => {
+    if (err) throw err
+    return reply
+  })
+}
+
+/**
+ * A subject over Redis, with protocol's key layout: `token:<sha256>` →
+ * subject id, and two sets per subject (token hashes, channels). Each edit
+ * of the channel list is one MULTI with its control message, so servers
+ * never hear of a change that did not happen.
+ */
+export function createRedisSubject(
+  rawId: string,
+  context: { redis: Redis; keys: RedisKeys; gate: RedisGate },
+): Subject {
+  const { redis, keys, gate } = context
+  const id = validateSubject(rawId)
+  const edit = async (op: 'add' | 'remove', rawChannel: string): Promise<boolean> => {
+    const channel = validateChannel(rawChannel)
+    const [changed] = await gate.run('change', () => {
+      const tx = redis.multi()
+      if (op === 'add') tx.sadd(keys.subjectChannels(id), channel)
+      else tx.srem(keys.subjectChannels(id), channel)
+      tx.publish(keys.control, formatControl({ v: 1, op, subject: id, channel }))
+      return execAll(tx)
+    })
+    return changed === 1
+  }
+  return {
+    id,
+    async generateToken(options = {}) {
+      const ttl = checkTokenTtl(options)
+      const token = newToken()
+      const hash = await hashToken(token)
+      await gate.run('change', () => {
+        const tx = redis.multi()
+        if (ttl === undefined) tx.set(keys.token(hash), id)
+        else tx.set(keys.token(hash), id, 'PX', ttl)
+        tx.sadd(keys.subjectTokens(id), hash)
+        return execAll(tx)
+      })
+      return token
+    },
+    addChannel: (channel) => edit('add', channel),
+    removeChannel: (channel) => edit('remove', channel),
+    async channels() {
+      const channels = await gate.run('read', () => redis.smembers(keys.subjectChannels(id)))
+      return channels.sort()
+    },
+    async clear() {
+      await gate.run('change', async () => {
+        const hashes = await redis.smembers(keys.subjectTokens(id))
+        const tx = redis.multi()
+        if (hashes.length > 0) {
+          tx.del(...hashes.map((hash) => keys.token(hash)))
+          // SREM rather than DEL: a token created meanwhile keeps its entry,
+          // so no token key is ever left without one.
+          tx.srem(keys.subjectTokens(id), ...hashes)
+        }
+        tx.del(keys.subjectChannels(id))
+        tx.publish(keys.control, formatControl({ v: 1, op: 'clear', subject: id }))
+        return execAll(tx)
+      })
+    },
+  }
+}

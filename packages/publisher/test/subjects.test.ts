@@ -1,0 +1,150 @@
+import { type ControlMessage, createKeys, hashToken, parseControl } from '@redisse/protocol'
+import { uniquePrefix, waitFor } from '@redisse/test-utils'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createPublisher } from '../src/index'
+
+let redis: Redis
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'))
+})
+afterAll(() => redis.disconnect())
+
+/** A publisher under its own prefix, and the control messages published under it. */
+async function setup() {
+  const prefix = uniquePrefix('subj')
+  const keys = createKeys(prefix)
+  const pub = createPublisher({ redis: inject('redisUrl'), prefix })
+  const sub = redis.duplicate()
+  const control: ControlMessage[] = []
+  sub.on('message', (_channel: string, message: string) => control.push(parseControl(message)))
+  await sub.subscribe(keys.control)
+  return {
+    pub,
+    prefix,
+    keys,
+    control,
+    /** Every key under the prefix with its value (strings and sets). */
+    async dump(): Promise<Record<string, string | string[]>> {
+      const out: Record<string, string | string[]> = {}
+      for (const key of await redis.keys(`${prefix}*`)) {
+        out[key] =
+          (await redis.type(key)) === 'set'
+            ? (await redis.smembers(key)).sort()
+            : ((await redis.get(key)) ?? '')
+      }
+      return out
+    },
+    async [Symbol.asyncDispose]() {
+      sub.disconnect()
+      await pub.close()
+    },
+  }
+}
+
+describe('subject tokens', () => {
+  it('stores only the token hash, mapping hash to subject, listed in the subject’s token set', async () => {
+    await using ctx = await setup()
+    const token = await ctx.pub.subject('user-1').generateToken()
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const hash = await hashToken(token)
+    expect(await ctx.dump()).toEqual({
+      [ctx.keys.token(hash)]: 'user-1',
+      [ctx.keys.subjectTokens('user-1')]: [hash],
+    })
+    const everything = JSON.stringify(await ctx.dump())
+    expect(everything).not.toContain(token)
+    expect(await redis.pttl(ctx.keys.token(hash))).toBe(-1)
+  })
+
+  it('applies the ttl to the token key', async () => {
+    await using ctx = await setup()
+    const token = await ctx.pub.subject('user-1').generateToken({ ttl: 60_000 })
+    const ttl = await redis.pttl(ctx.keys.token(await hashToken(token)))
+    expect(ttl).toBeGreaterThan(55_000)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('creates a different token each time', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    const tokens = [await user.generateToken(), await user.generateToken()]
+    expect(tokens[0]).not.toBe(tokens[1])
+    expect(await redis.scard(ctx.keys.subjectTokens('user-1'))).toBe(2)
+  })
+
+  it('rejects a ttl that is not a positive integer, before anything reaches Redis', async () => {
+    await using ctx = await setup()
+    for (const ttl of [0, -1, 1.5, Number.NaN]) {
+      await expect(ctx.pub.subject('u').generateToken({ ttl })).rejects.toMatchObject({
+        code: 'invalid-request',
+      })
+    }
+    expect(await ctx.dump()).toEqual({})
+  })
+})
+
+describe('subject channels', () => {
+  it('adds, removes and lists channels sorted, announcing each edit on the control channel', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    expect(await user.addChannel('room:2')).toBe(true)
+    expect(await user.addChannel('room:1')).toBe(true)
+    expect(await user.addChannel('room:1')).toBe(false)
+    expect(await user.channels()).toEqual(['room:1', 'room:2'])
+    expect(await user.removeChannel('room:2')).toBe(true)
+    expect(await user.removeChannel('room:2')).toBe(false)
+    expect(await user.channels()).toEqual(['room:1'])
+    expect(await redis.smembers(ctx.keys.subjectChannels('user-1'))).toEqual(['room:1'])
+    await waitFor(() => ctx.control.length === 5, { what: 'five control messages' })
+    expect(ctx.control).toEqual([
+      { v: 1, op: 'add', subject: 'user-1', channel: 'room:2' },
+      { v: 1, op: 'add', subject: 'user-1', channel: 'room:1' },
+      { v: 1, op: 'add', subject: 'user-1', channel: 'room:1' },
+      { v: 1, op: 'remove', subject: 'user-1', channel: 'room:2' },
+      { v: 1, op: 'remove', subject: 'user-1', channel: 'room:2' },
+    ])
+  })
+
+  it('lists no channels for an unknown subject', async () => {
+    await using ctx = await setup()
+    expect(await ctx.pub.subject('nobody').channels()).toEqual([])
+  })
+
+  it('clear() deletes the subject’s tokens, token set and channels, and announces it', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    const other = ctx.pub.subject('user-2')
+    await user.generateToken()
+    await user.generateToken({ ttl: 60_000 })
+    await user.addChannel('room:1')
+    const kept = await other.generateToken()
+    await other.addChannel('room:1')
+    await user.clear()
+    expect(await ctx.dump()).toEqual({
+      [ctx.keys.token(await hashToken(kept))]: 'user-2',
+      [ctx.keys.subjectTokens('user-2')]: [await hashToken(kept)],
+      [ctx.keys.subjectChannels('user-2')]: ['room:1'],
+    })
+    await waitFor(() => ctx.control.some((m) => m.op === 'clear'), { what: 'the clear message' })
+    expect(ctx.control.at(-1)).toEqual({ v: 1, op: 'clear', subject: 'user-1' })
+    await user.clear() // nothing left: still fine
+  })
+
+  it('rejects invalid subject ids and channel names before anything reaches Redis', async () => {
+    await using ctx = await setup()
+    expect(() => ctx.pub.subject('has space')).toThrow(
+      expect.objectContaining({ name: 'RedisseError', code: 'invalid-request' }),
+    )
+    expect(() => ctx.pub.subject('')).toThrow(expect.objectContaining({ code: 'invalid-request' }))
+    await expect(ctx.pub.subject('u').addChannel('no spaces')).rejects.toMatchObject({
+      code: 'invalid-channel',
+    })
+    await expect(ctx.pub.subject('u').removeChannel('a*')).rejects.toMatchObject({
+      code: 'invalid-channel',
+    })
+    expect(await ctx.dump()).toEqual({})
+    await new Promise((r) => setTimeout(r, 20))
+    expect(ctx.control).toEqual([])
+  })
+})
