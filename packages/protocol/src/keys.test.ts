@@ -32,6 +32,7 @@ function otherKinds(keys: RedisKeys, arg: string): string[] {
     keys.subjectChannels(arg),
     keys.subjectTokens(arg),
     keys.idempotency(arg),
+    keys.probe(arg),
   ]
 }
 
@@ -51,6 +52,7 @@ describe('createKeys', () => {
       subjectChannels: keys.subjectChannels('42'),
       subjectTokens: keys.subjectTokens('42'),
       idempotency: keys.idempotency('order-7'),
+      probe: keys.probe('n1'),
     }).toEqual({
       seq: 'redisse:seq',
       epoch: 'redisse:epoch',
@@ -62,6 +64,7 @@ describe('createKeys', () => {
       subjectChannels: 'redisse:subject-channels:42',
       subjectTokens: 'redisse:subject-tokens:42',
       idempotency: 'redisse:idem:order-7',
+      probe: 'redisse:probe:n1',
     })
   })
 
@@ -79,6 +82,7 @@ describe('createKeys', () => {
       keys.subjectChannels('s'),
       keys.subjectTokens('s'),
       keys.idempotency('k'),
+      keys.probe('n'),
     ]).toEqual([
       'app1:rt:seq',
       'app1:rt:epoch',
@@ -90,6 +94,7 @@ describe('createKeys', () => {
       'app1:rt:subject-channels:s',
       'app1:rt:subject-tokens:s',
       'app1:rt:idem:k',
+      'app1:rt:probe:n',
     ])
   })
 

@@ -34,6 +34,11 @@ export interface RedisKeys {
   control: string
   /** String: event id already assigned to an idempotency key. */
   idempotency(key: string): string
+  /**
+   * Pub/sub channel of one server node's canary probe: the node publishes
+   * to it and must hear itself, or its subscriber connection is dead.
+   */
+  probe(node: string): string
 }
 
 /**
@@ -59,5 +64,6 @@ export function createKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     subjectTokens: (subject) => `${prefix}subject-tokens:${subject}`,
     control: `${prefix}control`,
     idempotency: (key) => `${prefix}idem:${key}`,
+    probe: (node) => `${prefix}probe:${node}`,
   }
 }

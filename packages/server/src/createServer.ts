@@ -68,6 +68,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
           prefix: resolved.prefix,
           logger: resolved.logger,
           publishTimeout: resolved.publishTimeout,
+          probe: resolved.probe,
         }))
   const hub = createHub({
     broker,

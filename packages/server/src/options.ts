@@ -65,6 +65,15 @@ export interface ServerOptions {
   channelAsEvent?: boolean
   /** How long a publish waits for Redis to come back, ms. @defaultValue 5000 */
   publishTimeout?: number
+  /**
+   * Canary probe of the Redis subscriber connection: every `interval` ms the
+   * node publishes to its own probe channel and must hear it within
+   * `timeout` ms, else it reconnects (a half-open or stalled connection would
+   * otherwise lose events silently) and `/healthz` answers 503 meanwhile.
+   * `false` turns it off. Ignored on the embedded broker.
+   * @defaultValue { interval: 2000, timeout: 2000 }
+   */
+  probe?: { interval?: number; timeout?: number } | false
   /** A logger, or the level of the built-in JSON-lines logger. @defaultValue 'warn' */
   logger?: Logger | LogLevel
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
@@ -86,6 +95,7 @@ export interface ResolvedOptions {
   limits: Required<Limits>
   channelAsEvent: boolean
   publishTimeout: number
+  probe: { interval: number; timeout: number } | false
   logger: Logger
   amqp: AmqpOptions | undefined
 }
@@ -173,6 +183,13 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     },
     channelAsEvent: options.channelAsEvent ?? false,
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
+    probe:
+      options.probe === false
+        ? false
+        : {
+            interval: positiveInt('probe.interval', options.probe?.interval, 2000, 50),
+            timeout: positiveInt('probe.timeout', options.probe?.timeout, 2000, 50),
+          },
     logger,
     amqp: options.amqp,
   }

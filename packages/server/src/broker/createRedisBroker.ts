@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import {
   createKeys,
   type Envelope,
@@ -12,6 +13,7 @@ import type { Logger } from '../createLogger'
 import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
+import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
 
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {
@@ -21,6 +23,8 @@ export interface RedisBrokerOptions {
   logger: Logger
   /** How long a publish waits for Redis to come back before failing, in ms. */
   publishTimeout?: number
+  /** Canary probe of the subscriber connection, or false for none. */
+  probe?: ProbeOptions | false
 }
 
 /**
@@ -35,7 +39,13 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const ownsCommand = typeof options.redis === 'string'
   const command =
     typeof options.redis === 'string'
-      ? new Redis(options.redis, { lazyConnect: false, maxRetriesPerRequest: 1 })
+      ? new Redis(options.redis, {
+          lazyConnect: false,
+          maxRetriesPerRequest: 1,
+          // A publish whose reply was lost may have run: resending it blindly
+          // could append it twice, so it fails and the caller decides.
+          autoResendUnfulfilledCommands: false,
+        })
       : options.redis
   // The subscriber keeps its own offline queue: SUBSCRIBE issued while
   // Redis is away is sent on reconnect, and ioredis resubscribes the rest.
@@ -58,7 +68,22 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     listeners.emitState(next)
   }
 
-  const controlReady = subscriber.subscribe(keys.control).catch((err: unknown) => {
+  const probeChannel = keys.probe(randomUUID())
+  const probe =
+    options.probe === false
+      ? undefined
+      : createCanaryProbe({
+          settings: options.probe ?? { interval: 2000, timeout: 2000 },
+          publish: (token) => command.publish(probeChannel, token),
+          onDead: (reason, commandAnswered) => {
+            logger.warn('redis subscriber connection is unresponsive: reconnecting', { reason })
+            setState('reconnecting')
+            subscriber.disconnect(true)
+            if (!commandAnswered && ownsCommand) command.disconnect(true)
+          },
+        })
+
+  const controlReady = subscriber.subscribe(keys.control, probeChannel).catch((err: unknown) => {
     logger.error('cannot subscribe to the control channel', { err })
   })
   // 'ready' comes before the resubscriptions are confirmed; a PING answered
@@ -66,11 +91,17 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   // once live events flow again.
   subscriber.on('ready', () => {
     subscriber.ping().then(
-      () => setState('ready'),
+      () => {
+        setState('ready')
+        probe?.resume()
+      },
       () => {},
     )
   })
-  subscriber.on('reconnecting', () => setState('reconnecting'))
+  subscriber.on('reconnecting', () => {
+    probe?.pause()
+    setState('reconnecting')
+  })
   subscriber.on('end', () => setState('closed'))
   subscriber.on('error', (err: Error) =>
     logger.warn('redis subscriber error', { err: err.message }),
@@ -79,6 +110,10 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     command.on('error', (err: Error) => logger.warn('redis command error', { err: err.message }))
   }
   subscriber.on('message', (pubsubChannel: string, message: string) => {
+    if (pubsubChannel === probeChannel) {
+      probe?.heard(message)
+      return
+    }
     if (pubsubChannel === keys.control) {
       try {
         const { v: _v, ...edit } = parseControl(message)
@@ -191,6 +226,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       })
     },
     async close() {
+      probe?.stop()
       setState('closed')
       await publisher.close()
       subscriber.disconnect()
