@@ -31,6 +31,8 @@ test('exports exactly the documented runtime API', () => {
       'formatCursor',
       'formatEnvelope',
       'formatEventId',
+      'formatHistoryRules',
+      'historyResolver',
       'hashToken',
       'isRedisseError',
       'isValidChannel',
@@ -44,6 +46,7 @@ test('exports exactly the documented runtime API', () => {
       'publishScriptArgs',
       'validateChannel',
       'validateEventType',
+      'validateHistoryPattern',
       'validateSubject',
     ].sort(),
   )

@@ -68,8 +68,9 @@ describe('publishScriptArgs', () => {
 
 describe('PUBLISH_SCRIPT', () => {
   test('inlines the default history size and ttl', () => {
-    expect(PUBLISH_SCRIPT).toContain(`or ${DEFAULT_HISTORY.size}\n`)
-    expect(PUBLISH_SCRIPT).toContain(`or ${DEFAULT_HISTORY.ttl}\n`)
+    expect(PUBLISH_SCRIPT).toContain(
+      `tonumber(conf[1]) or ${DEFAULT_HISTORY.size}, tonumber(conf[2]) or ${DEFAULT_HISTORY.ttl}\n`,
+    )
     expect(DEFAULT_HISTORY).toEqual({ size: 1000, ttl: 3_600_000 })
   })
 

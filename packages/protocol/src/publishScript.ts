@@ -16,6 +16,8 @@ export const DEFAULT_HISTORY = { size: 1000, ttl: 3_600_000 } as const
  * 7 history ttl ms (or ''), 8 idempotency ttl ms
  *
  * Returns the event's cursor `epoch-seq`. History size 0 writes no history.
+ * Without ARGV 6/7 the size and ttl come from the config hash: the first
+ * rule of `historyRules` matching the channel, else `historySize`/`historyTtl`.
  */
 export const PUBLISH_SCRIPT = `
 if KEYS[5] ~= '' then
@@ -35,9 +37,20 @@ local envelope = 'redisse/1\\n' .. id .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3] ..
 local size = tonumber(ARGV[6])
 local ttl = tonumber(ARGV[7])
 if size == nil or ttl == nil then
-  local conf = redis.call('HMGET', KEYS[4], 'historySize', 'historyTtl')
-  size = size or tonumber(conf[1]) or ${DEFAULT_HISTORY.size}
-  ttl = ttl or tonumber(conf[2]) or ${DEFAULT_HISTORY.ttl}
+  local conf = redis.call('HMGET', KEYS[4], 'historySize', 'historyTtl', 'historyRules')
+  local s, t = tonumber(conf[1]) or ${DEFAULT_HISTORY.size}, tonumber(conf[2]) or ${DEFAULT_HISTORY.ttl}
+  if conf[3] then
+    -- First rule whose glob matches the channel wins; '*' is the only wildcard.
+    for glob, rs, rt in string.gmatch(conf[3], '([^ \\n]+) (%d+) (%d+)') do
+      local pat = '^' .. string.gsub(string.gsub(glob, '[%.%+%-]', '%%%0'), '%*', '.*') .. '$'
+      if string.find(ARGV[2], pat) then
+        s, t = tonumber(rs), tonumber(rt)
+        break
+      end
+    end
+  end
+  size = size or s
+  ttl = ttl or t
 end
 if size > 0 then
   if redis.call('EXISTS', KEYS[3]) == 0 then

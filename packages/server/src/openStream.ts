@@ -123,7 +123,7 @@ export async function openStream(
   })
   const lastEventId =
     req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? undefined
-  const resume = typeof lastEventId === 'string' && lastEventId !== '' && options.history.size > 0
+  const resume = typeof lastEventId === 'string' && lastEventId !== '' && options.history.enabled
   // Live frames are held from before the subscription until history has
   // been read and sent, so nothing falls between replay and live.
   if (resume) connection.holdLive()

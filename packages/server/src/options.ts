@@ -3,7 +3,9 @@ import {
   DEFAULT_HISTORY,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PREFIX,
+  type HistoryRule,
   RedisseError,
+  validateHistoryPattern,
 } from '@redisse/protocol'
 import type { Redis } from 'ioredis'
 import type { Broker } from './broker/Broker'
@@ -54,8 +56,20 @@ export interface ServerOptions {
   keepAlive?: number
   /** `retry:` sent to clients, ms. @defaultValue 5000 */
   retry?: number
-  /** History per channel (ttl in ms), or false for none. @defaultValue { size: 1000, ttl: 3600000 } */
-  history?: { size?: number; ttl?: number } | false
+  /**
+   * History per channel (ttl in ms, 0 = no expiry), or false for none.
+   * `overrides` maps channel globs (`*` wildcard) to other settings, or to
+   * false for no history; the first matching pattern, in the order written,
+   * wins, e.g. `{ 'typing:*': false, 'audit:*': { size: 100000 } }`.
+   * @defaultValue { size: 1000, ttl: 3600000 }
+   */
+  history?:
+    | {
+        size?: number
+        ttl?: number
+        overrides?: Record<string, { size?: number; ttl?: number } | false>
+      }
+    | false
   /** Enables `POST /publish` and the subject endpoints with this bearer key. */
   publishKey?: string
   /** Protects `/stats` and `/metrics` with this bearer key when set. */
@@ -89,7 +103,8 @@ export interface ResolvedOptions {
   cors: CorsOptions | undefined
   keepAlive: number
   retry: number
-  history: { size: number; ttl: number }
+  /** Defaults and per-pattern rules; `enabled` when any channel keeps history. */
+  history: { size: number; ttl: number; rules: HistoryRule[]; enabled: boolean }
   publishKey: string | undefined
   statsKey: string | undefined
   limits: Required<Limits>
@@ -124,6 +139,22 @@ function publicMatcher(
   return (channel) => patterns.some((p) => p.test(channel))
 }
 
+function resolveHistory(history: ServerOptions['history']): ResolvedOptions['history'] {
+  if (history === false) return { size: 0, ttl: 0, rules: [], enabled: false }
+  const size = positiveInt('history.size', history?.size, DEFAULT_HISTORY.size, 0)
+  const ttl = positiveInt('history.ttl', history?.ttl, DEFAULT_HISTORY.ttl, 0)
+  const rules = Object.entries(history?.overrides ?? {}).map(([pattern, rule]): HistoryRule => {
+    validateHistoryPattern(pattern)
+    if (rule === false) return { pattern, size: 0, ttl: 0 }
+    return {
+      pattern,
+      size: positiveInt(`history.overrides['${pattern}'].size`, rule.size, size, 0),
+      ttl: positiveInt(`history.overrides['${pattern}'].ttl`, rule.ttl, ttl, 0),
+    }
+  })
+  return { size, ttl, rules, enabled: size > 0 || rules.some((rule) => rule.size > 0) }
+}
+
 /** Applies defaults and rejects contradictory options with a message naming the option. */
 export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (!options.channels && !options.tokens && options.public === undefined) {
@@ -133,13 +164,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     )
   }
   if (options.cors) validateCors(options.cors)
-  const history =
-    options.history === false
-      ? { size: 0, ttl: 0 }
-      : {
-          size: positiveInt('history.size', options.history?.size, DEFAULT_HISTORY.size, 0),
-          ttl: positiveInt('history.ttl', options.history?.ttl, DEFAULT_HISTORY.ttl, 0),
-        }
+  const history = resolveHistory(options.history)
   const limits = options.limits ?? {}
   const logger =
     typeof options.logger === 'object'

@@ -1,4 +1,4 @@
-import type { Envelope } from '@redisse/protocol'
+import type { Envelope, HistoryRule } from '@redisse/protocol'
 
 /** What one publish asks of a broker; names and payload are already validated. */
 export interface PublishRequest {
@@ -68,8 +68,11 @@ export interface Broker {
   resolveToken(token: string): Promise<TokenGrant | undefined>
   /** Token and channel-list management, for the HTTP subject endpoints. */
   subjects: SubjectStore
-  /** Stores the server's history settings where publishers read them. */
-  configureHistory(history: { size: number; ttl: number }): Promise<void>
+  /**
+   * Stores the server's history settings where publishers read them:
+   * defaults plus per-channel rules by pattern (first match wins).
+   */
+  configureHistory(history: { size: number; ttl: number; rules: HistoryRule[] }): Promise<void>
   close(): Promise<void>
 }
 

@@ -5,6 +5,7 @@ import {
   formatCursor,
   formatEventId,
   hashToken,
+  historyResolver,
   newEpoch,
   newToken,
   RedisseError,
@@ -29,7 +30,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
   const epoch = newEpoch()
   let seq = 0
   let state: BrokerState = 'ready'
-  let history = { size: DEFAULT_HISTORY.size as number, ttl: DEFAULT_HISTORY.ttl as number }
+  let historyOf = historyResolver({ size: DEFAULT_HISTORY.size, ttl: DEFAULT_HISTORY.ttl }, [])
   const subscribed = new Set<string>()
   // Mirrors the Redis publish script: a bounded, expiring log per channel
   // plus `last`/`since` metadata that outlives it, so gaps are detectable.
@@ -40,7 +41,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
   const meta = new Map<string, { last: number; since: number }>()
   const liveLog = (channel: string) => {
     const log = logs.get(channel)
-    if (log && history.ttl > 0 && log.expiresAt <= now()) {
+    if (log && log.expiresAt <= now()) {
       logs.delete(channel)
       return undefined
     }
@@ -77,6 +78,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         ts: now(),
         data: encodePayload(request.data, Number.POSITIVE_INFINITY),
       }
+      const history = historyOf(request.channel)
       if (history.size > 0) {
         const info = meta.get(request.channel)
         let log = liveLog(request.channel)
@@ -86,7 +88,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
           if (info) info.since = seq
         }
         log.events.push({ seq, envelope })
-        log.expiresAt = now() + history.ttl
+        log.expiresAt = history.ttl > 0 ? now() + history.ttl : Number.POSITIVE_INFINITY
         const current = info ?? { last: seq, since: 0 }
         if (log.events.length > history.size) {
           log.events.splice(0, log.events.length - history.size)
@@ -168,10 +170,12 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
       },
     },
     async configureHistory(next) {
-      history = { ...next }
-      if (history.size === 0) {
-        logs.clear()
-        meta.clear()
+      historyOf = historyResolver({ size: next.size, ttl: next.ttl }, next.rules)
+      for (const channel of logs.keys()) {
+        if (historyOf(channel).size === 0) {
+          logs.delete(channel)
+          meta.delete(channel)
+        }
       }
     },
     async close() {

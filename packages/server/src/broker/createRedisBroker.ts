@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   createKeys,
   type Envelope,
+  formatHistoryRules,
   hashToken,
   parseControl,
   parseEnvelope,
@@ -220,10 +221,16 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       clear: (subject) => publisher.subject(subject).clear(),
     },
     async configureHistory(history) {
-      await command.hset(keys.config, {
+      const write = command.multi().hset(keys.config, {
         historySize: String(history.size),
         historyTtl: String(history.ttl),
       })
+      if (history.rules.length > 0) {
+        write.hset(keys.config, 'historyRules', formatHistoryRules(history.rules))
+      } else {
+        write.hdel(keys.config, 'historyRules')
+      }
+      await write.exec()
     },
     async close() {
       probe?.stop()
