@@ -8,7 +8,12 @@ describe('createPublisher options', () => {
   it.each([
     ['neither redis nor url', {}],
     ['both redis and url', { redis, url: 'http://localhost:4242', key: 'k' }],
-    ['a redis that is neither a URL nor an ioredis instance', { redis: { host: 'x' } }],
+    ['a redis that is neither a URL, options nor an ioredis instance', { redis: 42 }],
+    ['an empty redis URL', { redis: '' }],
+    [
+      'redis options with a keyPrefix',
+      { redis: { host: '127.0.0.1', port: 1, keyPrefix: 'app:' } },
+    ],
     ['a non-string prefix', { redis, prefix: 1 }],
     ['publishTimeout 0', { redis, publishTimeout: 0 }],
     ['a fractional publishTimeout', { redis, publishTimeout: 1.5 }],

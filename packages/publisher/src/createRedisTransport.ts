@@ -12,7 +12,7 @@ import {
   publishScriptArgs,
   RedisseError,
 } from '@redisse/protocol'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import { createRedisGate } from './createRedisGate'
 import { createRedisSubject } from './createRedisSubject'
 import { integerOption } from './integerOption'
@@ -22,11 +22,13 @@ import { type PreparedEvent, prepareEvent } from './prepareEvent'
 /** Options of a publisher that talks to Redis directly. */
 export interface RedisPublisherOptions {
   /**
-   * A `redis://` URL (the publisher opens and closes its own connection), or
-   * an ioredis instance (used as is, never closed by the publisher; it must
-   * not have a `keyPrefix`: use `prefix`).
+   * A `redis://` (or TLS `rediss://`) URL or ioredis options (Sentinel:
+   * `{ sentinels: [{ host, port }], name: 'mymaster' }`; TLS: `{ tls: { ca } }`):
+   * the publisher opens and closes its own connection. Or an ioredis
+   * instance (used as is, never closed by the publisher; it must not have a
+   * `keyPrefix`: use `prefix`).
    */
-  redis: string | Redis
+  redis: string | Redis | RedisOptions
   /**
    * Prefix of every Redis key and pub/sub channel: the same as the servers'.
    * @defaultValue `'redisse:'`
@@ -119,22 +121,43 @@ export function createRedisTransport<Events extends EventMap>(
 
   let redis: Redis
   let lastError: unknown
-  const owned = typeof options.redis === 'string'
-  if (typeof options.redis === 'string') {
-    if (options.redis === '') {
-      throw new RedisseError(
-        'invalid-option',
-        'redis must be a redis:// URL or an ioredis instance',
-      )
-    }
-    redis = new Redis(options.redis, {
+  const given = options.redis
+  const owned = !isIoredis(given)
+  if (given === '' || given === null || (typeof given !== 'object' && typeof given !== 'string')) {
+    throw new RedisseError(
+      'invalid-option',
+      'redis must be a redis:// URL, ioredis options or an ioredis instance',
+    )
+  }
+  const keyPrefix = isIoredis(given)
+    ? given.options.keyPrefix
+    : typeof given === 'object'
+      ? given.keyPrefix
+      : undefined
+  if (keyPrefix) {
+    throw new RedisseError(
+      'invalid-option',
+      `redis has keyPrefix "${keyPrefix}", which would not apply to pub/sub channels: drop keyPrefix and set the prefix option instead`,
+    )
+  }
+  if (isIoredis(given)) {
+    redis = given
+  } else {
+    const ours = {
       // The gate below is the only queue: bounded, with a deadline per publish.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       // A command in flight when the connection drops fails (publish-failed)
       // instead of being sent again, maybe twice, after the caller gave up.
       autoResendUnfulfilledCommands: false,
-    })
+    } satisfies RedisOptions
+    if (typeof given === 'string') {
+      redis = new Redis(given, ours)
+    } else {
+      // Replies are read in ioredis' default (legacy) shape.
+      const { replyMapping: _ignored, ...connection } = given
+      redis = new Redis({ ...connection, ...ours })
+    }
     // Connection errors surface as the cause of failed publishes, never as logs.
     redis.on('error', (err: unknown) => {
       lastError = err
@@ -142,16 +165,6 @@ export function createRedisTransport<Events extends EventMap>(
     redis.on('ready', () => {
       lastError = undefined
     })
-  } else if (isIoredis(options.redis)) {
-    redis = options.redis
-    if (redis.options.keyPrefix) {
-      throw new RedisseError(
-        'invalid-option',
-        `the ioredis instance passed as redis has keyPrefix "${redis.options.keyPrefix}", which would not apply to pub/sub channels: pass an instance without keyPrefix and set the prefix option instead`,
-      )
-    }
-  } else {
-    throw new RedisseError('invalid-option', 'redis must be a redis:// URL or an ioredis instance')
   }
   redis.defineCommand(PUBLISH_COMMAND, {
     numberOfKeys: PUBLISH_SCRIPT_KEY_COUNT,

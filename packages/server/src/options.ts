@@ -7,7 +7,7 @@ import {
   RedisseError,
   validateHistoryPattern,
 } from '@redisse/protocol'
-import type { Redis } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import type { Broker } from './broker/Broker'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
@@ -39,8 +39,13 @@ export interface Limits {
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
-  /** Redis URL or ioredis instance; absent → the embedded in-process broker. */
-  redis?: string | Redis
+  /**
+   * Redis: a `redis://` or TLS `rediss://` URL, ioredis options (Sentinel:
+   * `{ sentinels: [{ host, port }], name: 'mymaster' }`, TLS: `{ host, port,
+   * tls: { ca } }`), or an ioredis instance (left open on close). Absent →
+   * the embedded in-process broker.
+   */
+  redis?: string | Redis | RedisOptions
   /** A ready broker (tests, custom buses); wins over `redis`. */
   broker?: Broker
   /** Prefix of every Redis key. @defaultValue 'redisse:' */

@@ -4,6 +4,8 @@ import { freePort } from './freePort'
 export interface RedisProcess {
   url: string
   port: number
+  /** `rediss://` address when started with `tls` (the plain port stays open too). */
+  tlsUrl?: string
   /** Kills the server (SIGKILL when `hard`, as a crash would) and waits for it to exit. */
   stop(options?: { hard?: boolean }): Promise<void>
   /** Starts it again on the same port, empty (no persistence). */
@@ -12,7 +14,13 @@ export interface RedisProcess {
 
 const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
-function spawnRedis(port: number): Promise<ChildProcess> {
+/** PEM files a TLS-enabled redis-server serves with. */
+export interface TlsFiles {
+  certFile: string
+  keyFile: string
+}
+
+function spawnRedis(port: number, tls?: TlsFiles & { port: number }): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       bin,
@@ -29,6 +37,18 @@ function spawnRedis(port: number): Promise<ChildProcess> {
         'no',
         '--loglevel',
         'warning',
+        ...(tls
+          ? [
+              '--tls-port',
+              String(tls.port),
+              '--tls-cert-file',
+              tls.certFile,
+              '--tls-key-file',
+              tls.keyFile,
+              '--tls-auth-clients',
+              'no',
+            ]
+          : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -83,14 +103,15 @@ async function ping(port: number): Promise<boolean> {
 
 /**
  * Starts a throw-away `redis-server` on a free port of 127.0.0.1, with no
- * persistence, and never the standard port 6379.
+ * persistence, and never the standard port 6379; with `tls`, also a TLS port.
  */
-export async function startRedis(): Promise<RedisProcess> {
+export async function startRedis(options: { tls?: TlsFiles } = {}): Promise<RedisProcess> {
   let port = await freePort()
+  const tls = options.tls ? { ...options.tls, port: await freePort() } : undefined
   let child: ChildProcess | undefined
   for (let attempt = 0; !child; attempt++) {
     try {
-      child = await spawnRedis(port)
+      child = await spawnRedis(port, tls)
     } catch (err) {
       if (attempt >= 3) throw err
       port = await freePort()
@@ -107,10 +128,11 @@ export async function startRedis(): Promise<RedisProcess> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    ...(tls ? { tlsUrl: `rediss://127.0.0.1:${tls.port}` } : {}),
     stop,
     async restart() {
       await stop({ hard: true })
-      child = await spawnRedis(port)
+      child = await spawnRedis(port, tls)
     },
   }
 }

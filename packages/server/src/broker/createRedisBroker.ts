@@ -9,7 +9,7 @@ import {
   RedisseError,
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from '../createLogger'
 import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
@@ -18,14 +18,42 @@ import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
 
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {
-  /** A `redis://` URL, or an ioredis instance the server will not close. */
-  redis: string | Redis
+  /**
+   * A `redis://`/`rediss://` URL or ioredis options (Sentinel, TLS…) for
+   * connections the broker opens and closes, or an ioredis instance it will
+   * not close.
+   */
+  redis: string | Redis | RedisOptions
   prefix: string
   logger: Logger
   /** How long a publish waits for Redis to come back before failing, in ms. */
   publishTimeout?: number
   /** Canary probe of the subscriber connection, or false for none. */
   probe?: ProbeOptions | false
+}
+
+// Duck-typed so an instance from another copy of ioredis is accepted too.
+function isIoredis(value: unknown): value is Redis {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Redis).duplicate === 'function' &&
+    typeof (value as Redis).status === 'string'
+  )
+}
+
+function openCommand(redis: string | RedisOptions): Redis {
+  const ours = {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    // A publish whose reply was lost may have run: resending it blindly
+    // could append it twice, so it fails and the caller decides.
+    autoResendUnfulfilledCommands: false,
+  } satisfies RedisOptions
+  if (typeof redis === 'string') return new Redis(redis, ours)
+  // Replies are read in ioredis' default (legacy) shape.
+  const { replyMapping: _ignored, ...connection } = redis
+  return new Redis({ ...connection, ...ours })
 }
 
 /**
@@ -37,17 +65,9 @@ export interface RedisBrokerOptions {
 export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const { logger } = options
   const keys = createKeys(options.prefix)
-  const ownsCommand = typeof options.redis === 'string'
-  const command =
-    typeof options.redis === 'string'
-      ? new Redis(options.redis, {
-          lazyConnect: false,
-          maxRetriesPerRequest: 1,
-          // A publish whose reply was lost may have run: resending it blindly
-          // could append it twice, so it fails and the caller decides.
-          autoResendUnfulfilledCommands: false,
-        })
-      : options.redis
+  const given = options.redis
+  const ownsCommand = !isIoredis(given)
+  const command = isIoredis(given) ? given : openCommand(given)
   // The subscriber keeps its own offline queue: SUBSCRIBE issued while
   // Redis is away is sent on reconnect, and ioredis resubscribes the rest.
   const subscriber = command.duplicate({

@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './freePort'
+
+export interface SentinelProcess {
+  port: number
+  /** Name of the monitored master. */
+  name: string
+  stop(): Promise<void>
+}
+
+const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
+
+function masterKnown(port: number, name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.setTimeout(200)
+    socket.on('connect', () => socket.write(`SENTINEL get-master-addr-by-name ${name}\r\n`))
+    socket.on('data', (d) => {
+      socket.destroy()
+      resolve(d.toString().startsWith('*2'))
+    })
+    socket.on('error', () => resolve(false))
+    socket.on('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+}
+
+/**
+ * Starts a Redis Sentinel on a free port of 127.0.0.1 monitoring the master
+ * at `masterPort` under the name `redisse-test` (sentinel mode of the same
+ * `redis-server` binary; its config lives in a temporary folder).
+ */
+export async function startSentinel(masterPort: number): Promise<SentinelProcess> {
+  const port = await freePort()
+  const name = 'redisse-test'
+  const dir = mkdtempSync(join(tmpdir(), 'redisse-sentinel-'))
+  const config = join(dir, 'sentinel.conf')
+  writeFileSync(
+    config,
+    `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`,
+  )
+  const child: ChildProcess = spawn(bin, [config, '--sentinel', '--loglevel', 'warning'], {
+    stdio: 'ignore',
+  })
+  const deadline = Date.now() + 10_000
+  while (!(await masterKnown(port, name))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`redis sentinel did not start on port ${port}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    port,
+    name,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGKILL')
+      })
+    },
+  }
+}
