@@ -24,9 +24,14 @@ export class SseConnection {
   closeReason: CloseReason | undefined
   /** Sequence of the newest event written, so recovery never sends one twice. */
   lastSeq = 0
-  /** While history is replayed, live frames wait here with their sequence. */
+  /**
+   * While history is replayed, live frames and replayed ones wait here with
+   * their sequence, to be written in one merged, ordered pass.
+   */
   private held: Array<{ seq: number; frame: Buffer }> | undefined
   private heldBytes = 0
+  /** Replays in progress (the stream's own, and the node's recovery after a bus outage). */
+  private holds = 0
   private readonly socket: Socket | null
 
   constructor(
@@ -60,8 +65,13 @@ export class SseConnection {
     return true
   }
 
-  /** Starts holding live frames until {@link goLive}, so replay and live never interleave. */
+  /**
+   * Starts holding live frames until the matching {@link goLive}, so replay
+   * and live never interleave. Holds nest: frames flow again after the last
+   * replay in progress ends.
+   */
   holdLive(): void {
+    this.holds += 1
     this.held ??= []
   }
 
@@ -93,12 +103,34 @@ export class SseConnection {
     return true
   }
 
-  /** Ends replay: writes the held frames newer than `afterSeq`, in order, and goes live. */
+  /**
+   * Queues a frame read from history during a replay. History and live
+   * frames are merged by sequence at {@link goLive}: the histories of
+   * several channels are read at different instants, so neither side alone
+   * is a consistent cut. Not counted against the buffer limit: history is
+   * bounded by its own size.
+   * @returns false when the event was already written
+   */
+  replay(seq: number, frame: Buffer): boolean {
+    if (seq <= this.lastSeq || this.closed) return false
+    if (!this.held) return this.send(seq, frame)
+    this.held.push({ seq, frame })
+    return true
+  }
+
+  /**
+   * Ends one replay: events up to `afterSeq` count as sent (the client has
+   * them). Once no replay is left, writes every held frame newer than that,
+   * history and live merged in sequence order, each once, and goes live.
+   */
   goLive(afterSeq: number): void {
+    if (afterSeq > this.lastSeq) this.lastSeq = afterSeq
+    if (this.holds > 0) this.holds -= 1
+    if (this.holds > 0) return
     const held = this.held ?? []
     this.held = undefined
     this.heldBytes = 0
-    if (afterSeq > this.lastSeq) this.lastSeq = afterSeq
+    held.sort((a, b) => a.seq - b.seq)
     for (const { seq, frame } of held) this.send(seq, frame)
   }
 

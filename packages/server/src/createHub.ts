@@ -45,6 +45,12 @@ export interface Hub {
   /** Records the newest sequence of the log at start-up (nothing older is ever recovered). */
   markSeen(seq: number): void
   /**
+   * The bus subscription is gone: remembers the newest event received and
+   * holds live frames on every stream until {@link recover} has sent what
+   * was missed, so recovered events never arrive after newer live ones.
+   */
+  busLost(): void
+  /**
    * After the bus subscription came back: sends every stream the events it
    * missed meanwhile from history, in order and once, or a `redisse:reset`
    * for channels whose gap history no longer covers.
@@ -132,6 +138,24 @@ export function createHub(options: {
     Buffer.from(encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }), 'utf8')
   let lastSeen = 0
   let epoch: string | undefined
+  // Set while the bus is away or recovery has not finished: the newest
+  // sequence received before the loss, where recovery reads history from.
+  let recoverFrom: number | undefined
+  // Bumped by every bus loss: a recovery that started before the latest
+  // loss leaves the streams to the recovery after it.
+  let losses = 0
+  // Streams whose live frames wait for the recovery (one hold each).
+  const heldForRecovery = new Set<SseConnection>()
+  const releaseRecoveryHolds = () => {
+    recoverFrom = undefined
+    for (const connection of heldForRecovery) connection.goLive(connection.lastSeq)
+    heldForRecovery.clear()
+  }
+  const holdForRecovery = (connection: SseConnection) => {
+    if (heldForRecovery.has(connection) || connection.closed) return
+    heldForRecovery.add(connection)
+    connection.holdLive()
+  }
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
     const seq = seqOf(envelope)
@@ -140,6 +164,12 @@ export function createHub(options: {
       // Redis lost its log: sequences restart, and what was published in
       // between is gone. Every stream is told, then follows the new log.
       lastSeen = 0
+      // Nothing of the old log can be recovered any more: the reset below
+      // tells every stream, so held frames (all of the old log) go out first.
+      if (recoverFrom !== undefined) {
+        losses += 1
+        releaseRecoveryHolds()
+      }
       for (const connection of connections) {
         connection.write(
           resetFrame({ channels: [...connection.channels], reason: 'epoch-changed' }),
@@ -164,19 +194,26 @@ export function createHub(options: {
   }, options.keepAlive)
   sweep.unref()
 
+  const busLost = () => {
+    losses += 1
+    recoverFrom ??= lastSeen
+    for (const connection of connections) holdForRecovery(connection)
+  }
+
   const recover = async (): Promise<void> => {
-    const since = lastSeen
+    if (recoverFrom === undefined) return
+    const since = recoverFrom
+    const loss = losses
+    const streams = [...heldForRecovery]
     const channels = [...byChannel.keys()]
-    // Streams still replaying their own history are left to that replay.
-    const streams = [...connections].filter((c) => !c.closed && !c.holding)
-    if (channels.length === 0 || streams.length === 0) return
-    for (const connection of streams) connection.holdLive()
+    let complete = false
     try {
-      const histories = new Map(
-        await Promise.all(channels.map(async (c) => [c, await broker.history(c, since)] as const)),
-      )
+      const read = await broker.histories(channels, since)
+      const histories = new Map(channels.map((channel, i) => [channel, read[i]]))
+      if (loss !== losses) return
       const frames = new Map<Envelope, Buffer>()
       for (const connection of streams) {
+        if (connection.closed) continue
         const gaps: string[] = []
         const missed: Envelope[] = []
         for (const channel of connection.channels) {
@@ -186,22 +223,30 @@ export function createHub(options: {
           else gaps.push(channel)
         }
         if (gaps.length > 0) connection.write(resetFrame({ channels: gaps, reason: 'history-gap' }))
-        missed.sort((a, b) => seqOf(a) - seqOf(b))
         for (const envelope of missed) {
           let frame = frames.get(envelope)
           if (!frame) {
             frame = encode(envelope)
             frames.set(envelope, frame)
           }
-          if (connection.send(seqOf(envelope), frame)) counters.recovered += 1
+          if (connection.replay(seqOf(envelope), frame)) counters.recovered += 1
         }
       }
+      complete = true
       logger.warn('recovered events missed while the bus was away', { since, events: frames.size })
     } catch (err) {
       logger.error('cannot recover missed events from history', { err: String(err) })
-    } finally {
-      for (const connection of streams) connection.goLive(connection.lastSeq)
     }
+    // A bus lost again meanwhile keeps every stream held for the next recovery.
+    if (loss !== losses || broker.state !== 'ready') return
+    if (!complete) {
+      // Without history there is no way to know what was missed: say so.
+      for (const connection of heldForRecovery) {
+        if (connection.channels.size === 0) continue
+        connection.write(resetFrame({ channels: [...connection.channels], reason: 'history-gap' }))
+      }
+    }
+    releaseRecoveryHolds()
   }
 
   return {
@@ -211,10 +256,12 @@ export function createHub(options: {
     markSeen(seq) {
       if (seq > lastSeen) lastSeen = seq
     },
+    busLost,
     recover,
     connections,
     async attach(connection, channels) {
       connections.add(connection)
+      if (recoverFrom !== undefined) holdForRecovery(connection)
       if (connection.subject !== undefined) {
         const set = bySubject.get(connection.subject) ?? new Set()
         set.add(connection)
@@ -230,6 +277,7 @@ export function createHub(options: {
     },
     detach(connection) {
       if (!connections.delete(connection)) return
+      heldForRecovery.delete(connection)
       counters.closed[connection.closeReason ?? 'client-closed'] += 1
       if (connection.closeReason === 'slow-client') counters.slowClientDrops += 1
       for (const channel of [...connection.channels]) leave(connection, channel)

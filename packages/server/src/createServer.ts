@@ -94,7 +94,10 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
   let started = false
   let previousState = broker.state
   broker.onState((state) => {
-    if (state === 'reconnecting') ctx.counters.brokerReconnects += 1
+    if (state === 'reconnecting') {
+      ctx.counters.brokerReconnects += 1
+      hub.busLost()
+    }
     if (state === 'ready' && previousState === 'reconnecting') void hub.recover()
     previousState = state
     if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })

@@ -133,6 +133,7 @@ export async function openStream(
       const outcome = await replayHistory(ctx.broker, hub, connection, lastEventId)
       options.logger.info('stream resumed', {
         conn: connection.id,
+        from: lastEventId.slice(0, 100),
         replayed: outcome.replayed,
         ...(outcome.reset
           ? { reset: outcome.reset.reason, resetChannels: outcome.reset.channels.length }

@@ -41,7 +41,7 @@ export async function replayHistory(
   if (head.epoch === undefined || cursor.epoch !== head.epoch) return resetAll('epoch-changed')
   if (cursor.seq > head.seq) return resetAll('invalid-cursor')
 
-  const histories = await Promise.all(channels.map((c) => broker.history(c, cursor.seq)))
+  const histories = await broker.histories(channels, cursor.seq)
   const gaps: string[] = []
   const missed: Envelope[] = []
   histories.forEach((history, i) => {
@@ -53,12 +53,7 @@ export async function replayHistory(
     reset = { channels: gaps, reason: 'history-gap' }
     connection.write(resetFrame(reset))
   }
-  missed.sort((a, b) => seqOf(a) - seqOf(b))
-  let lastSeq = cursor.seq
-  for (const envelope of missed) {
-    lastSeq = seqOf(envelope)
-    connection.send(lastSeq, hub.encode(envelope))
-  }
-  connection.goLive(lastSeq)
+  for (const envelope of missed) connection.replay(seqOf(envelope), hub.encode(envelope))
+  connection.goLive(cursor.seq)
   return { replayed: missed.length, reset }
 }

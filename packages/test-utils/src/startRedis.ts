@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { freePort } from './freePort'
 
 export interface RedisProcess {
@@ -8,7 +11,7 @@ export interface RedisProcess {
   tlsUrl?: string
   /** Kills the server (SIGKILL when `hard`, as a crash would) and waits for it to exit. */
   stop(options?: { hard?: boolean }): Promise<void>
-  /** Starts it again on the same port, empty (no persistence). */
+  /** Starts it again on the same port: empty, or with its data when started with `persist`. */
   restart(): Promise<void>
 }
 
@@ -20,7 +23,11 @@ export interface TlsFiles {
   keyFile: string
 }
 
-function spawnRedis(port: number, tls?: TlsFiles & { port: number }): Promise<ChildProcess> {
+function spawnRedis(
+  port: number,
+  tls?: TlsFiles & { port: number },
+  dataDir?: string,
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       bin,
@@ -31,8 +38,9 @@ function spawnRedis(port: number, tls?: TlsFiles & { port: number }): Promise<Ch
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(dataDir
+          ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir]
+          : ['--appendonly', 'no']),
         '--protected-mode',
         'no',
         '--loglevel',
@@ -102,16 +110,21 @@ async function ping(port: number): Promise<boolean> {
 }
 
 /**
- * Starts a throw-away `redis-server` on a free port of 127.0.0.1, with no
- * persistence, and never the standard port 6379; with `tls`, also a TLS port.
+ * Starts a throw-away `redis-server` on a free port of 127.0.0.1, never the
+ * standard port 6379; with `tls`, also a TLS port. Without `persist` it keeps
+ * nothing (a restart comes back empty); with it, every write is in an
+ * append-only file fsynced at once, so even a SIGKILL loses nothing.
  */
-export async function startRedis(options: { tls?: TlsFiles } = {}): Promise<RedisProcess> {
+export async function startRedis(
+  options: { tls?: TlsFiles; persist?: boolean } = {},
+): Promise<RedisProcess> {
   let port = await freePort()
   const tls = options.tls ? { ...options.tls, port: await freePort() } : undefined
+  const dataDir = options.persist ? mkdtempSync(join(tmpdir(), 'redisse-redis-')) : undefined
   let child: ChildProcess | undefined
   for (let attempt = 0; !child; attempt++) {
     try {
-      child = await spawnRedis(port, tls)
+      child = await spawnRedis(port, tls, dataDir)
     } catch (err) {
       if (attempt >= 3) throw err
       port = await freePort()
@@ -132,7 +145,7 @@ export async function startRedis(options: { tls?: TlsFiles } = {}): Promise<Redi
     stop,
     async restart() {
       await stop({ hard: true })
-      child = await spawnRedis(port, tls)
+      child = await spawnRedis(port, tls, dataDir)
     },
   }
 }

@@ -56,8 +56,13 @@ export interface Broker {
   unsubscribe(channel: string): Promise<void>
   /** The log's epoch and newest sequence. */
   head(): Promise<LogHead>
-  /** Held events of `channel` with seq > `afterSeq` (same epoch). */
-  history(channel: string, afterSeq: number): Promise<ChannelHistory>
+  /**
+   * Held events of each channel with seq > `afterSeq` (same epoch), read at
+   * ONE instant for all of them (a MULTI on Redis): replay merges this with
+   * live events, which is only exact if no publish falls between the reads
+   * of two channels.
+   */
+  histories(channels: readonly string[], afterSeq: number): Promise<ChannelHistory[]>
   /** Registers the single receiver of every envelope of subscribed channels. */
   onEnvelope(listener: (envelope: Envelope) => void): void
   /** Registers the receiver of subject edits (token mode). */

@@ -104,15 +104,17 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     async head() {
       return { epoch: seq > 0 ? epoch : undefined, seq }
     },
-    async history(channel, afterSeq) {
-      const log = liveLog(channel)
-      const info = meta.get(channel)
-      const covered = historyCovers(
-        { last: info?.last, since: info?.since ?? 0, exists: log !== undefined },
-        afterSeq,
-      )
-      const envelopes = (log?.events ?? []).filter((e) => e.seq > afterSeq).map((e) => e.envelope)
-      return { covered, envelopes }
+    async histories(channels, afterSeq) {
+      return channels.map((channel) => {
+        const log = liveLog(channel)
+        const info = meta.get(channel)
+        const covered = historyCovers(
+          { last: info?.last, since: info?.since ?? 0, exists: log !== undefined },
+          afterSeq,
+        )
+        const envelopes = (log?.events ?? []).filter((e) => e.seq > afterSeq).map((e) => e.envelope)
+        return { covered, envelopes }
+      })
     },
     async subscribe(channel) {
       subscribed.add(channel)

@@ -189,35 +189,43 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const [epoch, seq] = await command.mget(keys.epoch, keys.seq)
       return { epoch: epoch ?? undefined, seq: Number(seq ?? 0) }
     },
-    async history(channel, afterSeq) {
-      // One MULTI so metadata and events are read at the same instant.
-      const results = await command
-        .multi()
-        .hmget(keys.historyMeta(channel), 'last', 'since')
-        .exists(keys.history(channel))
-        .zrangebyscore(keys.history(channel), `(${afterSeq}`, '+inf')
-        .exec()
-      const [metaReply, existsReply, rangeReply] = results ?? []
-      const failed = [metaReply, existsReply, rangeReply].find((r) => r?.[0])
-      if (!results || failed) throw failed?.[0] ?? new Error('history read aborted')
-      const [last, since] = (metaReply?.[1] ?? [null, null]) as [string | null, string | null]
-      const covered = historyCovers(
-        {
-          last: last === null ? undefined : Number(last),
-          since: Number(since ?? 0),
-          exists: existsReply?.[1] === 1,
-        },
-        afterSeq,
-      )
-      const envelopes: Envelope[] = []
-      for (const raw of (rangeReply?.[1] ?? []) as string[]) {
-        try {
-          envelopes.push(parseEnvelope(raw))
-        } catch (err) {
-          logger.warn('skipped a malformed envelope in history', { channel, err: String(err) })
-        }
+    async histories(channels, afterSeq) {
+      if (channels.length === 0) return []
+      // One MULTI: metadata and events of every channel at the same instant.
+      const multi = command.multi()
+      for (const channel of channels) {
+        multi
+          .hmget(keys.historyMeta(channel), 'last', 'since')
+          .exists(keys.history(channel))
+          .zrangebyscore(keys.history(channel), `(${afterSeq}`, '+inf')
       }
-      return { covered, envelopes }
+      const results = await multi.exec()
+      if (!results) throw new Error('history read aborted')
+      const failed = results.find((r) => r[0])
+      if (failed) throw failed[0]
+      return channels.map((channel, i) => {
+        const [last, since] = (results[i * 3]?.[1] ?? [null, null]) as [
+          string | null,
+          string | null,
+        ]
+        const covered = historyCovers(
+          {
+            last: last === null ? undefined : Number(last),
+            since: Number(since ?? 0),
+            exists: results[i * 3 + 1]?.[1] === 1,
+          },
+          afterSeq,
+        )
+        const envelopes: Envelope[] = []
+        for (const raw of (results[i * 3 + 2]?.[1] ?? []) as string[]) {
+          try {
+            envelopes.push(parseEnvelope(raw))
+          } catch (err) {
+            logger.warn('skipped a malformed envelope in history', { channel, err: String(err) })
+          }
+        }
+        return { covered, envelopes }
+      })
     },
     async subscribe(channel) {
       await subscriber.subscribe(keys.pubsub(channel))
