@@ -100,114 +100,127 @@ async function publishSteadily(
   }
 }
 
-it('loses and repeats nothing across a Redis crash, a node crash and random socket drops', async () => {
-  let redis: RedisProcess | undefined
-  let pub: Publisher | undefined
-  const clients: ChaosClient[] = []
-  try {
-    redis = await startRedis({ persist: true })
-    const [portA, portB] = [await freePort(), await freePort()]
-    const a = await startNode(redis.url, portA)
-    let b = await startNode(redis.url, portB)
-    const nodes = [a.url, b.url]
-    for (let i = 0; i < CLIENTS; i++) {
-      const channels = [CHANNELS[i % 6], CHANNELS[(i + 1 + (i % 5)) % 6]] as string[]
-      clients.push(new ChaosClient(nodes, channels, i % 2))
-    }
-    await Promise.all(clients.map((c) => c.ready))
-
-    pub = createPublisher({ redis: redis.url, publishTimeout: 10_000 })
-    const published = new Map<string, number>()
-    const started = Date.now()
-    const until = started + PUBLISH_FOR
-    const publishing = Promise.all(
-      CHANNELS.map((channel) => publishSteadily(pub as Publisher, channel, until, published)),
-    )
-    const dropper = setInterval(() => {
-      for (let i = 0; i < 5; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
-    }, 300)
-    const at = (ms: number) =>
-      new Promise((r) => setTimeout(r, Math.max(0, started + ms - Date.now())))
-
-    let recovered = 0
+it.each([
+  { persist: true, what: 'a Redis crash' },
+  { persist: false, what: 'a Redis crash that loses its data' },
+])(
+  'loses and repeats nothing across $what, a node crash and random socket drops',
+  async ({ persist }) => {
+    let redis: RedisProcess | undefined
+    let pub: Publisher | undefined
+    const clients: ChaosClient[] = []
     try {
-      await at(2000)
-      await redis.stop({ hard: true })
-      await at(3000)
-      await redis.restart()
-      await at(5500)
-      recovered = (await recoveredOn(a)) + (await recoveredOn(b))
-      await kill(b)
-      await at(7000)
-      b = await startNode(redis.url, portB)
-      await publishing
-    } finally {
-      clearInterval(dropper)
-    }
+      redis = await startRedis({ persist })
+      const [portA, portB] = [await freePort(), await freePort()]
+      const a = await startNode(redis.url, portA)
+      let b = await startNode(redis.url, portB)
+      const nodes = [a.url, b.url]
+      for (let i = 0; i < CLIENTS; i++) {
+        const channels = [CHANNELS[i % 6], CHANNELS[(i + 1 + (i % 5)) % 6]] as string[]
+        clients.push(new ChaosClient(nodes, channels, i % 2))
+      }
+      await Promise.all(clients.map((c) => c.ready))
 
-    await waitFor(
-      () =>
-        clients.every((client) =>
-          [...client.logs.keys()].every(
-            (channel) => client.newest(channel) >= (published.get(channel) ?? 0),
+      pub = createPublisher({ redis: redis.url, publishTimeout: 10_000 })
+      const published = new Map<string, number>()
+      const started = Date.now()
+      const until = started + PUBLISH_FOR
+      const publishing = Promise.all(
+        CHANNELS.map((channel) => publishSteadily(pub as Publisher, channel, until, published)),
+      )
+      const dropper = setInterval(() => {
+        for (let i = 0; i < 5; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
+      }, 300)
+      const at = (ms: number) =>
+        new Promise((r) => setTimeout(r, Math.max(0, started + ms - Date.now())))
+
+      let recovered = 0
+      try {
+        await at(2000)
+        await redis.stop({ hard: true })
+        await at(3000)
+        await redis.restart()
+        await at(5500)
+        recovered = (await recoveredOn(a)) + (await recoveredOn(b))
+        await kill(b)
+        await at(7000)
+        b = await startNode(redis.url, portB)
+        await publishing
+      } finally {
+        clearInterval(dropper)
+      }
+
+      await waitFor(
+        () =>
+          clients.every((client) =>
+            [...client.logs.keys()].every(
+              (channel) => client.newest(channel) >= (published.get(channel) ?? 0),
+            ),
           ),
-        ),
-      { what: 'every client to hear the last event of its channels', timeout: 20_000 },
-    )
-    await new Promise((r) => setTimeout(r, 300))
+        { what: 'every client to hear the last event of its channels', timeout: 20_000 },
+      )
+      await new Promise((r) => setTimeout(r, 300))
 
-    const totals = { received: 0, duplicates: 0, lost: 0, outOfOrder: 0, excused: 0 }
-    const lostDetails: string[] = []
-    clients.forEach((client, index) => {
-      for (const [channel, log] of client.logs) {
-        const audit = auditChannel(log, published.get(channel) ?? 0)
-        for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
-          totals[key] += audit[key]
-        }
-        if (audit.lostCounters.length > 0) {
-          lostDetails.push(`client ${index} ${channel}: ${audit.lostCounters.join(',')}`)
-          if (process.env.CHAOS_TRACE) {
-            const lost = audit.lostCounters[0] ?? 0
-            for (const t of client.trace) {
-              const near = t.ids.filter((id) => {
-                const n = Number(id.slice(id.lastIndexOf('=') + 1))
-                return id.includes(`@${channel}`) && Math.abs(n - lost) <= 3
-              })
-              console.log(
-                `  ${t.node} status=${t.status} sent=${t.sent} n=${t.ids.length} first=${t.ids[0]} last=${t.ids[t.ids.length - 1]} near=${near.join(' ')}`,
-              )
+      const totals = { received: 0, duplicates: 0, lost: 0, outOfOrder: 0, excused: 0 }
+      const lostDetails: string[] = []
+      clients.forEach((client, index) => {
+        for (const [channel, log] of client.logs) {
+          const audit = auditChannel(log, published.get(channel) ?? 0)
+          for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
+            totals[key] += audit[key]
+          }
+          if (audit.lostCounters.length > 0) {
+            lostDetails.push(`client ${index} ${channel}: ${audit.lostCounters.join(',')}`)
+            if (process.env.CHAOS_TRACE) {
+              const lost = audit.lostCounters[0] ?? 0
+              for (const t of client.trace) {
+                const near = t.ids.filter((id) => {
+                  const n = Number(id.slice(id.lastIndexOf('=') + 1))
+                  return id.includes(`@${channel}`) && Math.abs(n - lost) <= 3
+                })
+                console.log(
+                  `  ${t.node} status=${t.status} sent=${t.sent} n=${t.ids.length} first=${t.ids[0]} last=${t.ids[t.ids.length - 1]} near=${near.join(' ')}`,
+                )
+              }
             }
           }
         }
+      })
+      if (lostDetails.length > 0) console.log(`lost: ${lostDetails.slice(0, 10).join('; ')}`)
+      const figures = {
+        events: [...published.values()].reduce((s, n) => s + n, 0),
+        delivered: totals.received,
+        reconnects: clients.reduce((s, c) => s + c.connects - 1, 0),
+        replayedOnResume: clients.reduce((s, c) => s + c.replayed, 0),
+        recoveredAfterRedisRestart: recovered,
+        resets: clients.reduce((s, c) => s + c.resets, 0),
+        duplicates: totals.duplicates,
+        outOfOrder: totals.outOfOrder,
+        lost: totals.lost,
       }
-    })
-    if (lostDetails.length > 0) console.log(`lost: ${lostDetails.slice(0, 10).join('; ')}`)
-    const figures = {
-      events: [...published.values()].reduce((s, n) => s + n, 0),
-      delivered: totals.received,
-      reconnects: clients.reduce((s, c) => s + c.connects - 1, 0),
-      replayedOnResume: clients.reduce((s, c) => s + c.replayed, 0),
-      recoveredAfterRedisRestart: recovered,
-      resets: clients.reduce((s, c) => s + c.resets, 0),
-      duplicates: totals.duplicates,
-      outOfOrder: totals.outOfOrder,
-      lost: totals.lost,
+      console.log(
+        `chaos figures (${persist ? 'persistent' : 'empty'} restart): ${JSON.stringify(figures)}`,
+      )
+      // A sanity floor only: a loaded machine publishes slower, which is no failure.
+      expect(figures.events).toBeGreaterThan(CHANNELS.length * 50)
+      expect(figures.reconnects).toBeGreaterThan(CLIENTS / 2)
+      expect(figures.replayedOnResume).toBeGreaterThan(0)
+      expect({
+        duplicates: figures.duplicates,
+        outOfOrder: figures.outOfOrder,
+        lost: figures.lost,
+      }).toEqual({ duplicates: 0, outOfOrder: 0, lost: 0 })
+      // With its data kept, Redis history covers every gap; without it, every
+      // stream must be told (epoch-changed) rather than skip silently.
+      if (persist) expect(figures.resets).toBe(0)
+      else expect(clients.every((c) => c.resets > 0)).toBe(true)
+      await kill(a)
+      await kill(b)
+    } finally {
+      for (const client of clients) client.close()
+      await pub?.close()
+      await redis?.stop()
     }
-    console.log(`chaos figures: ${JSON.stringify(figures)}`)
-    expect(figures.events).toBeGreaterThan(CHANNELS.length * RATE_PER_CHANNEL * 5)
-    expect(figures.reconnects).toBeGreaterThan(CLIENTS / 2)
-    expect(figures.replayedOnResume).toBeGreaterThan(0)
-    expect({
-      duplicates: figures.duplicates,
-      outOfOrder: figures.outOfOrder,
-      lost: figures.lost,
-      resets: figures.resets,
-    }).toEqual({ duplicates: 0, outOfOrder: 0, lost: 0, resets: 0 })
-    await kill(a)
-    await kill(b)
-  } finally {
-    for (const client of clients) client.close()
-    await pub?.close()
-    await redis?.stop()
-  }
-}, 90_000)
+  },
+  90_000,
+)

@@ -128,7 +128,7 @@ export class ChaosClient {
 /**
  * Duplicates, losses and order breaks in one channel log, given the last
  * counter published. Counters a `redisse:reset` announced as gone (between
- * the last one before it and the first one after it) are not losses.
+ * the newest one before it and the first one after it) are not losses.
  */
 export function auditChannel(
   log: ChannelLog,
@@ -147,22 +147,26 @@ export function auditChannel(
   let received = 0
   let duplicates = 0
   let outOfOrder = 0
-  let last = 0
-  let afterReset = false
-  for (const run of log.runs) {
+  let newest = 0
+  log.runs.forEach((run, index) => {
+    const first = run[0]
+    if (index > 0 && first !== undefined) {
+      for (let c = newest + 1; c < first; c++) excused.add(c)
+    }
+    // A publish retried after Redis lost its data appends its counter again
+    // in the new log: only a repeat within one run is a delivery duplicate.
+    const inRun = new Set<number>()
+    let previous = 0
     for (const counter of run) {
       received += 1
-      if (afterReset) {
-        for (let c = last + 1; c < counter; c++) excused.add(c)
-        afterReset = false
-      }
-      if (seen.has(counter)) duplicates += 1
-      else if (counter < last) outOfOrder += 1
+      if (inRun.has(counter)) duplicates += 1
+      else if (counter < previous) outOfOrder += 1
+      inRun.add(counter)
       seen.add(counter)
-      last = Math.max(last, counter)
+      previous = counter
+      newest = Math.max(newest, counter)
     }
-    afterReset = true
-  }
+  })
   const lostCounters: number[] = []
   for (let c = 1; c <= published; c++) if (!seen.has(c) && !excused.has(c)) lostCounters.push(c)
   return {
