@@ -100,10 +100,8 @@ export const WsCloseCodes = {
   normal: 1000,
   /** The server is shutting down: reconnect shortly. */
   goingAway: 1001,
-  /** The client sent a message and the server has no `push.onMessage` to take it. */
+  /** The client sent a message the server does not take: no `push.onMessage`, or a binary one. */
   messagesNotAccepted: 1003,
-  /** The client sent a message that is not text, or `onMessage` threw. */
-  invalidMessage: 1007,
   /** The client sent a message over the server's size limit. */
   messageTooLarge: 1009,
   /** The server failed (subscribing, replaying history). */

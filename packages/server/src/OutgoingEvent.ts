@@ -14,6 +14,7 @@ import {
 export class OutgoingEvent {
   private sseBytes: Buffer | undefined
   private jsonText: string | undefined
+  private jsonBytes: Buffer | undefined
 
   constructor(
     readonly envelope: Envelope,
@@ -35,6 +36,12 @@ export class OutgoingEvent {
   get json(): string {
     this.jsonText ??= encodeEnvelopeFrame(this.envelope, { channelAsEvent: this.channelAsEvent })
     return this.jsonText
+  }
+
+  /** The JSON frame as UTF-8 bytes, sent as a text frame to every WebSocket connection. */
+  get wsBytes(): Buffer {
+    this.jsonBytes ??= Buffer.from(this.json, 'utf8')
+    return this.jsonBytes
   }
 
   /** The event id `<cursor>@<channel>`. */

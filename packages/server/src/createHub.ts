@@ -18,6 +18,8 @@ export interface HubCounters {
   slowClientDrops: number
   /** Long polls served (answered at once or after waiting). */
   polls: number
+  /** Messages WebSocket clients sent to `push.onMessage`. */
+  messages: number
   /** Connections closed, by reason. */
   closed: Record<CloseReason, number>
 }
@@ -86,6 +88,7 @@ export function createHub(options: {
     recovered: 0,
     slowClientDrops: 0,
     polls: 0,
+    messages: 0,
     closed: {
       'client-closed': 0,
       'slow-client': 0,

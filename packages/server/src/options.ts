@@ -6,6 +6,7 @@ import {
   RedisseError,
 } from '@redisse/protocol'
 import type { Redis } from 'ioredis'
+import type { PerMessageDeflateOptions } from 'ws'
 import type { Broker } from './broker/Broker'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
@@ -75,6 +76,18 @@ export interface ServerOptions {
   poll?: Partial<PollSettings>
   /** App callbacks on every connection (SSE, WebSocket, poll). */
   push?: PushHandler
+  /**
+   * WebSocket streams on the stream path, or false to refuse upgrades.
+   * `maxMessageBytes` (default 65536) bounds client messages (close 1009 beyond);
+   * `perMessageDeflate` (default false) is handed to `ws`.
+   */
+  websocket?: Partial<WebSocketSettings> | false
+}
+
+/** Settings of WebSocket streams. */
+export interface WebSocketSettings {
+  maxMessageBytes: number
+  perMessageDeflate: boolean | PerMessageDeflateOptions
 }
 
 /** {@link ServerOptions} with defaults applied and checked. */
@@ -96,6 +109,7 @@ export interface ResolvedOptions {
   amqp: AmqpOptions | undefined
   poll: PollSettings
   push: PushHandler | undefined
+  websocket: WebSocketSettings | false
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -189,5 +203,16 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       coalesce: positiveInt('poll.coalesce', options.poll?.coalesce, 25, 0),
     },
     push: options.push,
+    websocket:
+      options.websocket === false
+        ? false
+        : {
+            maxMessageBytes: positiveInt(
+              'websocket.maxMessageBytes',
+              options.websocket?.maxMessageBytes,
+              64 * 1024,
+            ),
+            perMessageDeflate: options.websocket?.perMessageDeflate ?? false,
+          },
   }
 }
