@@ -19,6 +19,8 @@ export interface ServerStats {
     publishErrors: number
     /** Long polls answered. */
     polls: number
+    /** WebSocket messages handed to `push.onMessage`. */
+    messages: number
   }
   dropped: { slowClients: number }
   rejected: Record<string, number>
@@ -41,6 +43,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
       published: counters.published,
       publishErrors: counters.publishErrors,
       polls: hub.counters.polls,
+      messages: hub.counters.messages,
     },
     dropped: { slowClients: hub.counters.slowClientDrops },
     rejected: { ...counters.rejected },
@@ -73,6 +76,12 @@ function metricsText(ctx: ServerContext): string {
       help: 'Long polls served.',
       type: 'counter',
       values: [{ value: s.events.polls }],
+    },
+    {
+      name: 'redisse_client_messages_total',
+      help: 'WebSocket messages handed to push.onMessage.',
+      type: 'counter',
+      values: [{ value: s.events.messages }],
     },
     {
       name: 'redisse_channels',
