@@ -45,7 +45,7 @@ describe('EventMap', () => {
 describe('ReservedEvents', () => {
   test('are literal types under the redisse: prefix', () => {
     expectTypeOf(ReservedEvents.reset).toEqualTypeOf<'redisse:reset'>()
-    expectTypeOf<ReservedEvent>().toEqualTypeOf<'redisse:reset'>()
+    expectTypeOf<ReservedEvent>().toEqualTypeOf<'redisse:reset' | 'redisse:ready'>()
     expectTypeOf<ReservedEvent>().toExtend<`redisse:${string}`>()
   })
 

@@ -25,6 +25,11 @@ export function defineEvents<T extends EventMap>(): T {
 export const ReservedEvents = {
   /** History cannot cover the gap a client asked for: refetch state. Data: `{ channels: string[] }`. */
   reset: 'redisse:reset',
+  /**
+   * WebSocket streams only, first frame after any replay: every channel is
+   * live. The SSE stream says the same with its `:ok` comment. Data: null.
+   */
+  ready: 'redisse:ready',
 } as const
 
 /** One of {@link ReservedEvents}. */

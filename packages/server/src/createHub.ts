@@ -1,9 +1,10 @@
-import { type Envelope, encodeComment, encodeEnvelope } from '@redisse/protocol'
+import type { Envelope } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
+import type { Connection } from './Connection'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
-import { resetFrame } from './resetFrame'
-import type { CloseReason, SseConnection } from './SseConnection'
+import { OutgoingEvent } from './OutgoingEvent'
+import type { CloseReason, Transport } from './PushHandler'
 
 /** Counters the hub keeps for `/stats` and `/metrics`. */
 export interface HubCounters {
@@ -13,6 +14,10 @@ export interface HubCounters {
   delivered: number
   /** Events a node missed while its bus subscription was down, sent from history. */
   recovered: number
+  /** Long polls served (answered at once or after waiting). */
+  polls: number
+  /** Messages WebSocket clients sent to `push.onMessage`. */
+  messages: number
   /** Connections cut off for not reading. */
   slowClientDrops: number
   /** Connections closed, by reason. */
@@ -29,19 +34,21 @@ export interface Hub {
   readonly counters: HubCounters
   /** Publish-to-write latency of events with local listeners. */
   readonly latency: ReturnType<typeof createLatencyHistogram>
-  readonly connections: ReadonlySet<SseConnection>
+  readonly connections: ReadonlySet<Connection>
   /** Subscribes the connection to its channels; resolves once all are live on the bus. */
-  attach(connection: SseConnection, channels: Iterable<string>): Promise<void>
+  attach(connection: Connection, channels: Iterable<string>): Promise<void>
   /** Adds one channel to an open connection (live channel-list edit). */
-  addChannel(connection: SseConnection, channel: string): Promise<void>
+  addChannel(connection: Connection, channel: string): Promise<void>
   /** Removes one channel from an open connection. */
-  removeChannel(connection: SseConnection, channel: string): void
+  removeChannel(connection: Connection, channel: string): void
   /** Forgets a closed connection and releases its subscriptions. */
-  detach(connection: SseConnection): void
+  detach(connection: Connection): void
   /** Open connections of a subject (token mode). */
-  connectionsOf(subject: string): Iterable<SseConnection>
+  connectionsOf(subject: string): Iterable<Connection>
   /** Subscriber count per channel on this node. */
   channelCounts(): Record<string, number>
+  /** Open connections per transport. */
+  transportCounts(): Record<Transport, number>
   /** Records the newest sequence of the log at start-up (nothing older is ever recovered). */
   markSeen(seq: number): void
   /**
@@ -56,8 +63,8 @@ export interface Hub {
    * for channels whose gap history no longer covers.
    */
   recover(): Promise<void>
-  /** The SSE bytes of an envelope, as every subscriber receives them. */
-  encode(envelope: Envelope): Buffer
+  /** An envelope ready for delivery, encoded lazily once per transport. */
+  outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
   close(reason: CloseReason): void
 }
@@ -65,8 +72,8 @@ export interface Hub {
 /**
  * Builds the hub: channel → local connections, with one bus subscription per
  * channel however many connections hear it (subscribe on the first,
- * unsubscribe after the last). Every envelope is encoded once and the same
- * Buffer written to each connection.
+ * unsubscribe after the last). Every envelope is encoded once per transport
+ * and the same Buffer (SSE) or text (WebSocket, poll) written to each connection.
  */
 export function createHub(options: {
   broker: Broker
@@ -75,9 +82,9 @@ export function createHub(options: {
   channelAsEvent: boolean
 }): Hub {
   const { broker, logger } = options
-  const byChannel = new Map<string, Set<SseConnection>>()
-  const bySubject = new Map<string, Set<SseConnection>>()
-  const connections = new Set<SseConnection>()
+  const byChannel = new Map<string, Set<Connection>>()
+  const bySubject = new Map<string, Set<Connection>>()
+  const connections = new Set<Connection>()
   // Bus operations of one channel run in order, so a quick
   // unsubscribe/subscribe pair can never end unsubscribed.
   const busQueue = new Map<string, Promise<void>>()
@@ -85,6 +92,8 @@ export function createHub(options: {
     received: 0,
     delivered: 0,
     recovered: 0,
+    polls: 0,
+    messages: 0,
     slowClientDrops: 0,
     closed: {
       'client-closed': 0,
@@ -92,6 +101,9 @@ export function createHub(options: {
       'channels-revoked': 0,
       'server-shutdown': 0,
       'write-error': 0,
+      answered: 0,
+      'app-closed': 0,
+      'protocol-error': 0,
     },
   }
 
@@ -111,7 +123,7 @@ export function createHub(options: {
     return next
   }
 
-  const join = (connection: SseConnection, channel: string): Promise<void> => {
+  const join = (connection: Connection, channel: string): Promise<void> => {
     if (connection.channels.has(channel)) return busQueue.get(channel) ?? Promise.resolve()
     connection.channels.add(channel)
     let set = byChannel.get(channel)
@@ -125,7 +137,7 @@ export function createHub(options: {
     return busQueue.get(channel) ?? Promise.resolve()
   }
 
-  const leave = (connection: SseConnection, channel: string): void => {
+  const leave = (connection: Connection, channel: string): void => {
     connection.channels.delete(channel)
     const set = byChannel.get(channel)
     if (!set?.delete(connection) || set.size > 0) return
@@ -134,8 +146,8 @@ export function createHub(options: {
   }
 
   const latency = createLatencyHistogram()
-  const encode = (envelope: Envelope) =>
-    Buffer.from(encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }), 'utf8')
+  const outgoing = (envelope: Envelope) =>
+    new OutgoingEvent(envelope, seqOf(envelope), options.channelAsEvent)
   let lastSeen = 0
   let epoch: string | undefined
   // Set while the bus is away or recovery has not finished: the newest
@@ -145,13 +157,13 @@ export function createHub(options: {
   // loss leaves the streams to the recovery after it.
   let losses = 0
   // Streams whose live frames wait for the recovery (one hold each).
-  const heldForRecovery = new Set<SseConnection>()
+  const heldForRecovery = new Set<Connection>()
   const releaseRecoveryHolds = () => {
     recoverFrom = undefined
     for (const connection of heldForRecovery) connection.goLive(connection.lastSeq)
     heldForRecovery.clear()
   }
-  const holdForRecovery = (connection: SseConnection) => {
+  const holdForRecovery = (connection: Connection) => {
     if (heldForRecovery.has(connection) || connection.closed) return
     heldForRecovery.add(connection)
     connection.holdLive()
@@ -171,9 +183,7 @@ export function createHub(options: {
         releaseRecoveryHolds()
       }
       for (const connection of connections) {
-        connection.write(
-          resetFrame({ channels: [...connection.channels], reason: 'epoch-changed' }),
-        )
+        connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' })
         connection.lastSeq = 0
       }
     }
@@ -182,15 +192,14 @@ export function createHub(options: {
     const set = byChannel.get(envelope.channel)
     if (!set || set.size === 0) return
     latency.observe((Date.now() - envelope.ts) / 1000)
-    const frame = encode(envelope)
+    const event = new OutgoingEvent(envelope, seq, options.channelAsEvent)
     for (const connection of set) {
-      if (connection.deliver(seq, frame)) counters.delivered += 1
+      if (connection.deliver(event)) counters.delivered += 1
     }
   })
 
-  const heartbeat = Buffer.from(encodeComment(''), 'utf8')
   const sweep = setInterval(() => {
-    for (const connection of connections) connection.write(heartbeat)
+    for (const connection of connections) connection.heartbeat()
   }, options.keepAlive)
   sweep.unref()
 
@@ -211,7 +220,7 @@ export function createHub(options: {
       const read = await broker.histories(channels, since)
       const histories = new Map(channels.map((channel, i) => [channel, read[i]]))
       if (loss !== losses) return
-      const frames = new Map<Envelope, Buffer>()
+      const events = new Map<Envelope, OutgoingEvent>()
       for (const connection of streams) {
         if (connection.closed) continue
         const gaps: string[] = []
@@ -222,18 +231,18 @@ export function createHub(options: {
           if (history.covered) missed.push(...history.envelopes)
           else gaps.push(channel)
         }
-        if (gaps.length > 0) connection.write(resetFrame({ channels: gaps, reason: 'history-gap' }))
+        if (gaps.length > 0) connection.reset({ channels: gaps, reason: 'history-gap' })
         for (const envelope of missed) {
-          let frame = frames.get(envelope)
-          if (!frame) {
-            frame = encode(envelope)
-            frames.set(envelope, frame)
+          let event = events.get(envelope)
+          if (!event) {
+            event = outgoing(envelope)
+            events.set(envelope, event)
           }
-          if (connection.replay(seqOf(envelope), frame)) counters.recovered += 1
+          if (connection.replay(event)) counters.recovered += 1
         }
       }
       complete = true
-      logger.warn('recovered events missed while the bus was away', { since, events: frames.size })
+      logger.warn('recovered events missed while the bus was away', { since, events: events.size })
     } catch (err) {
       logger.error('cannot recover missed events from history', { err: String(err) })
     }
@@ -243,7 +252,7 @@ export function createHub(options: {
       // Without history there is no way to know what was missed: say so.
       for (const connection of heldForRecovery) {
         if (connection.channels.size === 0) continue
-        connection.write(resetFrame({ channels: [...connection.channels], reason: 'history-gap' }))
+        connection.reset({ channels: [...connection.channels], reason: 'history-gap' })
       }
     }
     releaseRecoveryHolds()
@@ -252,7 +261,7 @@ export function createHub(options: {
   return {
     counters,
     latency,
-    encode,
+    outgoing,
     markSeen(seq) {
       if (seq > lastSeen) lastSeen = seq
     },
@@ -293,6 +302,11 @@ export function createHub(options: {
     channelCounts() {
       const out: Record<string, number> = {}
       for (const [channel, set] of byChannel) out[channel] = set.size
+      return out
+    },
+    transportCounts() {
+      const out: Record<Transport, number> = { sse: 0, websocket: 0, poll: 0 }
+      for (const connection of connections) out[connection.transport] += 1
       return out
     },
     close(reason) {

@@ -5,6 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { RedisseError } from '@redisse/protocol'
 import { applySubjectEdit } from './applySubjectEdit'
 import type { Broker } from './broker/Broker'
@@ -12,9 +13,12 @@ import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
 import { applyCors } from './cors'
 import { createHub } from './createHub'
+import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
+import { handlePoll } from './handlePoll'
 import { collectStats, handleStatus, type ServerStats } from './handleStatus'
 import { sendError } from './httpErrors'
+import { notifyShutdown } from './notifyShutdown'
 import { openStream } from './openStream'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options'
 import type { ServerContext } from './ServerContext'
@@ -32,6 +36,19 @@ export type RequestHandler = (
 export interface RedisseServer {
   /** Handles stream and API requests; calls `next()` for paths it does not serve. */
   readonly handler: RequestHandler
+  /**
+   * Serves a WebSocket upgrade as a stream: hand it the `upgrade` event of
+   * your own HTTP server when you mount `handler` there (the server of
+   * `listen()` does this for the path `/`).
+   * @example
+   * ```ts
+   * http.createServer(app).on('upgrade', (req, socket, head) => {
+   *   if (req.url?.startsWith('/events')) redisse.upgrade(req, socket, head)
+   *   else socket.destroy()
+   * })
+   * ```
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
   /** The bus this server uses. */
   readonly broker: Broker
   /** Options after defaults. */
@@ -45,7 +62,10 @@ export interface RedisseServer {
   amqpReady(): Promise<void>
   /** Figures of `/stats`. */
   stats(): ServerStats
-  /** Ends every stream, waits for in-flight requests (bounded), closes the broker. */
+  /**
+   * Calls `push.onShutdown` on every connection (bounded wait), ends every
+   * stream, waits for in-flight requests (bounded), closes the broker.
+   */
   close(): Promise<void>
 }
 
@@ -139,6 +159,12 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
         await openStream(ctx, req, res, url)
         return
       }
+      if (path === '/poll') {
+        if (applyCors(resolved.cors, req, res)) return
+        if (req.method !== 'GET') throw new RedisseError('method-not-allowed', 'poll with GET')
+        await handlePoll(ctx, req, res, url)
+        return
+      }
       if (handleStatus(ctx, req, res, path)) return
       if (applyCors(resolved.cors, req, res)) return
       if (await handleApi(ctx, req, res, path)) return
@@ -151,16 +177,19 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     })
   }
 
+  const { upgrade, onServerUpgrade } = createUpgradeHandler(ctx)
   let http: Server | undefined
   let closed: Promise<void> | undefined
 
   return {
     handler,
+    upgrade,
     broker,
     options: resolved,
     async listen(port = 4242, host = '0.0.0.0') {
       await Promise.all([broker.ready(), configured])
       http = createHttpServer(handler)
+      http.on('upgrade', onServerUpgrade)
       await new Promise<void>((resolve, reject) => {
         http?.once('error', reject)
         http?.listen(port, host, () => resolve())
@@ -175,6 +204,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     close() {
       closed ??= (async () => {
         ctx.closing = true
+        await notifyShutdown(ctx)
         hub.close('server-shutdown')
         if (http) {
           const server = http

@@ -1,6 +1,7 @@
 /**
- * Redisse server: Server-Sent Events over one connection per client, many
- * channels per connection, Redis (or an embedded broker) as the bus.
+ * Redisse server: Server-Sent Events (or WebSocket, or long polling) over
+ * one connection per client, many channels per connection, Redis (or an
+ * embedded broker) as the bus, and push-handler callbacks on every connection.
  *
  * @example
  * ```ts
@@ -35,5 +36,13 @@ export type { RedisseServer, RequestHandler } from './createServer'
 export { createServer } from './createServer'
 export { defineConfig } from './defineConfig'
 export type { ServerStats } from './handleStatus'
-export type { ChannelsCallback, Limits, PublicChannels, ServerOptions } from './options'
+export type {
+  ChannelsCallback,
+  Limits,
+  PublicChannels,
+  ServerOptions,
+  WebSocketSettings,
+} from './options'
+export type { PollSettings } from './PollConnection'
+export type { CloseReason, PushConnection, PushHandler, Transport } from './PushHandler'
 export type { AmqpOptions } from './startAmqpIngest'

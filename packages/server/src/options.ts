@@ -8,9 +8,12 @@ import {
   validateHistoryPattern,
 } from '@redisse/protocol'
 import type { Redis, RedisOptions } from 'ioredis'
+import type { PerMessageDeflateOptions } from 'ws'
 import type { Broker } from './broker/Broker'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
+import type { PollSettings } from './PollConnection'
+import type { PushHandler } from './PushHandler'
 import type { AmqpOptions } from './startAmqpIngest'
 
 /** Decides which channels a request may hear (Redisse's model). */
@@ -97,6 +100,22 @@ export interface ServerOptions {
   logger?: Logger | LogLevel
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
   amqp?: AmqpOptions
+  /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `coalesce` (ms, 25). */
+  poll?: Partial<PollSettings>
+  /** App callbacks on every connection (SSE, WebSocket, poll). */
+  push?: PushHandler
+  /**
+   * WebSocket streams on the stream path, or false to refuse upgrades.
+   * `maxMessageBytes` (default 65536) bounds client messages (close 1009 beyond);
+   * `perMessageDeflate` (default false) is handed to `ws`.
+   */
+  websocket?: Partial<WebSocketSettings> | false
+}
+
+/** Settings of WebSocket streams. */
+export interface WebSocketSettings {
+  maxMessageBytes: number
+  perMessageDeflate: boolean | PerMessageDeflateOptions
 }
 
 /** {@link ServerOptions} with defaults applied and checked. */
@@ -118,6 +137,9 @@ export interface ResolvedOptions {
   probe: { interval: number; timeout: number } | false
   logger: Logger
   amqp: AmqpOptions | undefined
+  poll: PollSettings
+  push: PushHandler | undefined
+  websocket: WebSocketSettings | false
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -222,5 +244,22 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
           },
     logger,
     amqp: options.amqp,
+    poll: {
+      wait: positiveInt('poll.wait', options.poll?.wait, 25_000, 0),
+      maxEvents: positiveInt('poll.maxEvents', options.poll?.maxEvents, 500),
+      coalesce: positiveInt('poll.coalesce', options.poll?.coalesce, 25, 0),
+    },
+    push: options.push,
+    websocket:
+      options.websocket === false
+        ? false
+        : {
+            maxMessageBytes: positiveInt(
+              'websocket.maxMessageBytes',
+              options.websocket?.maxMessageBytes,
+              64 * 1024,
+            ),
+            perMessageDeflate: options.websocket?.perMessageDeflate ?? false,
+          },
   }
 }

@@ -1,9 +1,9 @@
 import { waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { describe, expect, inject, it } from 'vitest'
-import { BROKERS, startServer } from './harness'
+import { BROKERS, MATRIX, startServer } from './harness'
 
-describe.each(BROKERS)('delivery on the %s broker', (kind) => {
+describe.each(BROKERS)('SSE wire format on the %s broker', (kind) => {
   it('answers with stream headers, retry and :ok before any event', async () => {
     await using srv = await startServer(kind, { channels: () => ['a'], retry: 1234 })
     const stream = await srv.open()
@@ -16,8 +16,31 @@ describe.each(BROKERS)('delivery on the %s broker', (kind) => {
     expect(stream.retry).toBe(1234)
   })
 
+  it('writes exact bytes for an event: id with channel, type, JSON data', async () => {
+    await using srv = await startServer(kind, { channels: () => ['news'] })
+    const stream = await srv.open()
+    const id = await srv.publish('news', 'headline', { text: 'a\nb', n: 1 })
+    await stream.waitForEvents(1)
+    expect(stream.raw).toBe(
+      `retry: 5000\n\n:ok\n\nid: ${id}\nevent: headline\ndata: {"text":"a\\nb","n":1}\n\n`,
+    )
+  })
+
+  it('sends a keep-alive comment every keepAlive interval', async () => {
+    await using srv = await startServer(kind, { channels: () => ['a'], keepAlive: 50 })
+    const stream = await srv.open()
+    await waitFor(() => stream.raw.split(':\n\n').length > 3, { what: 'three keep-alives' })
+    expect(stream.comments.filter((c) => c === '').length).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe.each(MATRIX)('delivery on the %s broker over %s', (kind, transport) => {
   it('delivers events of two channels in publish order over one connection', async () => {
-    await using srv = await startServer(kind, { channels: () => ['room:1', 'room:2'] })
+    await using srv = await startServer(
+      kind,
+      { channels: () => ['room:1', 'room:2'] },
+      { transport },
+    )
     const stream = await srv.open()
     const ids: string[] = []
     for (let i = 0; i < 20; i++) {
@@ -30,20 +53,14 @@ describe.each(BROKERS)('delivery on the %s broker', (kind) => {
     expect(events.every((e) => e.event === 'message')).toBe(true)
   })
 
-  it('writes exact bytes for an event: id with channel, type, JSON data', async () => {
-    await using srv = await startServer(kind, { channels: () => ['news'] })
-    const stream = await srv.open()
-    const id = await srv.publish('news', 'headline', { text: 'a\nb', n: 1 })
-    await stream.waitForEvents(1)
-    expect(stream.raw).toBe(
-      `retry: 5000\n\n:ok\n\nid: ${id}\nevent: headline\ndata: {"text":"a\\nb","n":1}\n\n`,
-    )
-  })
-
   it('never delivers events of channels the connection was not granted', async () => {
-    await using srv = await startServer(kind, {
-      channels: (req) => (req.url?.includes('who=a') ? ['private:a'] : ['private:b']),
-    })
+    await using srv = await startServer(
+      kind,
+      {
+        channels: (req) => (req.url?.includes('who=a') ? ['private:a'] : ['private:b']),
+      },
+      { transport },
+    )
     const a = await srv.open('/?who=a')
     const b = await srv.open('/?who=b')
     await srv.publish('private:b', 'secret', { for: 'b' })
@@ -56,7 +73,11 @@ describe.each(BROKERS)('delivery on the %s broker', (kind) => {
   })
 
   it('sends the channel name as the event type with channelAsEvent', async () => {
-    await using srv = await startServer(kind, { channels: () => ['ticker'], channelAsEvent: true })
+    await using srv = await startServer(
+      kind,
+      { channels: () => ['ticker'], channelAsEvent: true },
+      { transport },
+    )
     const stream = await srv.open()
     await srv.publish('ticker', 'price', 42)
     const [event] = await stream.waitForEvents(1)
@@ -64,15 +85,8 @@ describe.each(BROKERS)('delivery on the %s broker', (kind) => {
     expect(event?.data).toBe('42')
   })
 
-  it('sends a keep-alive comment every keepAlive interval', async () => {
-    await using srv = await startServer(kind, { channels: () => ['a'], keepAlive: 50 })
-    const stream = await srv.open()
-    await waitFor(() => stream.raw.split(':\n\n').length > 3, { what: 'three keep-alives' })
-    expect(stream.comments.filter((c) => c === '').length).toBeGreaterThanOrEqual(3)
-  })
-
   it('frees connections and bus subscriptions when clients disconnect', async () => {
-    await using srv = await startServer(kind, { channels: () => ['x', 'y'] })
+    await using srv = await startServer(kind, { channels: () => ['x', 'y'] }, { transport })
     const streams = await Promise.all([srv.open(), srv.open(), srv.open()])
     expect(srv.server.stats().connections).toBe(3)
     expect(srv.server.stats().channels).toEqual({ x: 3, y: 3 })
@@ -93,7 +107,7 @@ describe.each(BROKERS)('delivery on the %s broker', (kind) => {
   })
 
   it('ends every stream on close()', async () => {
-    const srv = await startServer(kind, { channels: () => ['a'] })
+    const srv = await startServer(kind, { channels: () => ['a'] }, { transport })
     const stream = await srv.open()
     await srv.server.close()
     await stream.ended

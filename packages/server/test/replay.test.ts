@@ -2,16 +2,16 @@ import { createKeys } from '@redisse/protocol'
 import type { SseEvent } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { describe, expect, inject, it } from 'vitest'
-import { BROKERS, startServer } from './harness'
+import { MATRIX, startServer } from './harness'
 
 const dataOf = (events: SseEvent[]) =>
   events.filter((e) => e.event !== 'redisse:reset').map((e) => e.data)
 const resetsOf = (events: SseEvent[]) =>
   events.filter((e) => e.event === 'redisse:reset').map((e) => JSON.parse(e.data))
 
-describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) => {
+describe.each(MATRIX)('resuming from Last-Event-ID on the %s broker over %s', (kind, transport) => {
   it('replays every missed event of all channels in publish order, then goes live without duplicates', async () => {
-    await using srv = await startServer(kind, { public: true })
+    await using srv = await startServer(kind, { public: true }, { transport })
     const first = await srv.open('/?channel=a&channel=b')
     await srv.publish('a', 'm', 1)
     const [seen] = await first.waitForEvents(1)
@@ -31,7 +31,7 @@ describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) =>
   })
 
   it('resumes from the lastEventId query parameter too', async () => {
-    await using srv = await startServer(kind, { public: true })
+    await using srv = await startServer(kind, { public: true }, { transport })
     const id = await srv.publish('q', 'm', 'one')
     await srv.publish('q', 'm', 'two')
     const stream = await srv.open(`/?channel=q&lastEventId=${encodeURIComponent(id)}`)
@@ -39,7 +39,7 @@ describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) =>
   })
 
   it('replays nothing and sends no reset from the newest event', async () => {
-    await using srv = await startServer(kind, { public: true })
+    await using srv = await startServer(kind, { public: true }, { transport })
     await srv.publish('n', 'm', 1)
     const newest = await srv.publish('n', 'm', 2)
     const stream = await srv.open('/?channel=n', { 'last-event-id': newest })
@@ -49,7 +49,11 @@ describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) =>
   })
 
   it('replays from one before the oldest held event, and resets from further back (trimmed)', async () => {
-    await using srv = await startServer(kind, { public: true, history: { size: 3, ttl: 60_000 } })
+    await using srv = await startServer(
+      kind,
+      { public: true, history: { size: 3, ttl: 60_000 } },
+      { transport },
+    )
     const ids: string[] = []
     for (let i = 1; i <= 5; i++) ids.push(await srv.publish('h', 'm', i))
     const fromOldestHeld = await srv.open('/?channel=h', { 'last-event-id': ids[2] ?? '' })
@@ -63,7 +67,11 @@ describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) =>
   })
 
   it('resets only the channels whose history lapsed (expired), replaying the others', async () => {
-    await using srv = await startServer(kind, { public: true, history: { size: 100, ttl: 150 } })
+    await using srv = await startServer(
+      kind,
+      { public: true, history: { size: 100, ttl: 150 } },
+      { transport },
+    )
     const cursor = await srv.publish('elsewhere', 'm', 0)
     await srv.publish('lapse', 'm', 'lost')
     await new Promise((r) => setTimeout(r, 250))
@@ -76,7 +84,7 @@ describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) =>
   })
 
   it('answers a garbage, future or foreign cursor with a reset carrying the head as id', async () => {
-    await using srv = await startServer(kind, { public: true })
+    await using srv = await startServer(kind, { public: true }, { transport })
     const head = await srv.publish('g', 'm', 1)
     const headCursor = head.split('@')[0]
     const [epoch, seq] = (headCursor ?? '').split('-')
@@ -94,7 +102,7 @@ describe.each(BROKERS)('resuming from Last-Event-ID on the %s broker', (kind) =>
   })
 
   it('hands over from replay to live with no gap and no duplicate while events keep flowing', async () => {
-    await using srv = await startServer(kind, { public: true })
+    await using srv = await startServer(kind, { public: true }, { transport })
     const total = 1500
     let published = 0
     const publishing = (async () => {

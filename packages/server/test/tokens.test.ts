@@ -1,14 +1,14 @@
 import { waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
-import { BROKERS, call, startServer } from './harness'
+import { MATRIX, startServer } from './harness'
 
-describe.each(BROKERS)('token mode on the %s broker', (kind) => {
+describe.each(MATRIX)('token mode on the %s broker over %s', (kind, transport) => {
   it('answers 401 for a missing or unknown token, and for a token without channels', async () => {
-    await using srv = await startServer(kind, { tokens: true })
-    expect((await call(srv.url)).status).toBe(401)
-    expect((await call(`${srv.url}/?access_token=nope`)).status).toBe(401)
+    await using srv = await startServer(kind, { tokens: true }, { transport })
+    expect((await srv.attempt()).status).toBe(401)
+    expect((await srv.attempt(`/?access_token=nope`)).status).toBe(401)
     const token = await srv.server.broker.subjects.generateToken('u1')
-    const empty = await call(`${srv.url}/?access_token=${token}`)
+    const empty = await srv.attempt(`/?access_token=${token}`)
     expect(empty.status).toBe(401)
     expect(empty.body).toMatchObject({
       error: { code: 'unauthorized', message: 'this token grants no channel yet' },
@@ -16,7 +16,7 @@ describe.each(BROKERS)('token mode on the %s broker', (kind) => {
   })
 
   it('accepts the token from the query, a Bearer header or the cookie', async () => {
-    await using srv = await startServer(kind, { tokens: { cookie: 'rt' } })
+    await using srv = await startServer(kind, { tokens: { cookie: 'rt' } }, { transport })
     const subjects = srv.server.broker.subjects
     const token = await subjects.generateToken('u2')
     await subjects.addChannel('u2', 'user:u2')
@@ -29,7 +29,7 @@ describe.each(BROKERS)('token mode on the %s broker', (kind) => {
   })
 
   it('applies channel-list edits live: add, remove, then the stream ends when the list is empty', async () => {
-    await using srv = await startServer(kind, { tokens: true })
+    await using srv = await startServer(kind, { tokens: true }, { transport })
     const subjects = srv.server.broker.subjects
     const token = await subjects.generateToken('u3')
     await subjects.addChannel('u3', 'room:a')
@@ -52,39 +52,43 @@ describe.each(BROKERS)('token mode on the %s broker', (kind) => {
   })
 
   it('ends the streams of a cleared subject and refuses its old token', async () => {
-    await using srv = await startServer(kind, { tokens: true })
+    await using srv = await startServer(kind, { tokens: true }, { transport })
     const subjects = srv.server.broker.subjects
     const token = await subjects.generateToken('u4')
     await subjects.addChannel('u4', 'c')
     const stream = await srv.open(`/?access_token=${token}`)
     await subjects.clear('u4')
     await stream.ended
-    expect((await call(`${srv.url}/?access_token=${token}`)).status).toBe(401)
+    expect((await srv.attempt(`/?access_token=${token}`)).status).toBe(401)
   })
 
   it('refuses an expired token', async () => {
-    await using srv = await startServer(kind, { tokens: true })
+    await using srv = await startServer(kind, { tokens: true }, { transport })
     const subjects = srv.server.broker.subjects
     const token = await subjects.generateToken('u5', { ttl: 100 })
     await subjects.addChannel('u5', 'c')
     expect((await srv.open(`/?access_token=${token}`)).status).toBe(200)
     await new Promise((r) => setTimeout(r, 150))
-    expect((await call(`${srv.url}/?access_token=${token}`)).status).toBe(401)
+    expect((await srv.attempt(`/?access_token=${token}`)).status).toBe(401)
   })
 
   it('answers 429 with Retry-After beyond limits.connectionsPerSubject', async () => {
-    await using srv = await startServer(kind, {
-      tokens: true,
-      limits: { connectionsPerSubject: 2 },
-    })
+    await using srv = await startServer(
+      kind,
+      {
+        tokens: true,
+        limits: { connectionsPerSubject: 2 },
+      },
+      { transport },
+    )
     const subjects = srv.server.broker.subjects
     const token = await subjects.generateToken('u6')
     await subjects.addChannel('u6', 'c')
     await srv.open(`/?access_token=${token}`)
     await srv.open(`/?access_token=${token}`)
-    const third = await call(`${srv.url}/?access_token=${token}`)
+    const third = await srv.attempt(`/?access_token=${token}`)
     expect(third.status).toBe(429)
-    expect(third.headers.get('retry-after')).toBe('5')
+    expect(third.headers['retry-after']).toBe('5')
     expect(third.body).toMatchObject({ error: { code: 'too-many-connections' } })
   })
 })

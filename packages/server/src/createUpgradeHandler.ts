@@ -1,0 +1,159 @@
+import { type IncomingMessage, STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { RedisseError } from '@redisse/protocol'
+import { WebSocketServer } from 'ws'
+import { admitConnection, lastEventIdOf } from './admitConnection'
+import { connectionHostOf } from './connectionHost'
+import type { CorsOptions } from './cors'
+import type { Access } from './resolveAccess'
+import type { ServerContext } from './ServerContext'
+import { startDelivery } from './startDelivery'
+import { WsConnection } from './WsConnection'
+
+/** Handles the `upgrade` event of a Node HTTP server. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+/** Answers an upgrade request with a plain HTTP error, as the stream would, and ends the socket. */
+function refuse(socket: Duplex, err: RedisseError, headers: Record<string, string> = {}): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const body = JSON.stringify(err.toJSON())
+  const lines = [
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ]
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`)
+}
+
+/**
+ * WebSockets are not bound by CORS, so a page of any origin could open one
+ * with the user's cookies: browsers' upgrades are accepted from the page's
+ * own host or from an origin `cors.origin` allows; others get 403.
+ */
+function originAllowed(cors: CorsOptions | undefined, req: IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (!origin) return true
+  try {
+    if (new URL(origin).host === req.headers.host) return true
+  } catch {
+    return false
+  }
+  if (!cors) return false
+  const list = Array.isArray(cors.origin) ? cors.origin : [cors.origin]
+  return list.includes('*') || list.includes(origin)
+}
+
+/**
+ * Builds the WebSocket side of a server: `upgrade` serves any request it is
+ * given as a stream (for apps routing upgrades themselves), `onServerUpgrade`
+ * only the stream path `/` (the listener of the server `listen()` creates).
+ * Access and limits are decided before the upgrade, and refusals answered
+ * as HTTP errors like the stream's.
+ */
+export function createUpgradeHandler(ctx: ServerContext): {
+  upgrade: UpgradeHandler
+  onServerUpgrade: UpgradeHandler
+} {
+  const { options } = ctx
+  const settings = options.websocket
+  const wss = settings
+    ? new WebSocketServer({
+        noServer: true,
+        clientTracking: false,
+        perMessageDeflate: settings.perMessageDeflate,
+        maxPayload: settings.maxMessageBytes,
+      })
+    : undefined
+
+  const open = async (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    access: Access,
+  ): Promise<void> => {
+    if (!wss) return
+    const ws = await new Promise<import('ws').WebSocket>((resolve) =>
+      wss.handleUpgrade(req, socket, head, resolve),
+    )
+    const push = options.push
+    const host = connectionHostOf(ctx)
+    const onMessage = push?.onMessage
+    const connection = new WsConnection(
+      ws,
+      socket,
+      access.subject,
+      host,
+      onMessage
+        ? (conn, text) => {
+            ctx.hub.counters.messages += 1
+            try {
+              onMessage.call(push, conn, text)
+            } catch (err) {
+              options.logger.error('push.onMessage threw', { conn: conn.id, err: String(err) })
+            }
+          }
+        : undefined,
+    )
+    const started = await startDelivery(ctx, connection, access, lastEventIdOf(req, url))
+    if (started === false || connection.closed) return
+    connection.ready()
+    host.opened(connection, { mode: access.mode, channels: access.channels.length })
+  }
+
+  const upgrade: UpgradeHandler = (req, socket, head) => {
+    // Errors of a socket nobody reads yet must not crash the process.
+    socket.on('error', () => socket.destroy())
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const serve = async () => {
+      if (!wss) {
+        refuse(
+          socket,
+          new RedisseError('not-found', 'WebSocket streams are off (websocket: false)'),
+        )
+        return
+      }
+      if (!originAllowed(options.cors, req)) {
+        ctx.counters.rejected.forbidden += 1
+        refuse(
+          socket,
+          new RedisseError(
+            'forbidden',
+            `origin ${req.headers.origin} may not open a WebSocket here: add it to cors.origin`,
+          ),
+        )
+        return
+      }
+      const admission = await admitConnection(ctx, req, url)
+      if (!admission.ok) {
+        refuse(socket, admission.error, admission.headers)
+        return
+      }
+      if (socket.destroyed) return
+      await open(req, socket, head, url, admission.access)
+    }
+    serve().catch((err: unknown) => {
+      options.logger.error('upgrade failed', { err: String(err) })
+      refuse(socket, new RedisseError('internal', 'internal error: see the server log'))
+    })
+  }
+
+  return {
+    upgrade,
+    onServerUpgrade(req, socket, head) {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname
+      if (path === '/' || path === '') {
+        upgrade(req, socket, head)
+      } else {
+        socket.on('error', () => socket.destroy())
+        refuse(socket, new RedisseError('not-found', `no WebSocket endpoint at ${path}`))
+      }
+    },
+  }
+}
