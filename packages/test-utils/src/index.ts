@@ -8,6 +8,17 @@ import './providedContext'
 export { chunkAt, randomChunks } from './chunks'
 export { freePort } from './freePort'
 export { type OpenSseOptions, openSse, type SseEvent, type SseStream } from './openSse'
+export {
+  CHUNKINGS,
+  type Chunking,
+  type ConformanceRequest,
+  type ConformanceServer,
+  END_EVENT,
+  type ExpectedEvent,
+  PARSING_FIXTURES,
+  type ParsingFixture,
+  startConformanceServer,
+} from './sseConformance'
 export { findRabbitServer, type RabbitProcess, startRabbit } from './startRabbit'
 export { type RedisProcess, startRedis } from './startRedis'
 export { uniquePrefix } from './uniquePrefix'
