@@ -7,6 +7,7 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (!value) return undefined
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
-  const date = Date.parse(text)
+  // Date.parse reads '-1' as a year: only text with a month name is a date.
+  const date = /[a-z]/i.test(text) ? Date.parse(text) : Number.NaN
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
