@@ -28,6 +28,15 @@ export type { Envelope } from './envelope'
 export { ENVELOPE_VERSION, formatEnvelope, parseEnvelope } from './envelope'
 export type { ErrorBody, ErrorCode } from './errors'
 export { ErrorCodes, isRedisseError, RedisseError } from './errors'
+export type { EventFrame, PollResponse, WsCloseCode } from './eventFrame'
+export {
+  encodeEnvelopeFrame,
+  encodeEventFrame,
+  encodePollResponse,
+  isEventFrame,
+  parseEventFrame,
+  WsCloseCodes,
+} from './eventFrame'
 export type { EventMap, ReservedEvent, ResetEventData } from './events'
 export { defineEvents, ReservedEvents } from './events'
 export { encodeEnvelope } from './frame'

@@ -1,9 +1,10 @@
-import { type Envelope, encodeComment, encodeEnvelope } from '@redisse/protocol'
+import type { Envelope } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
+import type { Connection } from './Connection'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
-import { resetFrame } from './resetFrame'
-import type { CloseReason, SseConnection } from './SseConnection'
+import { OutgoingEvent } from './OutgoingEvent'
+import type { CloseReason, Transport } from './PushHandler'
 
 /** Counters the hub keeps for `/stats` and `/metrics`. */
 export interface HubCounters {
@@ -15,6 +16,8 @@ export interface HubCounters {
   recovered: number
   /** Connections cut off for not reading. */
   slowClientDrops: number
+  /** Long polls served (answered at once or after waiting). */
+  polls: number
   /** Connections closed, by reason. */
   closed: Record<CloseReason, number>
 }
@@ -29,19 +32,21 @@ export interface Hub {
   readonly counters: HubCounters
   /** Publish-to-write latency of events with local listeners. */
   readonly latency: ReturnType<typeof createLatencyHistogram>
-  readonly connections: ReadonlySet<SseConnection>
+  readonly connections: ReadonlySet<Connection>
   /** Subscribes the connection to its channels; resolves once all are live on the bus. */
-  attach(connection: SseConnection, channels: Iterable<string>): Promise<void>
+  attach(connection: Connection, channels: Iterable<string>): Promise<void>
   /** Adds one channel to an open connection (live channel-list edit). */
-  addChannel(connection: SseConnection, channel: string): Promise<void>
+  addChannel(connection: Connection, channel: string): Promise<void>
   /** Removes one channel from an open connection. */
-  removeChannel(connection: SseConnection, channel: string): void
+  removeChannel(connection: Connection, channel: string): void
   /** Forgets a closed connection and releases its subscriptions. */
-  detach(connection: SseConnection): void
+  detach(connection: Connection): void
   /** Open connections of a subject (token mode). */
-  connectionsOf(subject: string): Iterable<SseConnection>
+  connectionsOf(subject: string): Iterable<Connection>
   /** Subscriber count per channel on this node. */
   channelCounts(): Record<string, number>
+  /** Open connections per transport. */
+  transportCounts(): Record<Transport, number>
   /** Records the newest sequence of the log at start-up (nothing older is ever recovered). */
   markSeen(seq: number): void
   /**
@@ -50,8 +55,8 @@ export interface Hub {
    * for channels whose gap history no longer covers.
    */
   recover(): Promise<void>
-  /** The SSE bytes of an envelope, as every subscriber receives them. */
-  encode(envelope: Envelope): Buffer
+  /** An envelope ready for delivery, encoded lazily once per transport. */
+  outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
   close(reason: CloseReason): void
 }
@@ -59,8 +64,8 @@ export interface Hub {
 /**
  * Builds the hub: channel → local connections, with one bus subscription per
  * channel however many connections hear it (subscribe on the first,
- * unsubscribe after the last). Every envelope is encoded once and the same
- * Buffer written to each connection.
+ * unsubscribe after the last). Every envelope is encoded once per transport
+ * and the same Buffer (SSE) or text (WebSocket, poll) written to each connection.
  */
 export function createHub(options: {
   broker: Broker
@@ -69,9 +74,9 @@ export function createHub(options: {
   channelAsEvent: boolean
 }): Hub {
   const { broker, logger } = options
-  const byChannel = new Map<string, Set<SseConnection>>()
-  const bySubject = new Map<string, Set<SseConnection>>()
-  const connections = new Set<SseConnection>()
+  const byChannel = new Map<string, Set<Connection>>()
+  const bySubject = new Map<string, Set<Connection>>()
+  const connections = new Set<Connection>()
   // Bus operations of one channel run in order, so a quick
   // unsubscribe/subscribe pair can never end unsubscribed.
   const busQueue = new Map<string, Promise<void>>()
@@ -80,12 +85,16 @@ export function createHub(options: {
     delivered: 0,
     recovered: 0,
     slowClientDrops: 0,
+    polls: 0,
     closed: {
       'client-closed': 0,
       'slow-client': 0,
       'channels-revoked': 0,
       'server-shutdown': 0,
       'write-error': 0,
+      answered: 0,
+      'app-closed': 0,
+      'protocol-error': 0,
     },
   }
 
@@ -105,7 +114,7 @@ export function createHub(options: {
     return next
   }
 
-  const join = (connection: SseConnection, channel: string): Promise<void> => {
+  const join = (connection: Connection, channel: string): Promise<void> => {
     if (connection.channels.has(channel)) return busQueue.get(channel) ?? Promise.resolve()
     connection.channels.add(channel)
     let set = byChannel.get(channel)
@@ -119,7 +128,7 @@ export function createHub(options: {
     return busQueue.get(channel) ?? Promise.resolve()
   }
 
-  const leave = (connection: SseConnection, channel: string): void => {
+  const leave = (connection: Connection, channel: string): void => {
     connection.channels.delete(channel)
     const set = byChannel.get(channel)
     if (!set?.delete(connection) || set.size > 0) return
@@ -128,8 +137,8 @@ export function createHub(options: {
   }
 
   const latency = createLatencyHistogram()
-  const encode = (envelope: Envelope) =>
-    Buffer.from(encodeEnvelope(envelope, { channelAsEvent: options.channelAsEvent }), 'utf8')
+  const outgoing = (envelope: Envelope) =>
+    new OutgoingEvent(envelope, seqOf(envelope), options.channelAsEvent)
   let lastSeen = 0
   let epoch: string | undefined
   broker.onEnvelope((envelope: Envelope) => {
@@ -141,9 +150,7 @@ export function createHub(options: {
       // between is gone. Every stream is told, then follows the new log.
       lastSeen = 0
       for (const connection of connections) {
-        connection.write(
-          resetFrame({ channels: [...connection.channels], reason: 'epoch-changed' }),
-        )
+        connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' })
         connection.lastSeq = 0
       }
     }
@@ -152,15 +159,14 @@ export function createHub(options: {
     const set = byChannel.get(envelope.channel)
     if (!set || set.size === 0) return
     latency.observe((Date.now() - envelope.ts) / 1000)
-    const frame = encode(envelope)
+    const event = new OutgoingEvent(envelope, seq, options.channelAsEvent)
     for (const connection of set) {
-      if (connection.deliver(seq, frame)) counters.delivered += 1
+      if (connection.deliver(event)) counters.delivered += 1
     }
   })
 
-  const heartbeat = Buffer.from(encodeComment(''), 'utf8')
   const sweep = setInterval(() => {
-    for (const connection of connections) connection.write(heartbeat)
+    for (const connection of connections) connection.heartbeat()
   }, options.keepAlive)
   sweep.unref()
 
@@ -175,7 +181,7 @@ export function createHub(options: {
       const histories = new Map(
         await Promise.all(channels.map(async (c) => [c, await broker.history(c, since)] as const)),
       )
-      const frames = new Map<Envelope, Buffer>()
+      const events = new Map<Envelope, OutgoingEvent>()
       for (const connection of streams) {
         const gaps: string[] = []
         const missed: Envelope[] = []
@@ -185,18 +191,18 @@ export function createHub(options: {
           if (history.covered) missed.push(...history.envelopes)
           else gaps.push(channel)
         }
-        if (gaps.length > 0) connection.write(resetFrame({ channels: gaps, reason: 'history-gap' }))
+        if (gaps.length > 0) connection.reset({ channels: gaps, reason: 'history-gap' })
         missed.sort((a, b) => seqOf(a) - seqOf(b))
         for (const envelope of missed) {
-          let frame = frames.get(envelope)
-          if (!frame) {
-            frame = encode(envelope)
-            frames.set(envelope, frame)
+          let event = events.get(envelope)
+          if (!event) {
+            event = outgoing(envelope)
+            events.set(envelope, event)
           }
-          if (connection.send(seqOf(envelope), frame)) counters.recovered += 1
+          if (connection.send(event)) counters.recovered += 1
         }
       }
-      logger.warn('recovered events missed while the bus was away', { since, events: frames.size })
+      logger.warn('recovered events missed while the bus was away', { since, events: events.size })
     } catch (err) {
       logger.error('cannot recover missed events from history', { err: String(err) })
     } finally {
@@ -207,7 +213,7 @@ export function createHub(options: {
   return {
     counters,
     latency,
-    encode,
+    outgoing,
     markSeen(seq) {
       if (seq > lastSeen) lastSeen = seq
     },
@@ -245,6 +251,11 @@ export function createHub(options: {
     channelCounts() {
       const out: Record<string, number> = {}
       for (const [channel, set] of byChannel) out[channel] = set.size
+      return out
+    },
+    transportCounts() {
+      const out: Record<Transport, number> = { sse: 0, websocket: 0, poll: 0 }
+      for (const connection of connections) out[connection.transport] += 1
       return out
     },
     close(reason) {

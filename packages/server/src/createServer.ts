@@ -13,6 +13,7 @@ import { createRedisBroker } from './broker/createRedisBroker'
 import { applyCors } from './cors'
 import { createHub } from './createHub'
 import { handleApi } from './handleApi'
+import { handlePoll } from './handlePoll'
 import { collectStats, handleStatus, type ServerStats } from './handleStatus'
 import { sendError } from './httpErrors'
 import { openStream } from './openStream'
@@ -133,6 +134,12 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
           throw new RedisseError('method-not-allowed', 'streams are opened with GET')
         }
         await openStream(ctx, req, res, url)
+        return
+      }
+      if (path === '/poll') {
+        if (applyCors(resolved.cors, req, res)) return
+        if (req.method !== 'GET') throw new RedisseError('method-not-allowed', 'poll with GET')
+        await handlePoll(ctx, req, res, url)
         return
       }
       if (handleStatus(ctx, req, res, path)) return

@@ -8,6 +8,8 @@ import { hasBearer } from './safeEqual'
 /** The JSON of `GET /stats`. */
 export interface ServerStats {
   connections: number
+  /** Open connections per transport (a waiting long poll counts as one). */
+  transports: { sse: number; websocket: number; poll: number }
   channels: Record<string, number>
   events: {
     received: number
@@ -15,6 +17,8 @@ export interface ServerStats {
     recovered: number
     published: number
     publishErrors: number
+    /** Long polls answered. */
+    polls: number
   }
   dropped: { slowClients: number }
   rejected: Record<string, number>
@@ -28,6 +32,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
   const { hub, counters, broker } = ctx
   return {
     connections: hub.connections.size,
+    transports: hub.transportCounts(),
     channels: hub.channelCounts(),
     events: {
       received: hub.counters.received,
@@ -35,6 +40,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
       recovered: hub.counters.recovered,
       published: counters.published,
       publishErrors: counters.publishErrors,
+      polls: hub.counters.polls,
     },
     dropped: { slowClients: hub.counters.slowClientDrops },
     rejected: { ...counters.rejected },
@@ -52,6 +58,21 @@ function metricsText(ctx: ServerContext): string {
       help: 'Open event streams.',
       type: 'gauge',
       values: [{ value: s.connections }],
+    },
+    {
+      name: 'redisse_transport_connections',
+      help: 'Open connections by transport (a waiting long poll counts as one).',
+      type: 'gauge',
+      values: Object.entries(s.transports).map(([transport, value]) => ({
+        labels: { transport },
+        value,
+      })),
+    },
+    {
+      name: 'redisse_polls_total',
+      help: 'Long polls served.',
+      type: 'counter',
+      values: [{ value: s.events.polls }],
     },
     {
       name: 'redisse_channels',

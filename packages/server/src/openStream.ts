@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { encodeComment, encodeRetry, isRedisseError, RedisseError } from '@redisse/protocol'
+import { encodeComment, encodeRetry, RedisseError } from '@redisse/protocol'
+import { admitConnection, lastEventIdOf } from './admitConnection'
+import { connectionHostOf } from './connectionHost'
 import { applyCors } from './cors'
 import { sendError } from './httpErrors'
-import { replayHistory } from './replayHistory'
-import { resolveAccess } from './resolveAccess'
 import type { ServerContext } from './ServerContext'
 import { SseConnection } from './SseConnection'
+import { startDelivery } from './startDelivery'
 
 const STREAM_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -29,14 +30,8 @@ export async function openStream(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
-  const { options, hub, counters } = ctx
-  if (ctx.closing) {
-    sendError(res, new RedisseError('closed', 'server is shutting down: reconnect shortly'), {
-      'Retry-After': '1',
-    })
-    return
-  }
-  if (!acceptsEventStream(req.headers.accept)) {
+  const { options } = ctx
+  if (!ctx.closing && !acceptsEventStream(req.headers.accept)) {
     sendError(
       res,
       new RedisseError(
@@ -46,50 +41,10 @@ export async function openStream(
     )
     return
   }
-  if (hub.connections.size >= options.limits.connections) {
-    counters.rejected.limit += 1
-    sendError(
-      res,
-      new RedisseError(
-        'too-many-connections',
-        `node is at limits.connections (${options.limits.connections}): retry later`,
-      ),
-      { 'Retry-After': String(Math.ceil(options.retry / 1000) || 1) },
-    )
+  const admission = await admitConnection(ctx, req, url)
+  if (!admission.ok) {
+    sendError(res, admission.error, admission.headers)
     return
-  }
-  let access: Awaited<ReturnType<typeof resolveAccess>>
-  try {
-    access = await resolveAccess(req, url, options, ctx.broker)
-  } catch (err) {
-    if (isRedisseError(err, 'unauthorized')) counters.rejected.unauthorized += 1
-    else if (isRedisseError(err, 'forbidden')) counters.rejected.forbidden += 1
-    else counters.rejected.invalid += 1
-    if (!isRedisseError(err) || err.code === 'internal') {
-      options.logger.error('access check failed', {
-        err: String(err),
-        cause: String((err as Error).cause ?? ''),
-      })
-    }
-    sendError(res, err)
-    return
-  }
-  if (access.subject !== undefined) {
-    let open = 0
-    for (const _ of hub.connectionsOf(access.subject)) open += 1
-    if (open >= options.limits.connectionsPerSubject) {
-      counters.rejected['subject-limit'] += 1
-      sendError(
-        res,
-        new RedisseError(
-          'too-many-connections',
-          `subject has ${open} open streams, limits.connectionsPerSubject is ${options.limits.connectionsPerSubject}`,
-          { status: 429 },
-        ),
-        { 'Retry-After': String(Math.ceil(options.retry / 1000) || 1) },
-      )
-      return
-    }
   }
   if (res.destroyed || req.destroyed) return
 
@@ -107,45 +62,12 @@ export async function openStream(
   )
   res.write(encodeRetry(options.retry))
 
-  const connection = new SseConnection(res, access.subject, options.limits.bufferBytes, (c) => {
-    hub.detach(c)
-    options.logger.info('stream closed', {
-      conn: c.id,
-      reason: c.closeReason,
-      durationMs: Date.now() - c.openedAt,
-    })
+  const connection = new SseConnection(res, admission.access.subject, connectionHostOf(ctx))
+  const started = await startDelivery(ctx, connection, admission.access, lastEventIdOf(req, url))
+  if (started === false || connection.closed) return
+  connection.writeRaw(encodeComment('ok'))
+  connectionHostOf(ctx).opened(connection, {
+    mode: admission.access.mode,
+    channels: admission.access.channels.length,
   })
-  options.logger.info('stream opened', {
-    conn: connection.id,
-    mode: access.mode,
-    channels: access.channels.length,
-    ...(access.subject === undefined ? {} : { subject: access.subject }),
-  })
-  const lastEventId =
-    req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? undefined
-  const resume = typeof lastEventId === 'string' && lastEventId !== '' && options.history.size > 0
-  // Live frames are held from before the subscription until history has
-  // been read and sent, so nothing falls between replay and live.
-  if (resume) connection.holdLive()
-  try {
-    await hub.attach(connection, access.channels)
-    if (resume) {
-      const outcome = await replayHistory(ctx.broker, hub, connection, lastEventId)
-      options.logger.info('stream resumed', {
-        conn: connection.id,
-        replayed: outcome.replayed,
-        ...(outcome.reset
-          ? { reset: outcome.reset.reason, resetChannels: outcome.reset.channels.length }
-          : {}),
-      })
-    }
-  } catch (err) {
-    options.logger.error('cannot subscribe or replay stream channels', {
-      conn: connection.id,
-      err: String(err),
-    })
-    connection.close('write-error')
-    return
-  }
-  connection.write(encodeComment('ok'))
 }

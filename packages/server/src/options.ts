@@ -9,6 +9,8 @@ import type { Redis } from 'ioredis'
 import type { Broker } from './broker/Broker'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
+import type { PollSettings } from './PollConnection'
+import type { PushHandler } from './PushHandler'
 import type { AmqpOptions } from './startAmqpIngest'
 
 /** Decides which channels a request may hear (Redisse's model). */
@@ -69,6 +71,10 @@ export interface ServerOptions {
   logger?: Logger | LogLevel
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
   amqp?: AmqpOptions
+  /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `coalesce` (ms, 25). */
+  poll?: Partial<PollSettings>
+  /** App callbacks on every connection (SSE, WebSocket, poll). */
+  push?: PushHandler
 }
 
 /** {@link ServerOptions} with defaults applied and checked. */
@@ -88,6 +94,8 @@ export interface ResolvedOptions {
   publishTimeout: number
   logger: Logger
   amqp: AmqpOptions | undefined
+  poll: PollSettings
+  push: PushHandler | undefined
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -175,5 +183,11 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
     logger,
     amqp: options.amqp,
+    poll: {
+      wait: positiveInt('poll.wait', options.poll?.wait, 25_000, 0),
+      maxEvents: positiveInt('poll.maxEvents', options.poll?.maxEvents, 500),
+      coalesce: positiveInt('poll.coalesce', options.poll?.coalesce, 25, 0),
+    },
+    push: options.push,
   }
 }

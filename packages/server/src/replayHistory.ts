@@ -1,13 +1,14 @@
 import { type Envelope, formatCursor, parseEventId, type ResetEventData } from '@redisse/protocol'
-import type { Broker } from './broker/Broker'
+import type { Broker, LogHead } from './broker/Broker'
+import type { Connection } from './Connection'
 import { type Hub, seqOf } from './createHub'
-import { resetFrame } from './resetFrame'
-import type { SseConnection } from './SseConnection'
 
 /** What a replay did, for logs and tests. */
 export interface ReplayOutcome {
   replayed: number
   reset: ResetEventData | undefined
+  /** The log's head when the replay read it: nothing of the connection's channels up to it is missing. */
+  head: LogHead
 }
 
 /**
@@ -22,7 +23,7 @@ export interface ReplayOutcome {
 export async function replayHistory(
   broker: Broker,
   hub: Hub,
-  connection: SseConnection,
+  connection: Connection,
   lastEventId: string,
 ): Promise<ReplayOutcome> {
   const channels = [...connection.channels]
@@ -32,9 +33,9 @@ export async function replayHistory(
     head.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq: head.seq })
   const resetAll = (reason: ResetEventData['reason']): ReplayOutcome => {
     const reset: ResetEventData = { channels, reason }
-    connection.write(resetFrame(reset, headId))
+    connection.reset(reset, headId)
     connection.goLive(head.seq)
-    return { replayed: 0, reset }
+    return { replayed: 0, reset, head }
   }
   if (!parsed) return resetAll('invalid-cursor')
   const { cursor } = parsed
@@ -51,14 +52,14 @@ export async function replayHistory(
   let reset: ResetEventData | undefined
   if (gaps.length > 0) {
     reset = { channels: gaps, reason: 'history-gap' }
-    connection.write(resetFrame(reset))
+    connection.reset(reset)
   }
   missed.sort((a, b) => seqOf(a) - seqOf(b))
   let lastSeq = cursor.seq
   for (const envelope of missed) {
     lastSeq = seqOf(envelope)
-    connection.send(lastSeq, hub.encode(envelope))
+    connection.send(hub.outgoing(envelope))
   }
   connection.goLive(lastSeq)
-  return { replayed: missed.length, reset }
+  return { replayed: missed.length, reset, head }
 }
