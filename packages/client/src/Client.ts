@@ -1,4 +1,5 @@
 import type { EventMap, ResetEventData } from '@redisse/protocol'
+import type { ClientError } from './clientError'
 
 /** Lifecycle of a client. `closed` is final. */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed'
@@ -32,7 +33,7 @@ export interface StateInfo {
   /** ms until the next attempt (state `reconnecting`). */
   delay: number | undefined
   reason: StateReason | undefined
-  /** The error behind the reason: a `RedisseError` for HTTP answers (with `status`), else what the runtime threw. */
+  /** The error behind the reason: a {@link ClientError} for HTTP answers (`code`, `status`), else what the runtime threw. */
   error: unknown
 }
 
@@ -52,8 +53,6 @@ export type ClientEvent<Data, Type extends string = string> = EventMeta<Type> & 
 export interface EventsOptions {
   /** Events kept while the loop body is busy; beyond, the oldest is dropped. @defaultValue 100 */
   buffer?: number
-  /** Ends the iteration. */
-  signal?: AbortSignal
 }
 
 /** A listener of one event type. */

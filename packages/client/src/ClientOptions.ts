@@ -1,5 +1,6 @@
-import type { EventMap, RedisseError } from '@redisse/protocol'
+import type { EventMap } from '@redisse/protocol'
 import type { EventMeta } from './Client'
+import type { ClientError } from './clientError'
 import type { StandardSchemaV1 } from './StandardSchemaV1'
 import type { EventSourceConstructor, Transport } from './Transport'
 
@@ -35,9 +36,9 @@ export interface DecodeError {
   /** The data text as received. */
   data: string
   /** The decoder's issues (`invalid-data`). */
-  issues: ReadonlyArray<StandardSchemaV1.Issue> | undefined
-  /** The JSON parse error (`invalid-json`). */
-  error: unknown
+  issues?: ReadonlyArray<StandardSchemaV1.Issue>
+  /** The JSON parse error (`invalid-json`), or what an async decoder threw. */
+  error?: unknown
 }
 
 /** Per-type decoders (Standard Schema: zod, valibot, arktype…). */
@@ -71,7 +72,7 @@ export interface BaseClientOptions<Events extends EventMap = EventMap> {
    * Called on 401/403; return a fresh token to reconnect with it, or nothing
    * to close the client (reason `unauthorized` / `forbidden`).
    */
-  onAuthError?: (error: RedisseError) => FreshToken | Promise<FreshToken>
+  onAuthError?: (error: ClientError) => FreshToken | Promise<FreshToken>
   /** `fetch` implementation (tests, custom agents). @defaultValue globalThis.fetch */
   fetch?: typeof fetch
   /** `EventSource` constructor (Node: the `eventsource` package). @defaultValue globalThis.EventSource */

@@ -6,7 +6,7 @@ export interface TransportRequest {
   /** The stream URL (the SSE endpoint, `GET /` of the server). */
   url: URL
   /** Extra request headers (transports that cannot send headers never get any). */
-  headers: Record<string, string>
+  headers: Record<string, string> | undefined
   /** Access token: `Authorization: Bearer` where the transport can send headers, else `access_token`. */
   token: string | undefined
   /** Resume point: `Last-Event-ID` header or `lastEventId` query parameter. */
@@ -59,7 +59,10 @@ export interface TransportHandlers {
 
 /** A live connection of a transport. */
 export interface TransportConnection {
-  /** The client now listens to `type` (native EventSource needs one listener per type). */
+  /**
+   * The client now listens to `type` (native EventSource needs one listener
+   * per type). `''` may come too (the client's own state key): ignore it.
+   */
   listen?(type: string): void
 }
 

@@ -33,6 +33,7 @@ export type {
   Lazy,
   ReconnectOptions,
 } from './ClientOptions'
+export type { ClientError } from './clientError'
 export { createBaseClient as createClient } from './createBaseClient'
 export { eventSourceTransport } from './eventSourceTransport'
 export { fetchTransport } from './fetchTransport'

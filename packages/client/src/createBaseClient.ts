@@ -1,7 +1,8 @@
-import { type EventMap, parseEventId, RedisseError, ReservedEvents } from '@redisse/protocol'
+import { type EventMap, parseEventId, ReservedEvents } from '@redisse/protocol'
 import { backoffDelay } from './backoffDelay'
 import type { Client, ClientEvent, ClientState, EventMeta, StateInfo, StateReason } from './Client'
 import type { CoreClientOptions, DecodeError, FreshToken, Lazy } from './ClientOptions'
+import { type ClientError, clientError } from './clientError'
 import { eventIterator } from './eventIterator'
 import type { StandardSchemaV1 } from './StandardSchemaV1'
 import type {
@@ -11,16 +12,23 @@ import type {
   TransportOutcome,
 } from './Transport'
 
-type AnyListener = (data: unknown, meta: EventMeta) => void
+type AnyListener = (first: unknown, second: unknown) => void
 
 const evaluate = <T>(value: Lazy<T>): T | Promise<T> =>
   typeof value === 'function' ? (value as () => T | Promise<T>)() : value
 
 /** Listener errors surface like EventTarget's, without stopping other listeners or the client. */
-const report = (error: unknown) =>
-  setTimeout(() => {
-    throw error
-  })
+const safely = <A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A) => {
+  try {
+    fn?.(...args)
+  } catch (error) {
+    setTimeout(() => {
+      throw error
+    })
+  }
+}
+
+const STATE = ''
 
 /**
  * Creates a client over the given transport objects (the tree-shakeable
@@ -51,15 +59,14 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     }),
   )
   if (!transport) {
-    throw new RedisseError(
+    throw clientError(
       'invalid-option',
-      `no transport of [${candidates.map((t) => t.name)}] can run here: pass the fetch or EventSource option, drop headers, or choose another transport`,
+      `no usable transport in [${candidates.map((t) => t.name)}]: pass option fetch or EventSource, or drop headers`,
     )
   }
   const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? {})
   const stallAfter = (reconnect?.stallFactor ?? 3) * (options.keepAlive ?? 15_000)
   const listeners = new Map<string, Set<AnyListener>>()
-  const stateListeners = new Set<(state: ClientState, info: StateInfo) => void>()
   let state: ClientState = 'connecting'
   let lastEventId = options.lastEventId || undefined
   let attempt = 0
@@ -72,6 +79,12 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   let watchdog: ReturnType<typeof setTimeout> | undefined
   let queue: Promise<void> | undefined
 
+  // One listener registry for events and, under the '' key (no event has
+  // an empty type), state changes: one loop, one error path.
+  const emit = (key: string, first: unknown, second: unknown): void => {
+    for (const listener of [...(listeners.get(key) ?? [])]) safely(listener, first, second)
+  }
+
   const setState = (
     next: ClientState,
     reason?: StateReason,
@@ -79,33 +92,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     delay?: number,
   ): void => {
     state = next
-    const info: StateInfo = { attempt, delay, reason, error }
-    for (const listener of [...stateListeners]) {
-      try {
-        listener(next, info)
-      } catch (err) {
-        report(err)
-      }
-    }
+    emit(STATE, next, { attempt, delay, reason, error } satisfies StateInfo)
   }
 
-  const emit = (type: string, data: unknown, meta: EventMeta): void => {
-    for (const listener of [...(listeners.get(type) ?? [])]) {
-      try {
-        listener(data, meta)
-      } catch (err) {
-        report(err)
-      }
-    }
-  }
-
-  const decodeError = (error: DecodeError): void => {
-    try {
-      options.onDecodeError?.(error)
-    } catch (err) {
-      report(err)
-    }
-  }
+  const decodeError = (error: DecodeError) => safely(options.onDecodeError, error)
 
   const deliver = (
     meta: EventMeta,
@@ -118,7 +108,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
       try {
         data = JSON.parse(text)
       } catch (error) {
-        decodeError({ code: 'invalid-json', meta, data: text, issues: undefined, error })
+        decodeError({ code: 'invalid-json', meta, data: text, error })
         return
       }
     }
@@ -129,13 +119,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     }
     const settle = (result: StandardSchemaV1.Result<unknown>) => {
       if (result.issues) {
-        decodeError({
-          code: 'invalid-data',
-          meta,
-          data: text,
-          issues: result.issues,
-          error: undefined,
-        })
+        decodeError({ code: 'invalid-data', meta, data: text, issues: result.issues })
       } else emit(meta.type, result.value, meta)
     }
     const result = schema['~standard'].validate(data)
@@ -144,38 +128,26 @@ export function createBaseClient<Events extends EventMap = EventMap>(
       return
     }
     return result.then(settle, (error: unknown) =>
-      decodeError({ code: 'invalid-data', meta, data: text, issues: undefined, error }),
+      decodeError({ code: 'invalid-data', meta, data: text, error }),
     )
   }
 
-  // Async decoders must not reorder events: once one is pending, later
-  // events wait their turn.
+  // Async decoders must not reorder events: later events wait their turn.
   const dispatch = (type: string, text: string, value?: { value: unknown }): void => {
     const meta: EventMeta = {
       id: lastEventId,
       type,
-      channel: lastEventId === undefined ? undefined : parseEventId(lastEventId)?.channel,
+      channel: lastEventId && parseEventId(lastEventId)?.channel,
     }
-    const pending = queue
-      ? queue.then(() => deliver(meta, text, value))
-      : deliver(meta, text, value)
-    if (pending) {
-      queue = pending
-      pending.then(() => {
-        if (queue === pending) queue = undefined
-      })
-    }
-  }
-
-  const stopTimers = (): void => {
-    clearTimeout(timer)
-    clearTimeout(watchdog)
-    timer = undefined
+    // After the first async decoder, delivery stays chained (a microtask
+    // later) rather than tracking when the chain drains.
+    queue = queue ? queue.then(() => deliver(meta, text, value)) : deliver(meta, text, value)
   }
 
   const finish = (reason: StateReason, error?: unknown) => {
     if (state === 'closed') return
-    stopTimers()
+    clearTimeout(timer)
+    clearTimeout(watchdog)
     controller?.abort()
     connection = undefined
     options.signal?.removeEventListener('abort', onAbort)
@@ -186,7 +158,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   const retry = (reason: StateReason, error?: unknown, retryAfter?: number) => {
     if (!reconnect) return finish(reason, error)
     attempt += 1
-    if (attempt > (reconnect.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+    if (attempt > (reconnect.maxAttempts ?? Infinity)) {
       return finish('max-attempts', error)
     }
     const delay =
@@ -199,7 +171,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   const authFailed = async (error: unknown, status: number): Promise<void> => {
     let token: FreshToken
     try {
-      token = await options.onAuthError?.(error as RedisseError)
+      token = await options.onAuthError?.(error as ClientError)
     } catch (err) {
       return finish(status === 401 ? 'unauthorized' : 'forbidden', err)
     }
@@ -297,10 +269,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     connection = transport.open(
       {
         url: new URL(url_, globalThis.location?.href),
-        headers: headers ?? {},
+        headers,
         token,
         lastEventId,
-        withCredentials: options.withCredentials === true,
+        withCredentials: !!options.withCredentials,
         signal,
         fetch: fetchFn,
         EventSource: EventSourceFn,
@@ -318,16 +290,16 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     void connect()
   }
 
-  const on = (type: string, listener: AnyListener): (() => void) => {
+  const on = <A, B>(type: string, listener: (first: A, second: B) => void): (() => void) => {
     let set = listeners.get(type)
     if (!set) {
       set = new Set()
       listeners.set(type, set)
       connection?.listen?.(type)
     }
-    set.add(listener)
+    set.add(listener as AnyListener)
     return () => {
-      set.delete(listener)
+      set.delete(listener as AnyListener)
     }
   }
 
@@ -340,17 +312,12 @@ export function createBaseClient<Events extends EventMap = EventMap>(
       return lastEventId
     },
     on: on as Client<Events>['on'],
-    onState(listener) {
-      stateListeners.add(listener)
-      return () => {
-        stateListeners.delete(listener)
-      }
-    },
-    onReset: (listener) => on(ReservedEvents.reset, listener as AnyListener),
+    onState: (listener) => on(STATE, listener),
+    onReset: (listener) => on(ReservedEvents.reset, listener),
     events: ((type: string, eventsOptions) =>
       eventIterator<ClientEvent<unknown>>((push, end) => {
         if (state === 'closed') end()
-        const offEvents = on(type, (data, meta) => push({ ...meta, data }))
+        const offEvents = on(type, (data, meta: EventMeta) => push({ ...meta, data }))
         const offState = client.onState((next) => {
           if (next === 'closed') end()
         })

@@ -1,51 +1,39 @@
 import type { EventsOptions } from './Client'
 
 /**
- * An async iterator over values pushed by `subscribe`, holding at most
- * `buffer` of them (the oldest is dropped first, so a slow loop sees the
- * latest events rather than stalling the client). Ends when `subscribe`
- * calls its `end`, on `signal`, or when the loop breaks.
+ * An async iterator over values pushed by `subscribe` (subscribed at once,
+ * not on the first `next()`), holding at most `buffer` of them: the oldest
+ * is dropped first, so a slow loop sees the latest events rather than
+ * stalling the client. Ends when `subscribe` calls its `end` (buffered
+ * values are still read) or when the loop breaks.
  */
 export function eventIterator<T>(
   subscribe: (push: (value: T) => void, end: () => void) => () => void,
-  { buffer = 100, signal }: EventsOptions = {},
+  { buffer = 100 }: EventsOptions = {},
 ): AsyncIterableIterator<T> {
   const items: T[] = []
   let done = false
-  let wake: (() => void) | undefined
+  let wake = () => {}
   let unsubscribe: (() => void) | undefined
   const end = () => {
     done = true
     unsubscribe?.()
-    signal?.removeEventListener('abort', end)
-    wake?.()
+    wake()
   }
   unsubscribe = subscribe((value) => {
-    if (done) return
-    items.push(value)
-    if (items.length > buffer) items.shift()
-    wake?.()
+    if (items.push(value) > buffer) items.shift()
+    wake()
   }, end)
-  if (done) unsubscribe()
-  if (signal?.aborted) end()
-  else signal?.addEventListener('abort', end)
-  const iterator: AsyncIterableIterator<T> = {
-    [Symbol.asyncIterator]: () => iterator,
-    async next() {
+  if (done) end()
+  return (async function* () {
+    try {
       for (;;) {
-        if (items.length > 0) return { value: items.shift() as T, done: false }
-        if (done) return { value: undefined, done: true }
-        await new Promise<void>((resolve) => {
-          wake = resolve
-        })
-        wake = undefined
+        if (items.length > 0) yield items.shift() as T
+        else if (done) return
+        else await new Promise<void>((resolve) => (wake = resolve))
       }
-    },
-    async return() {
-      items.length = 0
+    } finally {
       end()
-      return { value: undefined, done: true }
-    },
-  }
-  return iterator
+    }
+  })()
 }

@@ -24,7 +24,7 @@ export const eventSourceTransport: Transport = {
       withCredentials: request.withCredentials,
     })
     let opened = false
-    const types = new Set<string>()
+    const types = new Set([''])
     const onMessage = (event: MessageEvent<string>) => {
       // An empty lastEventId is kept out: the npm `eventsource` package
       // reports '' for events without their own id, and keeping the last
@@ -39,8 +39,7 @@ export const eventSourceTransport: Transport = {
     source.onerror = (event) => {
       source.close()
       const { code: status, message } = event as Event & { code?: number; message?: string }
-      const text = message || 'EventSource failed'
-      const error = status && status !== 200 ? httpError(status, text) : new Error(text)
+      const error = status ? httpError(status, message ?? '') : new Error(message)
       if (status === 204) handlers.close({ kind: 'stopped' })
       else if (status === 200) handlers.close({ kind: 'invalid', error })
       else if (opened) handlers.close({ kind: 'ended', error })

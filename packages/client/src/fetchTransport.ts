@@ -1,6 +1,6 @@
-import { createParser } from 'eventsource-parser'
 import { httpFailure } from './httpFailure'
 import { isEventStream } from './isEventStream'
+import { parseEventStream } from './parseEventStream'
 import type { Transport, TransportRequest } from './Transport'
 
 /** Request headers of a stream or poll request: Bearer token, resume point, user headers. */
@@ -12,7 +12,7 @@ export function requestHeaders(request: TransportRequest, accept: string): Recor
 }
 
 /**
- * `fetch` + `ReadableStream` + `TextDecoder` + `eventsource-parser`: sends
+ * `fetch` + `ReadableStream` + streaming `TextDecoder` + {@link parseEventStream}: sends
  * the token as `Authorization: Bearer`, the resume point as `Last-Event-ID`
  * and any custom headers. Works in browsers and in Node ≥ 20.
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
@@ -43,23 +43,18 @@ export const fetchTransport: Transport = {
         })
       }
       handlers.open()
-      const parser = createParser({
-        onId: handlers.id,
-        onEvent: (event) => handlers.event(event.event || 'message', event.data),
-        onRetry: handlers.retry,
-      })
-      // The decoder keeps the BOM so the parser strips exactly one, at the
-      // very start of the stream, as the spec says.
-      const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+      const feed = parseEventStream(handlers)
+      // A fresh streaming decoder per connection drops exactly one leading BOM.
+      const decoder = new TextDecoder()
       const reader = response.body.getReader()
       try {
         for (;;) {
           const { done, value } = await reader.read()
           if (done) break
           handlers.activity()
-          parser.feed(decoder.decode(value, { stream: true }))
+          feed(decoder.decode(value, { stream: true }))
         }
-        parser.feed(decoder.decode())
+        feed(decoder.decode())
         handlers.close({ kind: 'ended' })
       } catch (error) {
         handlers.close({ kind: 'ended', error })

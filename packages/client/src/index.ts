@@ -17,7 +17,7 @@
  */
 
 export type { EventMap, ResetEventData } from '@redisse/protocol'
-export { defineEvents, RedisseError } from '@redisse/protocol'
+export { defineEvents, isRedisseError } from '@redisse/protocol'
 export type {
   Client,
   ClientEvent,
@@ -39,6 +39,7 @@ export type {
   ReconnectOptions,
   TransportName,
 } from './ClientOptions'
+export type { ClientError } from './clientError'
 export { createClient } from './createClient'
 export { eventSourceTransport } from './eventSourceTransport'
 export { fetchTransport } from './fetchTransport'

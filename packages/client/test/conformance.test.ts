@@ -9,9 +9,9 @@ import {
 import { describe, expect, it } from 'vitest'
 import {
   type Client,
+  type ClientError,
   type ClientState,
   createClient,
-  type RedisseError,
   type StateInfo,
 } from '../src/index'
 import { TRANSPORTS } from './transports'
@@ -116,7 +116,7 @@ describe.each(TRANSPORTS)('connection rules over the $name transport', (transpor
       ['closed', 'max-attempts', 3],
     ])
     expect(server.requests).toHaveLength(3)
-    expect((states[0]?.info.error as RedisseError | undefined)?.status).toBe(500)
+    expect((states[0]?.info.error as ClientError | undefined)?.status).toBe(500)
   })
 
   it('fails for good on another non-200 answer', async () => {
