@@ -10,6 +10,17 @@ export { freePort } from './freePort'
 export { makeTlsCertificate } from './makeTlsCertificate'
 export { type OpenSseOptions, openSse, type SseEvent, type SseStream } from './openSse'
 export { type OpenWsOptions, openWs, type WsFrame, type WsStream } from './openWs'
+export {
+  CHUNKINGS,
+  type Chunking,
+  type ConformanceRequest,
+  type ConformanceServer,
+  END_EVENT,
+  type ExpectedEvent,
+  PARSING_FIXTURES,
+  type ParsingFixture,
+  startConformanceServer,
+} from './sseConformance'
 export { findRabbitServer, type RabbitProcess, startRabbit } from './startRabbit'
 export { type RedisProcess, startRedis, type TlsFiles } from './startRedis'
 export { type SentinelProcess, startSentinel } from './startSentinel'

@@ -1,0 +1,340 @@
+import { type EventMap, parseEventId, ReservedEvents } from '@redisse/protocol'
+import { backoffDelay } from './backoffDelay'
+import type { Client, ClientEvent, ClientState, EventMeta, StateInfo, StateReason } from './Client'
+import type { CoreClientOptions, DecodeError, FreshToken, Lazy } from './ClientOptions'
+import { type ClientError, clientError } from './clientError'
+import { eventIterator } from './eventIterator'
+import type { StandardSchemaV1 } from './StandardSchemaV1'
+import type {
+  Transport,
+  TransportConnection,
+  TransportHandlers,
+  TransportOutcome,
+} from './Transport'
+
+type AnyListener = (first: unknown, second: unknown) => void
+
+const evaluate = <T>(value: Lazy<T>): T | Promise<T> =>
+  typeof value === 'function' ? (value as () => T | Promise<T>)() : value
+
+/** Listener errors surface like EventTarget's, without stopping other listeners or the client. */
+const safely = <A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A) => {
+  try {
+    fn?.(...args)
+  } catch (error) {
+    setTimeout(() => {
+      throw error
+    })
+  }
+}
+
+const STATE = ''
+
+/**
+ * Creates a client over the given transport objects (the tree-shakeable
+ * entry `@redisse/client/core`): only the transports you import are bundled.
+ * @example
+ * ```ts
+ * import { createClient, eventSourceTransport } from '@redisse/client/core'
+ * const client = createClient<ChatEvents>('/events', { transport: eventSourceTransport })
+ * ```
+ */
+export function createBaseClient<Events extends EventMap = EventMap>(
+  url: Lazy<string | URL>,
+  options: CoreClientOptions<Events>,
+): Client<Events> {
+  const fetchFn =
+    options.fetch ??
+    (typeof fetch === 'function'
+      ? (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)
+      : undefined)
+  const EventSourceFn =
+    options.EventSource ?? (typeof EventSource === 'function' ? EventSource : undefined)
+  const candidates = ([] as Transport[]).concat(options.transport)
+  const transport = candidates.find((t) =>
+    t.available({
+      needsHeaders: options.headers !== undefined,
+      fetch: fetchFn,
+      EventSource: EventSourceFn,
+    }),
+  )
+  if (!transport) {
+    throw clientError(
+      'invalid-option',
+      `no usable transport in [${candidates.map((t) => t.name)}]: pass option fetch or EventSource, or drop headers`,
+    )
+  }
+  const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? {})
+  const stallAfter = (reconnect?.stallFactor ?? 3) * (options.keepAlive ?? 15_000)
+  const listeners = new Map<string, Set<AnyListener>>()
+  let state: ClientState = 'connecting'
+  let lastEventId = options.lastEventId || undefined
+  let attempt = 0
+  let serverRetry: number | undefined
+  let freshToken: string | undefined
+  let tokenJustRefreshed = false
+  let controller: AbortController | undefined
+  let connection: TransportConnection | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let watchdog: ReturnType<typeof setTimeout> | undefined
+  let queue: Promise<void> | undefined
+
+  // One listener registry for events and, under the '' key (no event has
+  // an empty type), state changes: one loop, one error path.
+  const emit = (key: string, first: unknown, second: unknown): void => {
+    for (const listener of [...(listeners.get(key) ?? [])]) safely(listener, first, second)
+  }
+
+  const setState = (
+    next: ClientState,
+    reason?: StateReason,
+    error?: unknown,
+    delay?: number,
+  ): void => {
+    state = next
+    emit(STATE, next, { attempt, delay, reason, error } satisfies StateInfo)
+  }
+
+  const decodeError = (error: DecodeError) => safely(options.onDecodeError, error)
+
+  const deliver = (
+    meta: EventMeta,
+    text: string,
+    value: { value: unknown } | undefined,
+  ): Promise<void> | undefined => {
+    let data: unknown = text
+    if (value) data = value.value
+    else if (options.json !== false) {
+      try {
+        data = JSON.parse(text)
+      } catch (error) {
+        decodeError({ code: 'invalid-json', meta, data: text, error })
+        return
+      }
+    }
+    const schema = (options.decoders as Record<string, StandardSchemaV1> | undefined)?.[meta.type]
+    if (!schema) {
+      emit(meta.type, data, meta)
+      return
+    }
+    const settle = (result: StandardSchemaV1.Result<unknown>) => {
+      if (result.issues) {
+        decodeError({ code: 'invalid-data', meta, data: text, issues: result.issues })
+      } else emit(meta.type, result.value, meta)
+    }
+    const result = schema['~standard'].validate(data)
+    if (!(result instanceof Promise)) {
+      settle(result)
+      return
+    }
+    return result.then(settle, (error: unknown) =>
+      decodeError({ code: 'invalid-data', meta, data: text, error }),
+    )
+  }
+
+  // Async decoders must not reorder events: later events wait their turn.
+  const dispatch = (type: string, text: string, value?: { value: unknown }): void => {
+    const meta: EventMeta = {
+      id: lastEventId,
+      type,
+      channel: lastEventId && parseEventId(lastEventId)?.channel,
+    }
+    // After the first async decoder, delivery stays chained (a microtask
+    // later) rather than tracking when the chain drains.
+    queue = queue ? queue.then(() => deliver(meta, text, value)) : deliver(meta, text, value)
+  }
+
+  const finish = (reason: StateReason, error?: unknown) => {
+    if (state === 'closed') return
+    clearTimeout(timer)
+    clearTimeout(watchdog)
+    controller?.abort()
+    connection = undefined
+    options.signal?.removeEventListener('abort', onAbort)
+    if (typeof removeEventListener === 'function') removeEventListener('online', onOnline)
+    setState('closed', reason, error)
+  }
+
+  const retry = (reason: StateReason, error?: unknown, retryAfter?: number) => {
+    if (!reconnect) return finish(reason, error)
+    attempt += 1
+    if (attempt > (reconnect.maxAttempts ?? Infinity)) {
+      return finish('max-attempts', error)
+    }
+    const delay =
+      retryAfter ??
+      backoffDelay(attempt, serverRetry ?? reconnect.delay ?? 1000, reconnect.maxDelay ?? 30_000)
+    setState('reconnecting', reason, error, delay)
+    timer = setTimeout(connect, delay)
+  }
+
+  const authFailed = async (error: unknown, status: number): Promise<void> => {
+    let token: FreshToken
+    try {
+      token = await options.onAuthError?.(error as ClientError)
+    } catch (err) {
+      return finish(status === 401 ? 'unauthorized' : 'forbidden', err)
+    }
+    if (state === 'closed') return
+    if (!token) return finish(status === 401 ? 'unauthorized' : 'forbidden', error)
+    freshToken = token
+    // A fresh token is tried at once; a refused fresh token falls back to backoff.
+    if (tokenJustRefreshed) return retry('token-refreshed', error)
+    tokenJustRefreshed = true
+    setState('reconnecting', 'token-refreshed', error, 0)
+    connect()
+  }
+
+  const settle = (outcome: TransportOutcome) => {
+    clearTimeout(watchdog)
+    connection = undefined
+    switch (outcome.kind) {
+      case 'stopped':
+        return finish('no-content')
+      case 'invalid':
+        return finish('invalid-content-type', outcome.error)
+      case 'ended':
+        return retry('disconnected', outcome.error)
+      case 'failed': {
+        const { status } = outcome
+        if (status === undefined) return retry('network-error', outcome.error)
+        if (status === 401 || status === 403) {
+          void authFailed(outcome.error, status)
+          return
+        }
+        if (status >= 500 || status === 429 || status === 408) {
+          return retry('http-error', outcome.error, outcome.retryAfter)
+        }
+        return finish('http-error', outcome.error)
+      }
+    }
+  }
+
+  const connect = async (): Promise<void> => {
+    timer = undefined
+    const current = new AbortController()
+    controller = current
+    const { signal } = current
+    const live = () => !signal.aborted
+    const kick = () => {
+      clearTimeout(watchdog)
+      if (transport.seesKeepAlive && stallAfter > 0 && live()) {
+        watchdog = setTimeout(() => {
+          current.abort()
+          retry('stalled')
+        }, stallAfter)
+      }
+    }
+    let url_: string | URL
+    let headers: Record<string, string> | undefined
+    let token: string | undefined
+    try {
+      ;[url_, headers, token] = await Promise.all([
+        evaluate(url),
+        evaluate(options.headers),
+        freshToken ?? evaluate(options.token),
+      ])
+    } catch (error) {
+      if (live()) settle({ kind: 'failed', error })
+      return
+    }
+    if (!live()) return
+    const handlers: TransportHandlers = {
+      open() {
+        if (!live()) return
+        tokenJustRefreshed = false
+        setState('open')
+        kick()
+      },
+      id(id) {
+        if (live()) lastEventId = id || undefined
+      },
+      event(type, data, value) {
+        if (!live()) return
+        attempt = 0
+        dispatch(type, data, value)
+      },
+      retry(ms) {
+        if (live()) serverRetry = ms
+      },
+      activity() {
+        if (live()) kick()
+      },
+      close(outcome) {
+        if (!live()) return
+        current.abort()
+        settle(outcome)
+      },
+    }
+    connection = transport.open(
+      {
+        url: new URL(url_, globalThis.location?.href),
+        headers,
+        token,
+        lastEventId,
+        withCredentials: !!options.withCredentials,
+        signal,
+        fetch: fetchFn,
+        EventSource: EventSourceFn,
+      },
+      handlers,
+    )
+    for (const type of listeners.keys()) connection.listen?.(type)
+    kick()
+  }
+
+  const onAbort = () => finish('aborted')
+  const onOnline = () => {
+    if (timer === undefined) return
+    clearTimeout(timer)
+    void connect()
+  }
+
+  const on = <A, B>(type: string, listener: (first: A, second: B) => void): (() => void) => {
+    let set = listeners.get(type)
+    if (!set) {
+      set = new Set()
+      listeners.set(type, set)
+      connection?.listen?.(type)
+    }
+    set.add(listener as AnyListener)
+    return () => {
+      set.delete(listener as AnyListener)
+    }
+  }
+
+  const client: Client<Events> = {
+    get state() {
+      return state
+    },
+    transport: transport.name,
+    get lastEventId() {
+      return lastEventId
+    },
+    on: on as Client<Events>['on'],
+    onState: (listener) => on(STATE, listener),
+    onReset: (listener) => on(ReservedEvents.reset, listener),
+    events: ((type: string, eventsOptions) =>
+      eventIterator<ClientEvent<unknown>>((push, end) => {
+        if (state === 'closed') end()
+        const offEvents = on(type, (data, meta: EventMeta) => push({ ...meta, data }))
+        const offState = client.onState((next) => {
+          if (next === 'closed') end()
+        })
+        return () => {
+          offEvents()
+          offState()
+        }
+      }, eventsOptions)) as Client<Events>['events'],
+    close: () => finish('closed'),
+  }
+
+  if (options.signal?.aborted) {
+    state = 'closed'
+    return client
+  }
+  options.signal?.addEventListener('abort', onAbort)
+  if (typeof addEventListener === 'function') addEventListener('online', onOnline)
+  void connect()
+  return client
+}

@@ -1,0 +1,47 @@
+import type { EventMap } from '@redisse/protocol'
+import type { Client } from './Client'
+import type { ClientOptions, Lazy } from './ClientOptions'
+import { createBaseClient } from './createBaseClient'
+import { eventSourceTransport } from './eventSourceTransport'
+import { fetchTransport } from './fetchTransport'
+import { createPollTransport } from './pollTransport'
+import type { Transport } from './Transport'
+
+/**
+ * Creates a Redisse client: one connection at a time to the server's event
+ * stream, typed listeners per event type, reconnection with backoff and
+ * resume from the last event id.
+ *
+ * `transport: 'auto'` (the default) picks the native `EventSource` when no
+ * custom header is needed, else `fetch`, else `poll`; `client.transport`
+ * says which. For the smallest bundle, import `createClient` from
+ * `@redisse/client/core` and pass the transport object yourself.
+ *
+ * @param url - the stream URL (`GET /` of the server), or a function giving it per attempt
+ * @example
+ * ```ts
+ * type ChatEvents = { message: { user: string; text: string } }
+ * const client = createClient<ChatEvents>('https://push.example.com/', { token })
+ * const off = client.on('message', (msg, { channel }) => render(channel, msg.text))
+ * ```
+ */
+export function createClient<Events extends EventMap = EventMap>(
+  url: Lazy<string | URL>,
+  options: ClientOptions<Events> = {},
+): Client<Events> {
+  const { transport = 'auto', pollUrl, pollTimeout } = options
+  const poll = createPollTransport({
+    ...(pollUrl === undefined ? {} : { url: new URL(pollUrl, globalThis.location?.href) }),
+    ...(pollTimeout === undefined ? {} : { timeout: pollTimeout }),
+  })
+  const byName: Record<string, Transport | Transport[]> = {
+    auto: [eventSourceTransport, fetchTransport, poll],
+    eventsource: eventSourceTransport,
+    fetch: fetchTransport,
+    poll,
+  }
+  return createBaseClient<Events>(url, {
+    ...options,
+    transport: typeof transport === 'string' ? (byName[transport] ?? []) : transport,
+  })
+}
