@@ -112,6 +112,20 @@ export const test = base.extend<TestFixtures & Options, WorkerFixtures>({
         await page.getByRole('button', { name: 'Join the chat' }).click()
       }
       await expect(page.getByRole('status', { name: 'Connection' })).toHaveText('Live')
+      // The server announces every new stream once it is subscribed: from
+      // then on, nothing published can miss this page.
+      const user = (await page.locator('.me strong').textContent()) ?? name
+      await expect
+        .poll(() =>
+          page.evaluate(
+            (who) =>
+              window.__demo.events.some(
+                (e) => e.type === 'presence' && (e.data as { user: string }).user === who,
+              ),
+            user,
+          ),
+        )
+        .toBe(true)
       return page
     })
   },
@@ -145,6 +159,12 @@ export async function streamedTexts(page: Page, channel: string): Promise<string
 
 declare global {
   interface Window {
-    __demo: { events: ProbedEvent[]; resets: number; state: string; transport: string | undefined }
+    __demo: {
+      events: ProbedEvent[]
+      resets: number
+      reconnects: number
+      state: string
+      transport: string | undefined
+    }
   }
 }
