@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ChannelsCallback, ServerOptions } from '../src/index'
 import { MATRIX, startServer } from './harness'
 
 // Refusals are decided before any stream starts, so a WebSocket upgrade gets
@@ -25,7 +26,7 @@ describe.each(MATRIX)('access control on the %s broker over %s', (kind, transpor
   })
 
   it('refuses with 401 when the callback throws an error with status 401, 403 otherwise', async () => {
-    const channels = (req: { url?: string }) => {
+    const channels: ChannelsCallback = (req) => {
       if (req.url?.includes('anon')) throw Object.assign(new Error('log in first'), { status: 401 })
       throw new Error('not yours')
     }
@@ -59,7 +60,7 @@ describe.each(MATRIX)('access control on the %s broker over %s', (kind, transpor
   })
 
   it('refuses more channels than limits.channelsPerConnection', async () => {
-    const options = { public: true, limits: { channelsPerConnection: 2 } }
+    const options: ServerOptions = { public: true, limits: { channelsPerConnection: 2 } }
     await using srv = await startServer(kind, options, { transport })
     const res = await srv.attempt('/?channel=a&channel=b&channel=c')
     expect(res.status).toBe(400)
