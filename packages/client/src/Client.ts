@@ -68,7 +68,7 @@ export type Listener<Data, Type extends string = string> = (
 export interface Client<Events extends EventMap = EventMap> {
   /** Current state. */
   readonly state: ClientState
-  /** The transport in use (`eventsource`, `fetch` or `poll`). */
+  /** The transport in use (`eventsource`, `fetch`, `poll` or `websocket`). */
   readonly transport: string
   /** Id of the last event received: where a reconnection resumes. */
   readonly lastEventId: string | undefined

@@ -2,7 +2,7 @@ import type { EventMap } from '@redisse/protocol'
 import type { EventMeta } from './Client'
 import type { ClientError } from './clientError'
 import type { StandardSchemaV1 } from './StandardSchemaV1'
-import type { EventSourceConstructor, Transport } from './Transport'
+import type { EventSourceConstructor, Transport, WebSocketConstructor } from './Transport'
 
 /** A value, or a function giving it (sync or async), evaluated on every connection attempt. */
 export type Lazy<T> = T | (() => T | Promise<T>)
@@ -48,7 +48,7 @@ export type Decoders<Events extends EventMap> = {
 
 /** Options shared by both `createClient` entries. */
 export interface BaseClientOptions<Events extends EventMap = EventMap> {
-  /** Access token (token mode): `Authorization: Bearer`, or `access_token` on native EventSource. */
+  /** Access token (token mode): `Authorization: Bearer`, or `access_token` on native EventSource and WebSocket. */
   token?: Lazy<string | undefined>
   /** Extra request headers; forces a transport that can send them (`fetch`, `poll`). */
   headers?: Lazy<Record<string, string>>
@@ -77,6 +77,8 @@ export interface BaseClientOptions<Events extends EventMap = EventMap> {
   fetch?: typeof fetch
   /** `EventSource` constructor (Node: the `eventsource` package). @defaultValue globalThis.EventSource */
   EventSource?: EventSourceConstructor
+  /** `WebSocket` constructor (Node 20: the `ws` package's). @defaultValue globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor
   /** `poll` transport: long-poll URL. @defaultValue the stream URL with `/poll` appended to its path */
   pollUrl?: string | URL
   /** `poll` transport: abort a poll after this many ms. @defaultValue 40000 */
@@ -90,8 +92,8 @@ export interface CoreClientOptions<Events extends EventMap = EventMap>
   transport: Transport | readonly Transport[]
 }
 
-/** Names of the built-in transports; `auto` picks eventsource, else fetch, else poll. */
-export type TransportName = 'auto' | 'eventsource' | 'fetch' | 'poll'
+/** Names of the built-in transports; `auto` picks eventsource, else fetch, else poll (never websocket). */
+export type TransportName = 'auto' | 'eventsource' | 'fetch' | 'poll' | 'websocket'
 
 /** Options of `createClient` from `@redisse/client`. */
 export interface ClientOptions<Events extends EventMap = EventMap>

@@ -19,6 +19,8 @@ export interface TransportRequest {
   fetch: typeof fetch | undefined
   /** `EventSource` constructor to use (option `EventSource`, else the global one). */
   EventSource: EventSourceConstructor | undefined
+  /** Option `WebSocket` (transports fall back to the global one themselves). */
+  WebSocket: WebSocketConstructor | undefined
 }
 
 /** The constructor of a WHATWG `EventSource` (the browser's, or the npm `eventsource` package's). */
@@ -26,6 +28,25 @@ export type EventSourceConstructor = new (
   url: string | URL,
   init?: { withCredentials?: boolean },
 ) => EventSource
+
+// Handler properties are bivariant (method syntax) so the `ws` package's
+// class, whose event types are richer than these, fits without a cast.
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'] | null
+
+/**
+ * The part of a WHATWG `WebSocket` the client uses: the browser's, or the npm
+ * `ws` package's in Node.
+ */
+export interface WebSocketLike {
+  onopen: Handler<unknown>
+  onmessage: Handler<{ data: unknown }>
+  onerror: Handler<unknown>
+  onclose: Handler<{ code: number; reason: string }>
+  close(code?: number, reason?: string): void
+}
+
+/** The constructor of a WHATWG `WebSocket` (the browser's, or the npm `ws` package's). */
+export type WebSocketConstructor = new (url: string) => WebSocketLike
 
 /**
  * How a connection ended, as a transport reports it once:
@@ -85,4 +106,5 @@ export interface TransportEnvironment {
   needsHeaders: boolean
   fetch: typeof fetch | undefined
   EventSource: EventSourceConstructor | undefined
+  WebSocket: WebSocketConstructor | undefined
 }

@@ -47,4 +47,7 @@ export type {
   TransportHandlers,
   TransportOutcome,
   TransportRequest,
+  WebSocketConstructor,
+  WebSocketLike,
 } from './Transport'
+export { websocketTransport } from './websocketTransport'

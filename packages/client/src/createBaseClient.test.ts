@@ -252,6 +252,6 @@ describe('createBaseClient', () => {
   it('refuses when no transport can run, naming the options to change', () => {
     expect(() =>
       createBaseClient('http://x/', { transport: eventSourceTransport, headers: { a: 'b' } }),
-    ).toThrow(/no usable transport in \[eventsource\]: pass option fetch or EventSource/)
+    ).toThrow(/no usable transport in \[eventsource\]: pass option fetch\/EventSource\/WebSocket/)
   })
 })

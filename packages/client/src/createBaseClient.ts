@@ -43,25 +43,26 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   url: Lazy<string | URL>,
   options: CoreClientOptions<Events>,
 ): Client<Events> {
-  const fetchFn =
-    options.fetch ??
-    (typeof fetch === 'function'
-      ? (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)
-      : undefined)
-  const EventSourceFn =
-    options.EventSource ?? (typeof EventSource === 'function' ? EventSource : undefined)
+  // The runtime's constructors, resolved once, for `available` and every `open`.
+  const runtime = {
+    fetch:
+      options.fetch ??
+      (typeof fetch === 'function'
+        ? (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)
+        : undefined),
+    EventSource:
+      options.EventSource ?? (typeof EventSource === 'function' ? EventSource : undefined),
+    // The WebSocket transport falls back to the global itself: no bytes here.
+    WebSocket: options.WebSocket,
+  }
   const candidates = ([] as Transport[]).concat(options.transport)
   const transport = candidates.find((t) =>
-    t.available({
-      needsHeaders: options.headers !== undefined,
-      fetch: fetchFn,
-      EventSource: EventSourceFn,
-    }),
+    t.available({ needsHeaders: options.headers !== undefined, ...runtime }),
   )
   if (!transport) {
     throw clientError(
       'invalid-option',
-      `no usable transport in [${candidates.map((t) => t.name)}]: pass option fetch or EventSource, or drop headers`,
+      `no usable transport in [${candidates.map((t) => t.name)}]: pass option fetch/EventSource/WebSocket, or drop headers`,
     )
   }
   const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? {})
@@ -274,8 +275,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         lastEventId,
         withCredentials: !!options.withCredentials,
         signal,
-        fetch: fetchFn,
-        EventSource: EventSourceFn,
+        ...runtime,
       },
       handlers,
     )

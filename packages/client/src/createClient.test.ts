@@ -1,5 +1,6 @@
 import { EventSource } from 'eventsource'
 import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { createClient } from './createClient'
 
 const clients: Array<{ close(): void }> = []
@@ -23,6 +24,15 @@ describe("transport 'auto'", () => {
   it('picks fetch when headers are needed or no EventSource exists', () => {
     expect(auto({ EventSource, headers: { 'x-app': '1' } })).toBe('fetch')
     expect(auto({})).toBe('fetch')
+  })
+
+  it('never picks websocket, even when only a WebSocket is given', () => {
+    expect(auto({ WebSocket })).toBe('fetch')
+    expect(auto({ WebSocket, EventSource })).toBe('eventsource')
+  })
+
+  it('picks websocket only by name', () => {
+    expect(auto({ WebSocket, transport: 'websocket' })).toBe('websocket')
   })
 
   it('falls back to poll when the runtime cannot stream a fetch body', () => {

@@ -6,6 +6,7 @@ import { eventSourceTransport } from './eventSourceTransport'
 import { fetchTransport } from './fetchTransport'
 import { createPollTransport } from './pollTransport'
 import type { Transport } from './Transport'
+import { websocketTransport } from './websocketTransport'
 
 /**
  * Creates a Redisse client: one connection at a time to the server's event
@@ -14,7 +15,7 @@ import type { Transport } from './Transport'
  *
  * `transport: 'auto'` (the default) picks the native `EventSource` when no
  * custom header is needed, else `fetch`, else `poll`; `client.transport`
- * says which. For the smallest bundle, import `createClient` from
+ * says which. `'websocket'` is only used when asked for by name. For the smallest bundle, import `createClient` from
  * `@redisse/client/core` and pass the transport object yourself.
  *
  * @param url - the stream URL (`GET /` of the server), or a function giving it per attempt
@@ -39,6 +40,7 @@ export function createClient<Events extends EventMap = EventMap>(
     eventsource: eventSourceTransport,
     fetch: fetchTransport,
     poll,
+    websocket: websocketTransport,
   }
   return createBaseClient<Events>(url, {
     ...options,

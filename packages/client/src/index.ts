@@ -53,4 +53,7 @@ export type {
   TransportHandlers,
   TransportOutcome,
   TransportRequest,
+  WebSocketConstructor,
+  WebSocketLike,
 } from './Transport'
+export { websocketTransport } from './websocketTransport'

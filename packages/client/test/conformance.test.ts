@@ -88,145 +88,148 @@ describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
   },
 )
 
-describe.each(TRANSPORTS)('connection rules over the $name transport', (transport) => {
-  it('stops for good on HTTP 204', async () => {
-    await using server = await startConformanceServer()
-    const client = createClient(`${server.url}/status/204`, {
-      ...transport.options,
-      reconnect: { delay: 10 },
-    })
-    const states = recordStates(client)
-    await until(() => client.state === 'closed', 'state closed')
-    expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'no-content']])
-    await new Promise((r) => setTimeout(r, 50))
-    expect(server.requests).toHaveLength(1)
-  })
-
-  it('retries a 5xx answer with backoff', async () => {
-    await using server = await startConformanceServer()
-    const client = createClient(`${server.url}/status/500`, {
-      ...transport.options,
-      reconnect: { delay: 10, maxAttempts: 2 },
-    })
-    const states = recordStates(client)
-    await until(() => client.state === 'closed', 'state closed')
-    expect(states.map((s) => [s.state, s.info.reason, s.info.attempt])).toEqual([
-      ['reconnecting', 'http-error', 1],
-      ['reconnecting', 'http-error', 2],
-      ['closed', 'max-attempts', 3],
-    ])
-    expect(server.requests).toHaveLength(3)
-    expect((states[0]?.info.error as ClientError | undefined)?.status).toBe(500)
-  })
-
-  it('fails for good on another non-200 answer', async () => {
-    await using server = await startConformanceServer()
-    const client = createClient(`${server.url}/status/404`, {
-      ...transport.options,
-      reconnect: { delay: 10 },
-    })
-    const states = recordStates(client)
-    await until(() => client.state === 'closed', 'state closed')
-    expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'http-error']])
-    expect(server.requests).toHaveLength(1)
-  })
-
-  it('fails for good on a 200 that is not an event stream', async () => {
-    await using server = await startConformanceServer()
-    const client = createClient(`${server.url}/html`, {
-      ...transport.options,
-      reconnect: { delay: 10 },
-    })
-    const states = recordStates(client)
-    await until(() => client.state === 'closed', 'state closed')
-    expect(states.map((s) => [s.state, s.info.reason])).toEqual([
-      ['closed', 'invalid-content-type'],
-    ])
-  })
-
-  it('reconnects when the body ends and resumes after the last id, losing and repeating nothing', async () => {
-    await using server = await startConformanceServer()
-    const client = createClient<{ message: string }>(`${server.url}/resume`, {
-      ...transport.options,
-      reconnect: { delay: 10 },
-    })
-    const got: string[] = []
-    client.on('message', (data, meta) => got.push(`${meta.id}:${data}`))
-    try {
-      await until(() => got.length >= 3, `3 events (got ${got})`)
-      await new Promise((r) => setTimeout(r, 50))
-    } finally {
-      client.close()
-    }
-    expect(got).toEqual(['1:e1', '2:e2', '3:e3'])
-    expect(client.lastEventId).toBe('3')
-    expect(server.requests.map((r) => r.lastEventId)).toEqual([undefined, '1', '2', '3'])
-  })
-
-  it('asks onAuthError for a fresh token on 401 and reconnects with it', async () => {
-    await using server = await startConformanceServer()
-    const authErrors: string[] = []
-    const client = createClient<{ message: string }>(`${server.url}/auth`, {
-      ...transport.options,
-      token: 'stale',
-      reconnect: { delay: 10 },
-      onAuthError: (error) => {
-        authErrors.push(`${error.status} ${error.code}`)
-        return 'good'
-      },
-    })
-    const got: string[] = []
-    client.on('message', (data) => got.push(data))
-    try {
-      await until(() => got.length === 1, 'the welcome event')
-    } finally {
-      client.close()
-    }
-    expect(got).toEqual(['welcome'])
-    expect(authErrors).toEqual(['401 unauthorized'])
-    // Poll goes on polling with the good token; a stream stays on one request.
-    expect(server.requests.map((r) => r.token).slice(0, 2)).toEqual(['stale', 'good'])
-    expect(new Set(server.requests.slice(1).map((r) => r.token))).toEqual(new Set(['good']))
-  })
-
-  it('closes on 401 when no fresh token comes', async () => {
-    await using server = await startConformanceServer()
-    const client = createClient(`${server.url}/auth`, {
-      ...transport.options,
-      token: 'stale',
-      reconnect: { delay: 10 },
-      onAuthError: () => undefined,
-    })
-    const states = recordStates(client)
-    await until(() => client.state === 'closed', 'state closed')
-    expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'unauthorized']])
-  })
-
-  it('evaluates async url and token factories on every attempt', async () => {
-    await using server = await startConformanceServer()
-    let calls = 0
-    const client = createClient<{ message: string }>(
-      async () => {
-        calls += 1
-        return `${server.url}/auth`
-      },
-      {
+describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
+  'connection rules over the $name transport',
+  (transport) => {
+    it('stops for good on HTTP 204', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/status/204`, {
         ...transport.options,
-        token: async () => (calls > 1 ? 'good' : 'bad'),
         reconnect: { delay: 10 },
-        onAuthError: () => 'good',
-      },
-    )
-    const got: string[] = []
-    client.on('message', (data) => got.push(data))
-    try {
-      await until(() => got.length === 1, 'the welcome event')
-    } finally {
-      client.close()
-    }
-    expect(calls).toBe(2)
-  })
-})
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'no-content']])
+      await new Promise((r) => setTimeout(r, 50))
+      expect(server.requests).toHaveLength(1)
+    })
+
+    it('retries a 5xx answer with backoff', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/status/500`, {
+        ...transport.options,
+        reconnect: { delay: 10, maxAttempts: 2 },
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason, s.info.attempt])).toEqual([
+        ['reconnecting', 'http-error', 1],
+        ['reconnecting', 'http-error', 2],
+        ['closed', 'max-attempts', 3],
+      ])
+      expect(server.requests).toHaveLength(3)
+      expect((states[0]?.info.error as ClientError | undefined)?.status).toBe(500)
+    })
+
+    it('fails for good on another non-200 answer', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/status/404`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'http-error']])
+      expect(server.requests).toHaveLength(1)
+    })
+
+    it('fails for good on a 200 that is not an event stream', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/html`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([
+        ['closed', 'invalid-content-type'],
+      ])
+    })
+
+    it('reconnects when the body ends and resumes after the last id, losing and repeating nothing', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient<{ message: string }>(`${server.url}/resume`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const got: string[] = []
+      client.on('message', (data, meta) => got.push(`${meta.id}:${data}`))
+      try {
+        await until(() => got.length >= 3, `3 events (got ${got})`)
+        await new Promise((r) => setTimeout(r, 50))
+      } finally {
+        client.close()
+      }
+      expect(got).toEqual(['1:e1', '2:e2', '3:e3'])
+      expect(client.lastEventId).toBe('3')
+      expect(server.requests.map((r) => r.lastEventId)).toEqual([undefined, '1', '2', '3'])
+    })
+
+    it('asks onAuthError for a fresh token on 401 and reconnects with it', async () => {
+      await using server = await startConformanceServer()
+      const authErrors: string[] = []
+      const client = createClient<{ message: string }>(`${server.url}/auth`, {
+        ...transport.options,
+        token: 'stale',
+        reconnect: { delay: 10 },
+        onAuthError: (error) => {
+          authErrors.push(`${error.status} ${error.code}`)
+          return 'good'
+        },
+      })
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      try {
+        await until(() => got.length === 1, 'the welcome event')
+      } finally {
+        client.close()
+      }
+      expect(got).toEqual(['welcome'])
+      expect(authErrors).toEqual(['401 unauthorized'])
+      // Poll goes on polling with the good token; a stream stays on one request.
+      expect(server.requests.map((r) => r.token).slice(0, 2)).toEqual(['stale', 'good'])
+      expect(new Set(server.requests.slice(1).map((r) => r.token))).toEqual(new Set(['good']))
+    })
+
+    it('closes on 401 when no fresh token comes', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/auth`, {
+        ...transport.options,
+        token: 'stale',
+        reconnect: { delay: 10 },
+        onAuthError: () => undefined,
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'unauthorized']])
+    })
+
+    it('evaluates async url and token factories on every attempt', async () => {
+      await using server = await startConformanceServer()
+      let calls = 0
+      const client = createClient<{ message: string }>(
+        async () => {
+          calls += 1
+          return `${server.url}/auth`
+        },
+        {
+          ...transport.options,
+          token: async () => (calls > 1 ? 'good' : 'bad'),
+          reconnect: { delay: 10 },
+          onAuthError: () => 'good',
+        },
+      )
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      try {
+        await until(() => got.length === 1, 'the welcome event')
+      } finally {
+        client.close()
+      }
+      expect(calls).toBe(2)
+    })
+  },
+)
 
 describe.each(TRANSPORTS.filter((t) => t.seesHeaders))(
   'HTTP details over the $name transport',

@@ -159,7 +159,7 @@ describe.each(TRANSPORTS)(
 )
 
 describe('token placement against a real server', () => {
-  it('sends the token as Authorization: Bearer on fetch and as access_token on EventSource', async () => {
+  it('sends the token as Authorization: Bearer on fetch and as access_token on EventSource and WebSocket', async () => {
     const { publisher, url } = await setup()
     const user = publisher.subject('zed')
     await user.addChannel('room:z')
@@ -189,5 +189,20 @@ describe('token placement against a real server', () => {
     track(viaEventSource)
     await opened(viaEventSource)
     expect(requested).toEqual([`${url}?access_token=${token}`])
+    const ws = TRANSPORTS[3]
+    const dialled: string[] = []
+    const viaWebSocket = createClient<ChatEvents>(url, {
+      ...ws.options,
+      WebSocket: class extends ws.options.WebSocket {
+        constructor(input: string) {
+          dialled.push(input)
+          super(input)
+        }
+      },
+      token,
+    })
+    track(viaWebSocket)
+    await opened(viaWebSocket)
+    expect(dialled).toEqual([`${url.replace('http:', 'ws:')}?access_token=${token}`])
   })
 })
