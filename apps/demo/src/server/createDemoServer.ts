@@ -23,8 +23,10 @@ export interface DemoServerOptions {
   redis?: string | undefined
   /** Signs sessions; every node of one chat needs the same one. */
   secret?: string
-  /** Prefix of the chat's own Redis keys (Redisse's keys keep `redisse:`). */
+  /** Prefix of the chat's own Redis keys. @defaultValue 'demo:' */
   prefix?: string
+  /** Prefix of Redisse's keys, the same for the server and the publisher. @defaultValue 'redisse:' */
+  redissePrefix?: string
   /** The built frontend. @defaultValue apps/demo/dist/web */
   webRoot?: string
 }
@@ -57,7 +59,7 @@ function underEvents(req: IncomingMessage): boolean {
  * without, the publisher goes through this server's own `POST /publish`.
  */
 export async function createDemoServer(options: DemoServerOptions = {}): Promise<DemoServer> {
-  const { port = 3000, host = '0.0.0.0', redis, prefix = 'demo:' } = options
+  const { port = 3000, host = '0.0.0.0', redis, prefix = 'demo:', redissePrefix } = options
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url))
   const store: Store = redis ? createRedisStore(redis, prefix) : createMemoryStore()
   for (const room of DEFAULT_ROOMS) await store.createRoom(room)
@@ -66,6 +68,7 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
   const publishKey = redis ? undefined : randomBytes(24).toString('base64url')
   const redisse = createServer({
     ...(redis ? { redis } : {}),
+    ...(redissePrefix ? { prefix: redissePrefix } : {}),
     tokens: true,
     ...(publishKey ? { publishKey } : {}),
     // Typing indicators are stale a second later: never replayed.
@@ -111,7 +114,7 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
   })
   const actual = (http.address() as AddressInfo).port
   publisher = redis
-    ? createPublisher<ChatEvents>({ redis })
+    ? createPublisher<ChatEvents>({ redis, ...(redissePrefix ? { prefix: redissePrefix } : {}) })
     : createPublisher<ChatEvents>({
         url: `http://127.0.0.1:${actual}${EVENTS_PATH}`,
         key: publishKey ?? '',
