@@ -27,6 +27,8 @@ export interface DemoServerOptions {
   prefix?: string
   /** Prefix of Redisse's keys, the same for the server and the publisher. @defaultValue 'redisse:' */
   redissePrefix?: string
+  /** Events kept per channel for resuming clients (Redisse's `history.size`). @defaultValue 1000 */
+  historySize?: number
   /** The built frontend. @defaultValue apps/demo/dist/web */
   webRoot?: string
 }
@@ -72,7 +74,10 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
     tokens: true,
     ...(publishKey ? { publishKey } : {}),
     // Typing indicators are stale a second later: never replayed.
-    history: { overrides: { 'typing:*': false } },
+    history: {
+      ...(options.historySize === undefined ? {} : { size: options.historySize }),
+      overrides: { 'typing:*': false },
+    },
     logger: 'warn',
     push: createPresence(
       store,
