@@ -50,6 +50,12 @@ export interface SignInOptions {
   url?: string
   /** Extra query parameters (say, `shared=1`). */
   query?: Record<string, string>
+  /**
+   * Wait for the server's announcement of this page's own stream (default);
+   * false for a tab that shares another tab's stream (`shared=1`) and so
+   * opens none.
+   */
+  ownStream?: boolean
 }
 
 let names = 0
@@ -114,6 +120,7 @@ export const test = base.extend<TestFixtures & Options, WorkerFixtures>({
       await expect(page.getByRole('status', { name: 'Connection' })).toHaveText('Live')
       // The server announces every new stream once it is subscribed: from
       // then on, nothing published can miss this page.
+      if (options.ownStream === false) return page
       const user = (await page.locator('.me strong').textContent()) ?? name
       await expect
         .poll(() =>
