@@ -12,7 +12,6 @@ import {
 } from '@redisse/client'
 import type { Me, RoomView } from '../shared/api'
 import type { ChatEvents, ChatMessage } from '../shared/events'
-import { USER_NAME } from '../shared/names'
 import { ApiCallError, api, forgetSession, storedSession } from './api'
 import { el, fill } from './dom'
 import './styles.css'
@@ -72,7 +71,8 @@ function renderWelcome(): void {
     autocomplete: 'nickname',
     required: true,
     maxlength: 20,
-    pattern: USER_NAME.source.slice(1, -1),
+    // USER_NAME of shared/names.ts, written for the `v` flag browsers compile `pattern` with.
+    pattern: '[A-Za-z0-9_\\-]{1,20}',
     placeholder: 'ann',
   })
   const form = el(
