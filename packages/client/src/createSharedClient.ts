@@ -64,15 +64,18 @@ const revived = (info: StateInfo): StateInfo => {
 }
 
 /**
- * Whether an event id comes after another. A new leader resumes from the
+ * Whether a relayed id moves this tab forward. A new leader resumes from the
  * last id it saw, and its Web Lock may be granted before the old leader's
- * last relays reach every tab: followers skip what they already have.
- * Ids that are not Redisse's always count as new.
+ * last relays reach every tab (and two leaders may briefly relay the same
+ * events): followers skip events at or before their position. A bare cursor
+ * (`epoch-seq`, the end of a poll answer) at the position is taken. Ids
+ * that are not Redisse's always count as new.
  */
 function isAfter(id: string, last: string | undefined): boolean {
-  const next = parseEventId(id)?.cursor
+  const next = parseEventId(id)
   const prev = last === undefined ? undefined : parseEventId(last)?.cursor
-  return !next || !prev || next.epoch !== prev.epoch || next.seq > prev.seq
+  if (!next || !prev || next.cursor.epoch !== prev.epoch) return true
+  return next.cursor.seq > prev.seq || (next.cursor.seq === prev.seq && !next.channel)
 }
 
 /**
@@ -125,23 +128,28 @@ export function createSharedClient<Events extends EventMap = EventMap>(
       // The id just relayed was at or before this tab's position: skip its event.
       let stale = false
       let stream: TransportConnection | undefined
+      let own: AbortController | undefined
+      const live = () => !own?.signal.aborted
       const teed: TransportHandlers = {
-        open: () => handlers.open(),
+        open: () => live() && handlers.open(),
         id(eventId) {
+          if (!live()) return
           lastId = eventId
           post({ t: 'id', id: eventId } satisfies Relay)
           handlers.id(eventId)
         },
         event(type, data, value) {
+          if (!live()) return
           post({ t: 'event', type, data, value } satisfies Relay)
           handlers.event(type, data, value)
         },
         retry(ms) {
+          if (!live()) return
           post({ t: 'retry', ms } satisfies Relay)
           handlers.retry(ms)
         },
-        activity: () => handlers.activity(),
-        close: (outcome) => handlers.close(outcome),
+        activity: () => live() && handlers.activity(),
+        close: (outcome) => live() && handlers.close(outcome),
       }
       const connection: SharedConnection = {
         listen(type) {
@@ -168,12 +176,24 @@ export function createSharedClient<Events extends EventMap = EventMap>(
         // Same core handlers, same signal: the core never sees the hand-over.
         promote() {
           if (stream || request.signal.aborted) return
-          stream = transport.open({ ...request, lastEventId: lastId }, teed)
+          own = new AbortController()
+          stream = transport.open(
+            {
+              ...request,
+              lastEventId: lastId,
+              signal: AbortSignal.any([request.signal, own.signal]),
+            },
+            teed,
+          )
           for (const type of new Set([...localTypes, ...remoteTypes])) stream.listen?.(type)
         },
-        // Two leaders after a healed partition: the loser reconnects as a follower.
+        // Two leaders (a busy event loop, a healed partition): the loser drops
+        // its stream and follows, skipping relays of what it already has.
         demote() {
-          if (stream) handlers.close({ kind: 'ended' })
+          own?.abort()
+          stream = undefined
+          // Followers have no watchdog: this clears the one the stream armed.
+          handlers.activity()
         },
       }
       current = connection
@@ -228,8 +248,12 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     },
   })
 
+  // A closing tab hands over at once instead of after the lease (Web Locks
+  // are released by the browser anyway).
+  const onPageHide = () => client.close()
   const shutdown = (closedInfo: StateInfo) => {
     if (closed) return
+    if (typeof removeEventListener === 'function') removeEventListener('pagehide', onPageHide)
     setState('closed', closedInfo)
     election.close()
     closed = true
@@ -277,7 +301,8 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     }
   }
 
-  return {
+  if (typeof addEventListener === 'function') addEventListener('pagehide', onPageHide)
+  const client: Client<Events> = {
     get state() {
       return state
     },
@@ -296,4 +321,5 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     events: inner.events,
     close: () => shutdown({ attempt: 0, delay: undefined, reason: 'closed', error: undefined }),
   }
+  return client
 }

@@ -108,13 +108,18 @@ export function electLeader({
   function claim(): void {
     if (closed || leading || claiming) return
     send('claim')
-    claiming = setTimeout(() => {
+    const decide = () => {
       claiming = undefined
       const now = Date.now()
       // Claims older than two windows belong to tabs that since led or left.
-      const rivals = [...claims].filter(([from, at]) => from < id && now - at < 2 * timing.window)
+      const rivals = [...claims].filter(([from, at]) => from < id && now - at < 3 * timing.window)
       if (rivals.length) wait(timing.lease)
       else lead()
+    }
+    // Decide one turn after the window, so that claims which arrived while
+    // the event loop was busy (timers fire before pending messages) count.
+    claiming = setTimeout(() => {
+      claiming = setTimeout(decide)
     }, timing.window)
   }
 
