@@ -219,6 +219,26 @@ describe.each(elections)('shared: true, leader elected by $name', (election) => 
 })
 
 describe('shared: true, edge cases', () => {
+  it.each(TRANSPORTS.filter((t) => t.name === 'eventsource' || t.name === 'websocket'))(
+    'a tab opened later follows the open leader over $name, with its own event types carried',
+    async (transport) => {
+      const { server, publisher, token, url } = await setup()
+      const shared = { name: `${url} late`, locks: false as const }
+      const [first] = openTabs(1, url, token, transport, shared) as [Tab]
+      await waitFor(() => first.client.state === 'open', { what: 'the first tab open' })
+      // Index 1 of a second batch listens to `typing`, which the leader does not.
+      const [, late] = openTabs(2, url, token, transport, shared) as [Tab, Tab]
+      await waitFor(() => late.client.state === 'open', { what: 'the late tab open' })
+      await new Promise((r) => setTimeout(r, 50))
+      await send(publisher, 1, 2)
+      await waitFor(() => late.got.length >= 4, { what: `4 events (${late.got})` })
+      expect(late.got).toEqual(expectedFor(1, 1, 2))
+      expect(first.got).toEqual(expectedFor(0, 1, 2))
+      expect(late.connects).toBe(0)
+      expect(server.stats().connections).toBe(1)
+    },
+  )
+
   it('closes every tab when the leader is refused for good (401)', async () => {
     const { url } = await setup()
     const tabs = openTabs(3, url, 'nope', TRANSPORTS[1], { name: `${url} 401`, locks: false })
