@@ -4,10 +4,10 @@ import type { TransportParam } from './support/fixtures'
 
 /**
  * The demo in real browsers: Debian's Chromium and Firefox ESR (over
- * WebDriver BiDi), and Chromium without `window.EventSource` so the client's
- * fetch transport runs. Each worker starts its own redis-server and demo
- * server on free ports (support/fixtures.ts); the global setup builds the
- * frontend once.
+ * WebDriver BiDi), Chromium without `window.EventSource` so the client's
+ * fetch transport runs, and Chromium on the WebSocket transport. Each worker
+ * starts its own redis-server and demo server on free ports
+ * (support/fixtures.ts); the global setup builds the frontend once.
  */
 export default defineConfig<{ transport: TransportParam; noEventSource: boolean }>({
   testDir: './tests',
@@ -45,6 +45,11 @@ export default defineConfig<{ transport: TransportParam; noEventSource: boolean 
         // the page's scripts run (support/fixtures.ts).
         noEventSource: true,
       },
+    },
+    {
+      name: 'websocket',
+      testIgnore: /docs\.spec\.ts/,
+      use: { browserName: 'chromium', launchOptions: chromiumLaunch, transport: 'websocket' },
     },
     ...(process.env.DOCS_SCREENSHOTS
       ? [

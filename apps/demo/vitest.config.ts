@@ -1,3 +1,3 @@
 import { redisseVitestConfig } from '@redisse/test-utils/vitestConfig'
 
-export default redisseVitestConfig()
+export default redisseVitestConfig({ redis: true })

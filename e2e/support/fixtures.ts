@@ -50,6 +50,12 @@ export interface SignInOptions {
   url?: string
   /** Extra query parameters (say, `shared=1`). */
   query?: Record<string, string>
+  /**
+   * Wait for the server's announcement of this page's own stream (default);
+   * false for a tab that shares another tab's stream (`shared=1`) and so
+   * opens none.
+   */
+  ownStream?: boolean
 }
 
 let names = 0
@@ -112,6 +118,21 @@ export const test = base.extend<TestFixtures & Options, WorkerFixtures>({
         await page.getByRole('button', { name: 'Join the chat' }).click()
       }
       await expect(page.getByRole('status', { name: 'Connection' })).toHaveText('Live')
+      // The server announces every new stream once it is subscribed: from
+      // then on, nothing published can miss this page.
+      if (options.ownStream === false) return page
+      const user = (await page.locator('.me strong').textContent()) ?? name
+      await expect
+        .poll(() =>
+          page.evaluate(
+            (who) =>
+              window.__demo.events.some(
+                (e) => e.type === 'presence' && (e.data as { user: string }).user === who,
+              ),
+            user,
+          ),
+        )
+        .toBe(true)
       return page
     })
   },
@@ -145,6 +166,12 @@ export async function streamedTexts(page: Page, channel: string): Promise<string
 
 declare global {
   interface Window {
-    __demo: { events: ProbedEvent[]; resets: number; state: string; transport: string | undefined }
+    __demo: {
+      events: ProbedEvent[]
+      resets: number
+      reconnects: number
+      state: string
+      transport: string | undefined
+    }
   }
 }

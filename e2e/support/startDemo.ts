@@ -22,9 +22,11 @@ export interface StartDemoOptions {
   /** Redis URL; absent: the embedded broker (one node, nothing kept across restarts). */
   redis?: string | undefined
   port?: number
+  /** Extra environment of the process (say, `DEMO_HISTORY_SIZE`). */
+  env?: Record<string, string>
 }
 
-function spawnDemo(port: number, redis: string | undefined): Promise<ChildProcess> {
+function spawnDemo(port: number, options: StartDemoOptions): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -35,8 +37,9 @@ function spawnDemo(port: number, redis: string | undefined): Promise<ChildProces
           ...process.env,
           PORT: String(port),
           HOST: '127.0.0.1',
-          REDIS_URL: redis ?? '',
+          REDIS_URL: options.redis ?? '',
           DEMO_SECRET: 'e2e-secret',
+          ...options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -68,7 +71,7 @@ function spawnDemo(port: number, redis: string | undefined): Promise<ChildProces
 /** Starts `apps/demo`'s server (the built frontend must exist) on a free port of 127.0.0.1. */
 export async function startDemo(options: StartDemoOptions = {}): Promise<DemoNode> {
   const port = options.port ?? (await freePort())
-  let child: ChildProcess | undefined = await spawnDemo(port, options.redis)
+  let child: ChildProcess | undefined = await spawnDemo(port, options)
   const url = `http://127.0.0.1:${port}`
   const stop = async ({ hard = false } = {}) => {
     const current = child
@@ -85,7 +88,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<DemoNod
   }
   const start = async () => {
     if (child) throw new Error('the demo server is running')
-    child = await spawnDemo(port, options.redis)
+    child = await spawnDemo(port, options)
   }
   return {
     url,

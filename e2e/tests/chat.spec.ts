@@ -67,3 +67,17 @@ test('runs on the embedded broker with no Redis at all', async ({ newContext, si
     await node.stop()
   }
 })
+
+test('the page streams over the transport the project asks for', async ({
+  newContext,
+  signIn,
+  transport,
+  noEventSource,
+}) => {
+  const page = await signIn(await newContext(), uniqueName('ann'))
+  const expected = transport !== 'auto' ? transport : noEventSource ? 'fetch' : 'eventsource'
+  expect(await page.evaluate(() => window.__demo.transport)).toBe(expected)
+  expect(await page.evaluate(() => typeof window.EventSource)).toBe(
+    noEventSource ? 'undefined' : 'function',
+  )
+})

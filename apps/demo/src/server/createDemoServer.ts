@@ -23,8 +23,12 @@ export interface DemoServerOptions {
   redis?: string | undefined
   /** Signs sessions; every node of one chat needs the same one. */
   secret?: string
-  /** Prefix of the chat's own Redis keys (Redisse's keys keep `redisse:`). */
+  /** Prefix of the chat's own Redis keys. @defaultValue 'demo:' */
   prefix?: string
+  /** Prefix of Redisse's keys, the same for the server and the publisher. @defaultValue 'redisse:' */
+  redissePrefix?: string
+  /** Events kept per channel for resuming clients (Redisse's `history.size`). @defaultValue 1000 */
+  historySize?: number
   /** The built frontend. @defaultValue apps/demo/dist/web */
   webRoot?: string
 }
@@ -57,7 +61,7 @@ function underEvents(req: IncomingMessage): boolean {
  * without, the publisher goes through this server's own `POST /publish`.
  */
 export async function createDemoServer(options: DemoServerOptions = {}): Promise<DemoServer> {
-  const { port = 3000, host = '0.0.0.0', redis, prefix = 'demo:' } = options
+  const { port = 3000, host = '0.0.0.0', redis, prefix = 'demo:', redissePrefix } = options
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../../dist/web', import.meta.url))
   const store: Store = redis ? createRedisStore(redis, prefix) : createMemoryStore()
   for (const room of DEFAULT_ROOMS) await store.createRoom(room)
@@ -66,10 +70,14 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
   const publishKey = redis ? undefined : randomBytes(24).toString('base64url')
   const redisse = createServer({
     ...(redis ? { redis } : {}),
+    ...(redissePrefix ? { prefix: redissePrefix } : {}),
     tokens: true,
     ...(publishKey ? { publishKey } : {}),
     // Typing indicators are stale a second later: never replayed.
-    history: { overrides: { 'typing:*': false } },
+    history: {
+      ...(options.historySize === undefined ? {} : { size: options.historySize }),
+      overrides: { 'typing:*': false },
+    },
     logger: 'warn',
     push: createPresence(
       store,
@@ -111,7 +119,7 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
   })
   const actual = (http.address() as AddressInfo).port
   publisher = redis
-    ? createPublisher<ChatEvents>({ redis })
+    ? createPublisher<ChatEvents>({ redis, ...(redissePrefix ? { prefix: redissePrefix } : {}) })
     : createPublisher<ChatEvents>({
         url: `http://127.0.0.1:${actual}${EVENTS_PATH}`,
         key: publishKey ?? '',

@@ -25,8 +25,11 @@ export function createPresence(
     onOpen(conn) {
       const user = conn.subject
       if (!user) return
+      // Every new stream hears its own announcement once it is live (a
+      // page can tell its stream is subscribed); a long poll, which opens a
+      // connection per request, only on the user's first one.
       store.countStream(user, 1).then(
-        (count) => count === 1 && announce(user, true),
+        (count) => (count === 1 || conn.transport !== 'poll') && announce(user, true),
         (err: unknown) => log('cannot count a stream', err),
       )
     },

@@ -26,6 +26,8 @@ interface DemoProbe {
     data: unknown
   }>
   resets: number
+  /** Times the stream went from open (or connecting) to reconnecting. */
+  reconnects: number
   state: ClientState | 'signed-out'
   transport: string | undefined
 }
@@ -34,7 +36,13 @@ declare global {
     __demo: DemoProbe
   }
 }
-const probe: DemoProbe = { events: [], resets: 0, state: 'signed-out', transport: undefined }
+const probe: DemoProbe = {
+  events: [],
+  resets: 0,
+  reconnects: 0,
+  state: 'signed-out',
+  transport: undefined,
+}
 window.__demo = probe
 
 const TYPING_SHOWN_MS = 3500
@@ -317,6 +325,7 @@ function createChat(me: Me) {
       : 'Redisse chat'
     title.textContent = room ? `${room.private ? '🔒 ' : '# '}${room.name}` : 'No room'
     log.setAttribute('aria-label', `Messages in ${room?.name ?? 'no room'}`)
+    const membersOpen = roomTools.querySelector('details')?.open ?? false
     if (!room?.private) {
       fill(roomTools)
       return
@@ -329,7 +338,7 @@ function createChat(me: Me) {
       roomTools,
       el(
         'details',
-        { class: 'members' },
+        { class: 'members', open: membersOpen },
         el('summary', {}, `Members (${members.length})`),
         el(
           'ul',
@@ -501,7 +510,9 @@ function createChat(me: Me) {
 
   // ---------- the stream ----------
 
-  const connect = () => {
+  let firstOpen = true
+  let lastEventId: string | undefined
+  const open = () => {
     const transport = (params.get('transport') ?? 'auto') as TransportName
     // `shared` (one stream per browser, shared by tabs) is passed through for
     // clients that support it; others ignore the option.
@@ -509,6 +520,7 @@ function createChat(me: Me) {
       token: () => token,
       transport,
       ...(params.get('shared') === '1' ? { shared: true } : {}),
+      ...(lastEventId ? { lastEventId } : {}),
       onAuthError: async () => {
         // The token expired, or the broker forgot it (embedded broker restarted).
         const fresh = await api.me()
@@ -595,8 +607,8 @@ function createChat(me: Me) {
         })
         .catch(() => {})
     })
-    let firstOpen = true
     client.onState((state) => {
+      if (state === 'reconnecting' && probe.state !== 'reconnecting') probe.reconnects += 1
       probe.state = state
       probe.transport = client.transport
       status.textContent = STATE_TEXT[state]
@@ -612,6 +624,22 @@ function createChat(me: Me) {
     status.textContent = STATE_TEXT[client.state]
     status.dataset.state = client.state
     probe.state = client.state
+    return client
+  }
+
+  const connect = () => {
+    let client: ReturnType<typeof open> | undefined = open()
+    // A stream can outlive the network going away (browsers keep it until
+    // TCP notices). Close it when the browser says it is offline, and resume
+    // from the last event received when it is back: nothing is lost.
+    addEventListener('offline', () => {
+      lastEventId = client?.lastEventId
+      client?.close()
+      client = undefined
+    })
+    addEventListener('online', () => {
+      client ??= open()
+    })
   }
 
   renderAll()
