@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 import { freePort, startRedis } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { PublisherProcess } from './loadFleet'
-import { PEERS, pinCommand } from './peers'
+import { PEERS, pinCommand, redisseAt } from './peers'
 import { aggregate, type RunRecord, writeOutputs } from './report'
 import { type Bench, FULL, type Point, QUICK, SCENARIOS, type ScenarioName } from './scenarios'
 
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     peers: { type: 'string' },
     scenarios: { type: 'string' },
     out: { type: 'string' },
+    before: { type: 'string' },
   },
   strict: true,
 })
@@ -33,6 +34,8 @@ const reps = Number(values.reps ?? (values.quick ? 1 : 3))
 const scenarioNames = (values.scenarios?.split(',') ??
   (values.quick ? ['S1', 'S2', 'S3', 'S4'] : Object.keys(SCENARIOS))) as ScenarioName[]
 const wanted = values.peers?.split(',')
+// `--before <commit>` adds Redisse as of that commit, to measure engine changes in one run.
+if (values.before) PEERS.push(redisseAt(values.before, false))
 const cores = availableParallelism()
 
 // The load (this process, its workers, the publisher and Redis) lives on

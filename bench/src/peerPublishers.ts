@@ -10,6 +10,8 @@ export type PublishTarget =
 
 export interface PeerPublisher {
   publish(channel: string, payload: string): Promise<void>
+  /** Several events in one request, where the peer's API has a batch publish. */
+  publishBatch?(events: Array<[channel: string, payload: string]>): Promise<void>
   close(): Promise<void>
 }
 
@@ -65,6 +67,19 @@ export async function openPublisher(target: PublishTarget): Promise<PeerPublishe
                 headers,
               )
             : httpPost(agent, target.port, `/pub?c=${channel}`, payload, headers),
+        // Redisse's POST /publish takes { events: [...] }: what a backend sending many events does.
+        ...(isRedisse
+          ? {
+              publishBatch: (events: Array<[string, string]>) =>
+                httpPost(
+                  agent,
+                  target.port,
+                  '/publish',
+                  `{"events":[${events.map(([c, p]) => `{"channel":"${c}","type":"e","data":${p}}`).join(',')}]}`,
+                  headers,
+                ),
+            }
+          : {}),
         close: async () => agent.destroy(),
       }
     }

@@ -100,7 +100,30 @@ async function launch(
 
 const nodeSource = ['node', '--conditions=@redisse/source', '--import', 'tsx']
 
-function redisse(name: string, withRedis: boolean): Peer {
+/**
+ * Redisse's CLI as of `ref` (a commit), extracted next to the live sources so
+ * it resolves the same dependencies: before/after runs of the engine.
+ */
+export function redisseAt(ref: string, withRedis: boolean): Peer {
+  const dir = join(repo, 'packages', 'server', '.bench-before', ref.replace(/[^\w.-]/g, '_'))
+  if (!existsSync(join(dir, 'src', 'cli.ts'))) {
+    mkdirSync(dir, { recursive: true })
+    execFileSync(
+      'sh',
+      ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(dir)}`],
+      {
+        cwd: join(repo, 'packages', 'server'),
+      },
+    )
+  }
+  return redisse(
+    `redisse-before${withRedis ? '-redis' : ''}`,
+    withRedis,
+    join(dir, 'src', 'cli.ts'),
+  )
+}
+
+function redisse(name: string, withRedis: boolean, cli = 'packages/server/src/cli.ts'): Peer {
   return {
     name,
     style: 'redisse',
@@ -116,7 +139,7 @@ function redisse(name: string, withRedis: boolean): Peer {
         ctx,
         [
           ...nodeSource,
-          'packages/server/src/cli.ts',
+          cli,
           '--port',
           String(ctx.port),
           '--host',

@@ -25,38 +25,57 @@ async function run(command: PublisherCommand): Promise<PublisherReply> {
   let errors = 0
   let firstError: string | undefined
   const inFlight = new Set<Promise<void>>()
-  const send = (k: number, t: number) => {
-    const channel = command.channels[k % command.channels.length]!
-    perChannel[channel] = (perChannel[channel] ?? 0) + 1
-    const p = pub
-      .publish(channel, payload(t, k, command.payloadBytes))
+  // Events due at one wake-up go out as one batch where the peer has a batch API.
+  let batch: Array<[string, string]> = []
+  const flush = () => {
+    if (batch.length === 0) return
+    const events = batch
+    batch = []
+    track(pub.publishBatch!(events), events.length)
+  }
+  const track = (sent: Promise<void>, n: number) => {
+    const p = sent
       .then(
         () => {
-          published += 1
+          published += n
         },
         (err: unknown) => {
-          errors += 1
+          errors += n
           firstError ??= String(err)
         },
       )
       .finally(() => inFlight.delete(p))
     inFlight.add(p)
   }
+  const send = (k: number, t: number) => {
+    const channel = command.channels[k % command.channels.length]!
+    perChannel[channel] = (perChannel[channel] ?? 0) + 1
+    const data = payload(t, k, command.payloadBytes)
+    if (!pub.publishBatch) {
+      track(pub.publish(channel, data), 1)
+      return
+    }
+    batch.push([channel, data])
+    if (batch.length >= 200) flush()
+  }
   const start = now()
   if (command.rate <= 0) {
     for (let k = 0; k < command.count; k++) send(k, now())
+    flush()
   } else {
     const interval = 1000 / command.rate
     let k = 0
     while (k < command.count) {
       const due = start + k * interval
       const wait = due - now()
-      if (wait > 1) await new Promise((r) => setTimeout(r, Math.min(wait, 50)))
+      // Always yield, so responses and socket writes go on while events fall due.
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait, 50))))
       const t = now()
       while (k < command.count && start + k * interval <= t) {
         send(k, start + k * interval)
         k += 1
       }
+      flush()
     }
   }
   await Promise.all(inFlight)

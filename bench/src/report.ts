@@ -158,6 +158,7 @@ export function ratios(rows: Row[]): string[] {
     return scenario === 'S2' ? 'knee' : labels[labels.length - 1]
   }
   for (const us of ['redisse', 'redisse-redis']) {
+    if (!rows.some((r) => r.peer === us)) continue
     for (const scenario of ['S2', 'S3']) {
       const label = top(scenario)
       if (!label) continue
@@ -192,6 +193,14 @@ export function ratios(rows: Row[]): string[] {
     const lossy = rows.filter((r) => r.peer === us && r.loss > 0)
     out.push(
       `${us} loss: ${lossy.length === 0 ? 'zero in every scenario' : lossy.map((r) => `${r.scenario} ${r.label} ${fmt(r.loss)}`).join(', ')}`,
+    )
+  }
+  const before = rows.filter((r) => r.peer === 'redisse-before')
+  for (const old of before) {
+    const now = get('redisse', old.scenario, old.label)
+    if (!now || old.eventsPerSec <= 0 || old.cpuPerDelivery <= 0) continue
+    out.push(
+      `engine after/before ${old.scenario} ${old.label}: ${fmt(now.eventsPerSec / old.eventsPerSec, 2)}× ev/s, ${fmt(now.cpuPerDelivery / old.cpuPerDelivery, 2)}× CPU per delivery, p99 ${fmt(now.p99, 1)} vs ${fmt(old.p99, 1)} ms`,
     )
   }
   return out
