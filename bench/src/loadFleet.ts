@@ -13,7 +13,14 @@ import type {
 import type { PublishTarget } from './peerPublishers'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const execArgv = ['--conditions=@redisse/source', '--import', 'tsx']
+const execArgv = [
+  '--conditions=@redisse/source',
+  '--import',
+  'tsx',
+  ...(process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : []),
+]
 /** Streams per load worker: a process may hold 20,000 open files here. */
 export const STREAMS_PER_WORKER = 15_000
 
@@ -86,7 +93,11 @@ export class LoadFleet {
             cmd: 'connect',
             style,
             port,
-            localAddress: `127.0.0.${this.addressBase + i}`,
+            // Binding a source address makes the kernel search its bind table
+            // on every connect (slow past a few thousand sockets): only worth it
+            // once one address runs short of ephemeral ports (loopback reuses
+            // TIME_WAIT ports, tcp_tw_reuse=2).
+            localAddress: total > 20_000 ? `127.0.0.${this.addressBase + i}` : '',
             first: i * per,
             count: Math.max(0, Math.min(per, total - i * per)),
             plan,

@@ -88,7 +88,7 @@ function socketIoStream(port: number, localAddress: string, channels: string[]):
           forceNew: true,
           timeout: 60_000,
           // ws's options reach the socket: bind to this worker's source address.
-          localAddress,
+          ...(localAddress === '' ? {} : { localAddress }),
         } as Parameters<typeof io>[1])
         client.on('e', (data: { t: number }) => {
           stream.received += 1

@@ -25,11 +25,23 @@ const { values } = parseArgs({
     scenarios: { type: 'string' },
     out: { type: 'string' },
     before: { type: 'string' },
+    conns: { type: 'string' },
   },
   strict: true,
 })
 
-const scale = values.quick ? QUICK : FULL
+const base = values.quick ? QUICK : FULL
+// `--conns N` scales the 10k-connection scenarios (S1, S2, S3, S6) to N.
+const scale =
+  values.conns === undefined
+    ? base
+    : {
+        ...base,
+        idleConnections: Number(values.conns),
+        broadcastConnections: Number(values.conns),
+        smallChannelConnections: Number(values.conns),
+        reconnectConnections: base.reconnectConnections > 0 ? Number(values.conns) : 0,
+      }
 const reps = Number(values.reps ?? (values.quick ? 1 : 3))
 const scenarioNames = (values.scenarios?.split(',') ??
   (values.quick ? ['S1', 'S2', 'S3', 'S4'] : Object.keys(SCENARIOS))) as ScenarioName[]

@@ -47,7 +47,7 @@ export const FULL: Scale = {
   quick: false,
   idleConnections: 10_000,
   broadcastConnections: 10_000,
-  broadcastRates: [10, 25, 50, 100, 200],
+  broadcastRates: [2, 5, 10, 25, 50, 100],
   stepMs: 4000,
   smallChannelConnections: 10_000,
   smallChannelRates: [2000, 5000, 10_000],

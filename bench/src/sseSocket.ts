@@ -45,7 +45,7 @@ export class SseSocket {
       const socket = connect({
         port: this.port,
         host: '127.0.0.1',
-        localAddress: this.localAddress,
+        ...(this.localAddress === '' ? {} : { localAddress: this.localAddress }),
       })
       this.socket = socket
       let settled = false
