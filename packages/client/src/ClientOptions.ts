@@ -1,6 +1,7 @@
 import type { EventMap } from '@redisse/protocol'
 import type { EventMeta } from './Client'
 import type { ClientError } from './clientError'
+import type { SharedOptions } from './createSharedClient'
 import type { StandardSchemaV1 } from './StandardSchemaV1'
 import type { EventSourceConstructor, Transport, WebSocketConstructor } from './Transport'
 
@@ -100,4 +101,11 @@ export interface ClientOptions<Events extends EventMap = EventMap>
   extends BaseClientOptions<Events> {
   /** Transport by name, or transport objects. @defaultValue 'auto' */
   transport?: TransportName | Transport | readonly Transport[]
+  /**
+   * One connection per browser instead of per tab: the tabs elect a leader
+   * that holds the stream and relays it (BroadcastChannel; Web Locks when
+   * available). Without BroadcastChannel, a connection of its own.
+   * @defaultValue false
+   */
+  shared?: boolean | SharedOptions
 }

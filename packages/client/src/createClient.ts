@@ -2,6 +2,7 @@ import type { EventMap } from '@redisse/protocol'
 import type { Client } from './Client'
 import type { ClientOptions, Lazy } from './ClientOptions'
 import { createBaseClient } from './createBaseClient'
+import { createSharedClient } from './createSharedClient'
 import { eventSourceTransport } from './eventSourceTransport'
 import { fetchTransport } from './fetchTransport'
 import { createPollTransport } from './pollTransport'
@@ -15,7 +16,8 @@ import { websocketTransport } from './websocketTransport'
  *
  * `transport: 'auto'` (the default) picks the native `EventSource` when no
  * custom header is needed, else `fetch`, else `poll`; `client.transport`
- * says which. `'websocket'` is only used when asked for by name. For the smallest bundle, import `createClient` from
+ * says which. `'websocket'` is only used when asked for by name.
+ * `shared: true` shares one connection between the tabs of the browser. For the smallest bundle, import `createClient` from
  * `@redisse/client/core` and pass the transport object yourself.
  *
  * @param url - the stream URL (`GET /` of the server), or a function giving it per attempt
@@ -42,8 +44,11 @@ export function createClient<Events extends EventMap = EventMap>(
     poll,
     websocket: websocketTransport,
   }
-  return createBaseClient<Events>(url, {
+  const resolved = {
     ...options,
     transport: typeof transport === 'string' ? (byName[transport] ?? []) : transport,
-  })
+  }
+  return options.shared
+    ? createSharedClient<Events>(url, resolved)
+    : createBaseClient<Events>(url, resolved)
 }
