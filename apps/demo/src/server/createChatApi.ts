@@ -67,6 +67,8 @@ export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
 
   const me = async (user: string): Promise<Me> => {
     const subject = publisher().subject(user)
+    // Idempotent, and restores them if Redis lost its data.
+    for (const room of DEFAULT_ROOMS) await store.createRoom(room)
     if ((await store.roomsOf(user)).length === 0) {
       for (const room of DEFAULT_ROOMS) await store.addMember(room.id, user)
     }
