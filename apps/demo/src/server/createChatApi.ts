@@ -69,7 +69,8 @@ export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
     const subject = publisher().subject(user)
     // Idempotent, and restores them if Redis lost its data.
     for (const room of DEFAULT_ROOMS) await store.createRoom(room)
-    if ((await store.roomsOf(user)).length === 0) {
+    // A user invited to a private room before signing in still starts in the default rooms.
+    if (await store.addUser(user)) {
       for (const room of DEFAULT_ROOMS) await store.addMember(room.id, user)
     }
     await subject.addChannel(channels.lobby)
