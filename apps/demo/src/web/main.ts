@@ -475,6 +475,17 @@ function createChat(me: Me) {
     select(room.id)
   }
 
+  /** Takes rooms and the online list from the backend again (after a reset, an invitation, a vanished room). */
+  const resync = async () => {
+    const fresh = await api.me()
+    token = fresh.token
+    rooms.clear()
+    for (const room of fresh.rooms) rooms.set(room.id, room)
+    for (const name of fresh.online) online.add(name)
+    if (!rooms.get(active)?.joined) active = fresh.rooms.find((r) => r.joined)?.id ?? 'general'
+    renderAll()
+  }
+
   const send = () => {
     const text = composerInput.value.trim()
     if (!text) return
@@ -483,6 +494,10 @@ function createChat(me: Me) {
     api.send(active, text).catch((err: unknown) => {
       composerInput.value = text
       showNotice(`Not sent: ${err instanceof Error ? err.message : String(err)}`)
+      // The room is gone or we are no longer in it: show what the backend has.
+      if (err instanceof ApiCallError && (err.status === 403 || err.status === 404)) {
+        void resync().catch(() => {})
+      }
     })
   }
 
@@ -573,11 +588,7 @@ function createChat(me: Me) {
     client.on('invited', (data, meta) => {
       record('invited')(data, meta)
       rooms.set(data.room.id, { ...data.room, joined: true })
-      void api.me().then((fresh) => {
-        const room = fresh.rooms.find((r) => r.id === data.room.id)
-        if (room) rooms.set(room.id, room)
-        renderAll()
-      })
+      void resync().catch(() => {})
       void loadHistory(data.room.id).catch(() => {})
       showNotice(`${data.by} added you to the private room ${data.room.name}`)
       renderRooms()
@@ -599,13 +610,7 @@ function createChat(me: Me) {
       for (const channel of channels) {
         if (channel.startsWith('room:')) void loadHistory(channel.slice(5)).catch(() => {})
       }
-      void api
-        .me()
-        .then((fresh) => {
-          for (const name of fresh.online) online.add(name)
-          renderOnline()
-        })
-        .catch(() => {})
+      void resync().catch(() => {})
     })
     client.onState((state) => {
       if (state === 'reconnecting' && probe.state !== 'reconnecting') probe.reconnects += 1
