@@ -5,6 +5,13 @@ import {
   formatEventId,
 } from '@redisse/protocol'
 
+const CRLF = Buffer.from('\r\n')
+
+/** Frames bytes as one chunk of `Transfer-Encoding: chunked`. */
+export function toHttpChunk(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF])
+}
+
 /**
  * One bus event on its way to local connections. Each transport's encoding
  * is made once, on first use, and shared by every connection of that
@@ -13,6 +20,7 @@ import {
  */
 export class OutgoingEvent {
   private sseBytes: Buffer | undefined
+  private sseChunkBytes: Buffer | undefined
   private jsonText: string | undefined
   private jsonBytes: Buffer | undefined
 
@@ -30,6 +38,15 @@ export class OutgoingEvent {
       'utf8',
     )
     return this.sseBytes
+  }
+
+  /**
+   * The SSE frame as one HTTP/1.1 chunk (`<size>\r\n<frame>\r\n`), so a
+   * chunked stream writes the same single Buffer to every socket.
+   */
+  get sseChunk(): Buffer {
+    this.sseChunkBytes ??= toHttpChunk(this.sse)
+    return this.sseChunkBytes
   }
 
   /** The JSON frame (`{ id, type, channel, data }`) of WebSocket and poll. */

@@ -2,16 +2,28 @@ import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type EventFrame, encodeComment, encodeEvent } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
-import type { OutgoingEvent } from './OutgoingEvent'
+import { coalesceWrites } from './coalesceWrites'
+import { type OutgoingEvent, toHttpChunk } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
 
 const HEARTBEAT = Buffer.from(encodeComment(''), 'utf8')
+const HEARTBEAT_CHUNK = toHttpChunk(HEARTBEAT)
 
 /** One open event stream over a `ServerResponse`. */
 export class SseConnection extends Connection {
   readonly transport = 'sse'
   private readonly socket: Socket | null
+  /**
+   * Frames go straight to the socket (framed here as chunks when the
+   * response is chunked) once node:http has sent the headers: one shared
+   * Buffer per event and one write per socket per tick, instead of
+   * node:http's per-write chunk header, writev and nextTick.
+   */
+  private readonly direct: boolean
+  private readonly chunked: boolean
   private awaitingDrain = false
+  /** Something was written since the last keep-alive sweep. */
+  private active = false
 
   constructor(
     readonly res: ServerResponse,
@@ -19,17 +31,27 @@ export class SseConnection extends Connection {
     host: ConnectionHost,
   ) {
     super(subject, host)
-    this.socket = res.socket
+    const socket = res.socket
+    this.socket = socket
+    this.chunked = res.chunkedEncoding
+    this.direct =
+      socket !== null &&
+      res.headersSent &&
+      res.writableLength === socket.writableLength &&
+      (socket as Socket & { _httpMessage?: unknown })._httpMessage === res
     res.on('close', () => this.close('client-closed'))
     res.on('error', () => this.close('write-error'))
-    res.on('drain', () => {
+    const onDrain = () => {
       if (!this.awaitingDrain || this.closed) return
       this.awaitingDrain = false
       this.host.drained(this)
-    })
+    }
+    if (this.direct) socket?.on('drain', onDrain)
+    else res.on('drain', onDrain)
   }
 
   get pending(): number {
+    if (this.direct) return this.socket?.writableLength ?? 0
     return (this.socket?.writableLength ?? 0) + this.res.writableLength
   }
 
@@ -39,13 +61,29 @@ export class SseConnection extends Connection {
    * @returns false when the connection is (now) closed
    */
   writeRaw(chunk: Buffer | string): boolean {
+    if (!this.direct) {
+      if (!this.canWrite()) return false
+      this.active = true
+      if (!this.res.write(chunk)) this.awaitingDrain = true
+      return true
+    }
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    return this.writeFramed(this.chunked ? toHttpChunk(bytes) : bytes)
+  }
+
+  /** Writes bytes already framed for the wire (a whole chunk when chunked). */
+  private writeFramed(bytes: Buffer): boolean {
     if (!this.canWrite()) return false
-    if (!this.res.write(chunk)) this.awaitingDrain = true
+    const socket = this.socket!
+    this.active = true
+    coalesceWrites(socket)
+    if (!socket.write(bytes)) this.awaitingDrain = true
     return true
   }
 
   protected writeEvent(event: OutgoingEvent): boolean {
-    return this.writeRaw(event.sse)
+    if (!this.direct) return this.writeRaw(event.sse)
+    return this.writeFramed(this.chunked ? event.sseChunk : event.sse)
   }
 
   protected writeFrame(frame: EventFrame): boolean {
@@ -59,7 +97,14 @@ export class SseConnection extends Connection {
   }
 
   heartbeat(): void {
-    this.writeRaw(HEARTBEAT)
+    // A stream that carried anything since the last sweep is alive enough.
+    if (this.active) {
+      this.active = false
+      return
+    }
+    if (!this.direct) this.writeRaw(HEARTBEAT)
+    else this.writeFramed(this.chunked ? HEARTBEAT_CHUNK : HEARTBEAT)
+    this.active = false
   }
 
   protected end(reason: CloseReason): void {

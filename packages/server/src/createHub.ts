@@ -6,6 +6,9 @@ import type { Logger } from './createLogger'
 import { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason, Transport } from './PushHandler'
 
+/** Streams sent a keep-alive per tick of the sweep. */
+const SWEEP_SLICE = 2000
+
 /** Counters the hub keeps for `/stats` and `/metrics`. */
 export interface HubCounters {
   /** Envelopes received from the bus. */
@@ -198,8 +201,20 @@ export function createHub(options: {
     }
   })
 
+  // One shared keep-alive sweep, written in slices over several ticks so
+  // tens of thousands of streams never block the loop at once.
   const sweep = setInterval(() => {
-    for (const connection of connections) connection.heartbeat()
+    const due = [...connections]
+    let at = 0
+    const slice = () => {
+      const end = Math.min(at + SWEEP_SLICE, due.length)
+      for (; at < end; at++) {
+        const connection = due[at]!
+        if (!connection.closed) connection.heartbeat()
+      }
+      if (at < due.length) setImmediate(slice)
+    }
+    slice()
   }, options.keepAlive)
   sweep.unref()
 

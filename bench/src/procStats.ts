@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs'
+
+/** Clock ticks per second of /proc times (USER_HZ, 100 on Linux). */
+const TICKS = 100
+
+/** Reads `ppid`, CPU seconds (utime+stime) and RSS bytes of one process, or undefined once it is gone. */
+function readProc(pid: number): { ppid: number; cpu: number; rss: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ppid = Number(fields[1])
+    const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS
+    const rss = Number(fields[21]) * 4096
+    return { ppid, cpu, rss }
+  } catch {
+    return undefined
+  }
+}
+
+/** Every process descended from `root`, itself included. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name)
+    if (!Number.isInteger(pid)) continue
+    const info = readProc(pid)
+    if (!info) continue
+    const list = children.get(info.ppid) ?? []
+    list.push(pid)
+    children.set(info.ppid, list)
+  }
+  const out: number[] = []
+  const stack = [root]
+  while (stack.length > 0) {
+    const pid = stack.pop()!
+    out.push(pid)
+    stack.push(...(children.get(pid) ?? []))
+  }
+  return out
+}
+
+/** CPU seconds and RSS bytes summed over processes. */
+export interface Usage {
+  cpu: number
+  rss: number
+}
+
+/** Sums CPU and RSS of the given processes (the whole tree of a peer). */
+export function usageOf(pids: readonly number[]): Usage {
+  let cpu = 0
+  let rss = 0
+  for (const pid of pids) {
+    const info = readProc(pid)
+    if (!info) continue
+    cpu += info.cpu
+    rss += info.rss
+  }
+  return { cpu, rss }
+}

@@ -1,0 +1,259 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chartSvg } from './chartSvg'
+import type { Point, Scale } from './scenarios'
+
+const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface RunRecord {
+  peer: string
+  rep: number
+  points: Point[]
+}
+
+/** Median of each figure over repetitions, with the spread of the headline ones. */
+export interface Row {
+  peer: string
+  scenario: string
+  label: string
+  reps: number
+  connections: number
+  eventsPerSec: number
+  eventsPerSecSpread: [number, number]
+  p50: number
+  p99: number
+  p99Spread: [number, number]
+  p999: number
+  loss: number
+  cpuPerDelivery: number
+  serverCpu: number
+  clientBound: boolean
+  extra: Record<string, number>
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) return 0
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+export function aggregate(runs: RunRecord[]): Row[] {
+  const groups = new Map<string, { peer: string; points: Point[] }>()
+  for (const run of runs) {
+    for (const p of run.points) {
+      const key = `${run.peer}\0${p.scenario}\0${p.label}`
+      const g = groups.get(key) ?? { peer: run.peer, points: [] }
+      g.points.push(p)
+      groups.set(key, g)
+    }
+  }
+  const rows: Row[] = []
+  for (const { peer, points } of groups.values()) {
+    const m = (f: (p: Point) => number) => median(points.map(f))
+    const range = (f: (p: Point) => number): [number, number] => [
+      Math.min(...points.map(f)),
+      Math.max(...points.map(f)),
+    ]
+    const extraKeys = new Set(points.flatMap((p) => Object.keys(p.extra)))
+    const first = points[0]!
+    rows.push({
+      peer,
+      scenario: first.scenario,
+      label: first.label,
+      reps: points.length,
+      connections: m((p) => p.connections),
+      eventsPerSec: m((p) => p.eventsPerSec),
+      eventsPerSecSpread: range((p) => p.eventsPerSec),
+      p50: m((p) => p.p50),
+      p99: m((p) => p.p99),
+      p99Spread: range((p) => p.p99),
+      p999: m((p) => p.p999),
+      loss: m((p) => p.loss),
+      cpuPerDelivery: m((p) => p.cpuPerDelivery),
+      serverCpu: m((p) => p.serverCpu),
+      // Client-bound when most repetitions were.
+      clientBound: points.filter((p) => p.clientBound).length * 2 > points.length,
+      extra: Object.fromEntries([...extraKeys].map((k) => [k, m((p) => p.extra[k] ?? 0)])),
+    })
+  }
+  const order = (r: Row) => `${r.scenario}\0${r.label}\0${r.peer}`
+  return rows.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0))
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '-'
+
+function notes(r: Row): string {
+  const e = r.extra
+  const out: string[] = []
+  if (r.scenario === 'S1') {
+    out.push(
+      `${fmt((e.bytesPerConnection ?? 0) / 1024, 1)} KB/conn`,
+      `${fmt(e.connectPerSec ?? 0)} conn/s`,
+      `idle CPU ${fmt(r.serverCpu * 100, 1)}%`,
+    )
+  }
+  if (r.scenario === 'S2' && r.label === 'knee')
+    out.push(`knee at ${fmt(e.rate ?? 0)} ev/s published`)
+  if (r.scenario === 'S4') out.push(`drain ${fmt(e.drainMs ?? 0)} ms`)
+  if (r.scenario === 'S5') out.push(`RSS +${fmt(e.rssGrowthMB ?? 0, 1)} MB`)
+  if (r.scenario === 'S6') {
+    out.push(
+      `recover ${fmt(e.recoverMs ?? 0)} ms`,
+      `${fmt(e.redisCommands ?? 0)} Redis cmds`,
+      e.resumes ? 'resumes' : 'no resume',
+    )
+  }
+  if (r.clientBound) out.push('CLIENT-BOUND')
+  return out.join(', ')
+}
+
+/** The table printed on stdout and written into bench/README.md. */
+export function table(rows: Row[]): string {
+  const head = [
+    'scenario',
+    'point',
+    'peer',
+    'conns',
+    'delivered ev/s',
+    'p50 ms',
+    'p99 ms',
+    'p999 ms',
+    'loss',
+    'CPU µs/deliv',
+    'notes',
+  ]
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.label,
+    r.peer,
+    fmt(r.connections),
+    r.eventsPerSec > 0 ? fmt(r.eventsPerSec) : '-',
+    r.p50 > 0 ? fmt(r.p50, 1) : '-',
+    r.p99 > 0 ? fmt(r.p99, 1) : '-',
+    r.p999 > 0 ? fmt(r.p999, 1) : '-',
+    fmt(r.loss),
+    r.cpuPerDelivery > 0 ? fmt(r.cpuPerDelivery, 1) : '-',
+    notes(r),
+  ])
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...lines.map((l) => `| ${l.join(' | ')} |`),
+  ].join('\n')
+}
+
+/** Redisse against each peer, for the targets of issue #8. */
+export function ratios(rows: Row[]): string[] {
+  const get = (peer: string, scenario: string, label: string) =>
+    rows.find((r) => r.peer === peer && r.scenario === scenario && r.label === label)
+  const out: string[] = []
+  const top = (scenario: string) => {
+    const labels = [...new Set(rows.filter((r) => r.scenario === scenario).map((r) => r.label))]
+    return scenario === 'S2' ? 'knee' : labels[labels.length - 1]
+  }
+  for (const us of ['redisse', 'redisse-redis']) {
+    if (!rows.some((r) => r.peer === us)) continue
+    for (const scenario of ['S2', 'S3']) {
+      const label = top(scenario)
+      if (!label) continue
+      const mine = get(us, scenario, label)
+      if (!mine) continue
+      const parts = ['better-sse', 'socket.io', 'nchan', 'raw-net'].flatMap((peer) => {
+        const theirs = get(peer, scenario, label)
+        return theirs && theirs.eventsPerSec > 0
+          ? [`${fmt(mine.eventsPerSec / theirs.eventsPerSec, 2)}× ${peer}`]
+          : []
+      })
+      out.push(
+        `${us} ${scenario} ${label} delivered ev/s: ${parts.join(', ')} (targets ≥2× better-sse, ≥3× socket.io, >1× nchan, ≥0.8× raw)`,
+      )
+      const raw = get('raw-net', scenario, label)
+      if (raw && raw.cpuPerDelivery > 0 && mine.cpuPerDelivery > 0) {
+        out.push(
+          `${us} ${scenario} ${label} CPU per delivery: ${fmt(mine.cpuPerDelivery / raw.cpuPerDelivery, 2)}× raw-net (target ≤1.5×)`,
+        )
+      }
+    }
+    const idle = get(us, 'S1', 'idle')
+    if (idle)
+      out.push(
+        `${us} S1 memory per idle connection: ${fmt((idle.extra.bytesPerConnection ?? 0) / 1024, 1)} KB (target ≤6 KB)`,
+      )
+    const at10 = get(us, 'S2', '10/s')
+    if (at10)
+      out.push(
+        `${us} S2 p99 at 10 ev/s on ${fmt(at10.connections)} connections: ${fmt(at10.p99, 1)} ms (target <100 ms)`,
+      )
+    const lossy = rows.filter((r) => r.peer === us && r.loss > 0)
+    out.push(
+      `${us} loss: ${lossy.length === 0 ? 'zero in every scenario' : lossy.map((r) => `${r.scenario} ${r.label} ${fmt(r.loss)}`).join(', ')}`,
+    )
+  }
+  const before = rows.filter((r) => r.peer === 'redisse-before')
+  for (const old of before) {
+    const now = get('redisse', old.scenario, old.label)
+    if (!now || old.eventsPerSec <= 0 || old.cpuPerDelivery <= 0) continue
+    out.push(
+      `engine after/before ${old.scenario} ${old.label}: ${fmt(now.eventsPerSec / old.eventsPerSec, 2)}× ev/s, ${fmt(now.cpuPerDelivery / old.cpuPerDelivery, 2)}× CPU per delivery, p99 ${fmt(now.p99, 1)} vs ${fmt(old.p99, 1)} ms`,
+    )
+  }
+  return out
+}
+
+export function writeOutputs(o: {
+  rows: Row[]
+  runs: RunRecord[]
+  quick: boolean
+  reps: number
+  scale: Scale
+  machine: Record<string, unknown>
+  seconds: number
+  out?: string
+}): void {
+  const text = table(o.rows)
+  const ratioLines = ratios(o.rows)
+  console.log(`\n${text}\n`)
+  for (const line of ratioLines) console.log(line)
+  const date = new Date().toISOString().slice(0, 19).replace(/:/g, '-')
+  // The quick set is a smoke test: its figures go to a temp dir, not into the repo.
+  const dir = o.out ?? (o.quick ? join(tmpdir(), 'redisse-bench') : join(benchDir, 'results'))
+  mkdirSync(dir, { recursive: true })
+  const json = join(dir, `${date}.json`)
+  writeFileSync(
+    json,
+    `${JSON.stringify({ date: new Date().toISOString(), quick: o.quick, reps: o.reps, scale: o.scale, machine: o.machine, seconds: o.seconds, rows: o.rows, ratios: ratioLines, runs: o.runs }, null, 2)}\n`,
+  )
+  const svg = join(dir, o.quick ? `${date}.svg` : 'latest.svg')
+  writeFileSync(
+    svg,
+    chartSvg(
+      o.rows,
+      `Redisse bench ${new Date().toISOString().slice(0, 10)} (${o.machine.cores} cores, medians of ${o.reps})`,
+    ),
+  )
+  console.log(`\nwrote ${json}\nwrote ${svg}\ntook ${o.seconds.toFixed(0)} s`)
+  if (!o.quick && o.out === undefined) updateReadme(text, ratioLines, json)
+}
+
+function updateReadme(text: string, ratioLines: string[], json: string): void {
+  const readme = join(benchDir, 'README.md')
+  let body: string
+  try {
+    body = readFileSync(readme, 'utf8')
+  } catch {
+    return
+  }
+  const start = '<!-- results:start -->'
+  const end = '<!-- results:end -->'
+  const a = body.indexOf(start)
+  const b = body.indexOf(end)
+  if (a < 0 || b < a) return
+  const block = `${start}\nFrom \`${json.slice(benchDir.length + 1)}\`:\n\n${text}\n\n${ratioLines.map((l) => `- ${l}`).join('\n')}\n${end}`
+  writeFileSync(readme, body.slice(0, a) + block + body.slice(b + end.length))
+}
