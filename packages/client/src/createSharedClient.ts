@@ -261,6 +261,9 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     inner.close()
   }
 
+  // A new tab: the leader answers with its state (and `here` in a lease election).
+  post({ t: 'hello', from: id })
+
   inner.onState((next, nextInfo) => {
     if (next === 'closed') {
       // A failure for good (401…) holds for every tab; closing this tab does not.

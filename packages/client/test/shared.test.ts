@@ -219,11 +219,16 @@ describe.each(elections)('shared: true, leader elected by $name', (election) => 
 })
 
 describe('shared: true, edge cases', () => {
-  it.each(TRANSPORTS.filter((t) => t.name === 'eventsource' || t.name === 'websocket'))(
-    'a tab opened later follows the open leader over $name, with its own event types carried',
-    async (transport) => {
+  it.each(
+    TRANSPORTS.filter((t) => t.name === 'eventsource' || t.name === 'websocket').flatMap(
+      (transport) => elections.map((election) => ({ ...transport, election })),
+    ),
+  )(
+    'a tab opened later follows the open leader over $name ($election.name), with its own event types carried',
+    async ({ election, ...transport }) => {
       const { server, publisher, token, url } = await setup()
-      const shared = { name: `${url} late`, locks: false as const }
+      // One lock manager for both batches of tabs, as one browser has.
+      const shared = { name: `${url} late`, ...election.shared() }
       const [first] = openTabs(1, url, token, transport, shared) as [Tab]
       await waitFor(() => first.client.state === 'open', { what: 'the first tab open' })
       // Index 1 of a second batch listens to `typing`, which the leader does not.
