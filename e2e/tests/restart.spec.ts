@@ -10,7 +10,6 @@ import {
 import { startDemo } from '../support/startDemo'
 
 test('a demo node killed and restarted mid-conversation: nothing lost, nothing twice', async ({
-  demo,
   redis,
   newContext,
   signIn,
@@ -59,7 +58,6 @@ test('a demo node killed and restarted mid-conversation: nothing lost, nothing t
     expect(await bob.evaluate(() => window.__demo.reconnects)).toBeGreaterThan(0)
     await expect(messageLog(bob).getByText('while down 2')).toHaveCount(1)
     expect(await streamedTexts(ann, 'room:general')).toEqual(expected)
-    void demo
   } finally {
     await nodeB.stop()
   }

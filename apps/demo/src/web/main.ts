@@ -12,9 +12,8 @@ import {
 } from '@redisse/client'
 import type { Me, RoomView } from '../shared/api'
 import type { ChatEvents, ChatMessage } from '../shared/events'
-import { USER_NAME } from '../shared/names'
 import { ApiCallError, api, forgetSession, storedSession } from './api'
-import { el, fill } from './dom'
+import { el, fill, lockIcon } from './dom'
 import './styles.css'
 
 /** What the e2e tests read: every event the stream delivered, as it came. */
@@ -72,7 +71,8 @@ function renderWelcome(): void {
     autocomplete: 'nickname',
     required: true,
     maxlength: 20,
-    pattern: USER_NAME.source.slice(1, -1),
+    // USER_NAME of shared/names.ts, written for the `v` flag browsers compile `pattern` with.
+    pattern: '[A-Za-z0-9_\\-]{1,20}',
     placeholder: 'ann',
   })
   const form = el(
@@ -271,7 +271,7 @@ function createChat(me: Me) {
               'aria-label': `${room.name}${room.private ? ' (private)' : ''}${count ? `, ${count} unread` : ''}`,
               onclick: () => select(room.id),
             },
-            el('span', { class: 'hash', 'aria-hidden': 'true' }, room.private ? '🔒' : '#'),
+            el('span', { class: 'hash', 'aria-hidden': 'true' }, room.private ? lockIcon() : '#'),
             room.name,
             count > 0 && el('span', { class: 'badge', 'aria-hidden': 'true' }, String(count)),
           ),
@@ -320,10 +320,10 @@ function createChat(me: Me) {
 
   const renderRoomHead = () => {
     const room = rooms.get(active)
-    document.title = room
-      ? `${room.private ? '🔒' : '#'}${room.name} · Redisse chat`
-      : 'Redisse chat'
-    title.textContent = room ? `${room.private ? '🔒 ' : '# '}${room.name}` : 'No room'
+    document.title = room ? `${room.private ? '' : '#'}${room.name} · Redisse chat` : 'Redisse chat'
+    if (room?.private) {
+      fill(title, lockIcon(), ` ${room.name} `, el('span', { class: 'tag' }, 'private'))
+    } else title.textContent = room ? `# ${room.name}` : 'No room'
     log.setAttribute('aria-label', `Messages in ${room?.name ?? 'no room'}`)
     const membersOpen = roomTools.querySelector('details')?.open ?? false
     if (!room?.private) {
@@ -579,7 +579,7 @@ function createChat(me: Me) {
         renderAll()
       })
       void loadHistory(data.room.id).catch(() => {})
-      showNotice(`${data.by} added you to 🔒${data.room.name}`)
+      showNotice(`${data.by} added you to the private room ${data.room.name}`)
       renderRooms()
     })
     client.on('kicked', (data, meta) => {
@@ -590,7 +590,7 @@ function createChat(me: Me) {
       unread.delete(data.room)
       if (active === data.room) active = [...rooms.values()].find((r) => r.joined)?.id ?? 'general'
       renderAll()
-      showNotice(`${data.by} removed you from 🔒${room?.name ?? data.room}`)
+      showNotice(`${data.by} removed you from the private room ${room?.name ?? data.room}`)
     })
     client.onReset(({ channels }) => {
       // History could not cover the gap: the backend has every saved
