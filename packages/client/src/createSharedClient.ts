@@ -4,6 +4,7 @@ import type { CoreClientOptions, Lazy } from './ClientOptions'
 import { clientError } from './clientError'
 import { createBaseClient } from './createBaseClient'
 import { type ElectionTiming, electLeader, type LockManagerLike } from './electLeader'
+import { safely } from './safely'
 import type { Transport, TransportConnection, TransportHandlers } from './Transport'
 
 /** Option `shared`: one connection per browser, shared by the tabs of an origin. */
@@ -219,15 +220,7 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     if (state === 'closed') return
     state = next
     info = nextInfo
-    for (const listener of [...stateListeners]) {
-      try {
-        listener(next, nextInfo)
-      } catch (error) {
-        setTimeout(() => {
-          throw error
-        })
-      }
-    }
+    for (const listener of [...stateListeners]) safely(listener, next, nextInfo)
   }
 
   const election = electLeader({
