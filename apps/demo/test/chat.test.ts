@@ -111,6 +111,22 @@ describe.each([
     await expect(bob.call('GET', '/api/rooms/secret/messages')).rejects.toThrow('404')
   })
 
+  it('puts a user invited before their first sign-in in the default rooms too', async () => {
+    const chat = await start()
+    const ann = await join(chat, 'ann')
+    clients.push(ann.client)
+    await ann.call('POST', '/api/rooms', { name: 'Early', private: true })
+    await ann.call('POST', '/api/rooms/early/members', { user: 'carol' })
+    const carol = await join(chat, 'carol')
+    clients.push(carol.client)
+    const me = await carol.call<Me>('GET', '/api/me')
+    expect(me.rooms.filter((room) => room.joined).map((room) => room.id)).toEqual([
+      'early',
+      'general',
+      'random',
+    ])
+  })
+
   it('refuses the API without a session, and members-only actions to others', async () => {
     const chat = await start()
     const anonymous = await fetch(`${chat.url}/api/me`)

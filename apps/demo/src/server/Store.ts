@@ -6,6 +6,8 @@ import type { ChatMessage, Room } from '../shared/events'
  * share rooms, members and messages too).
  */
 export interface Store {
+  /** Records that `user` signed in; true the first time. */
+  addUser(user: string): Promise<boolean>
   rooms(): Promise<Room[]>
   room(id: string): Promise<Room | undefined>
   /** Saves a new room; false when the id is taken. */

@@ -67,7 +67,10 @@ export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
 
   const me = async (user: string): Promise<Me> => {
     const subject = publisher().subject(user)
-    if ((await store.roomsOf(user)).length === 0) {
+    // Idempotent, and restores them if Redis lost its data.
+    for (const room of DEFAULT_ROOMS) await store.createRoom(room)
+    // A user invited to a private room before signing in still starts in the default rooms.
+    if (await store.addUser(user)) {
       for (const room of DEFAULT_ROOMS) await store.addMember(room.id, user)
     }
     await subject.addChannel(channels.lobby)

@@ -6,6 +6,7 @@ const KEPT_MESSAGES = 500
 
 /** The one-process store: everything in memory, gone when the process stops. */
 export function createMemoryStore(): Store {
+  const users = new Set<string>()
   const rooms = new Map<string, Room>()
   const members = new Map<string, Set<string>>()
   const messages = new Map<string, ChatMessage[]>()
@@ -16,6 +17,11 @@ export function createMemoryStore(): Store {
     return set
   }
   return {
+    async addUser(user) {
+      if (users.has(user)) return false
+      users.add(user)
+      return true
+    },
     async rooms() {
       return [...rooms.values()]
     },

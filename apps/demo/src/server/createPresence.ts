@@ -40,7 +40,11 @@ export function createPresence(
         (count) => {
           if (count > 0) return
           setTimeout(() => {
-            void store.online().then((online) => online.includes(user) || announce(user, false))
+            store.online().then(
+              (online) => online.includes(user) || announce(user, false),
+              // The store may be closed by then (the server stopped).
+              () => {},
+            )
           }, OFFLINE_GRACE_MS).unref()
         },
         (err: unknown) => log('cannot count a stream', err),

@@ -17,6 +17,7 @@ export function createRedisStore(url: string, prefix = 'demo:'): Store {
   const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 })
   const node = randomUUID()
   const key = {
+    users: `${prefix}users`,
     rooms: `${prefix}rooms`,
     members: (roomId: string) => `${prefix}members:${roomId}`,
     joined: (user: string) => `${prefix}joined:${user}`,
@@ -31,6 +32,9 @@ export function createRedisStore(url: string, prefix = 'demo:'): Store {
   )
   refresh.unref()
   return {
+    async addUser(user) {
+      return (await redis.sadd(key.users, user)) === 1
+    },
     async rooms() {
       const all = await redis.hvals(key.rooms)
       return all.map((json) => JSON.parse(json) as Room)
