@@ -237,3 +237,6 @@ process.on('message', (message: WorkerCommand) => {
       return
   }
 })
+
+// The harness went away (stopped, crashed): so does its load.
+process.on('disconnect', () => process.exit(0))

@@ -66,9 +66,20 @@ function shuffle<T>(list: T[]): T[] {
   return out
 }
 
+/** Stops what is running now (peer, its Redis) when the harness is interrupted. */
+const cleanups = new Set<() => Promise<void>>()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`\n${signal}: stopping the peer under test`)
+    void Promise.allSettled([...cleanups].map((stop) => stop())).then(() => process.exit(130))
+  })
+}
+
 async function runPeer(peerName: string, rep: number): Promise<Point[]> {
   const peer = PEERS.find((p) => p.name === peerName)!
   const redis = await startRedis()
+  const stopRedis = () => redis.stop()
+  cleanups.add(stopRedis)
   const port = await freePort()
   const tmp = mkdtempSync(join(tmpdir(), `bench-${peer.name}-`))
   const points: Point[] = []
@@ -82,6 +93,7 @@ async function runPeer(peerName: string, rep: number): Promise<Point[]> {
       tmp,
       pin: serverPin,
     })
+    cleanups.add(running.stop)
     const publisher = new PublisherProcess(running.publish)
     const bench: Bench = {
       peer,
@@ -113,12 +125,14 @@ async function runPeer(peerName: string, rep: number): Promise<Point[]> {
     } finally {
       await publisher.close()
       await running.stop()
+      cleanups.delete(running.stop)
     }
   } catch (err) {
     console.log(`  ${peer.name}: failed: ${String(err).slice(0, 400)}`)
   } finally {
     counter.disconnect()
     await redis.stop()
+    cleanups.delete(stopRedis)
     rmSync(tmp, { recursive: true, force: true })
   }
   return points
@@ -137,17 +151,24 @@ async function main(): Promise<void> {
     `bench: ${values.quick ? 'quick' : 'full'} set, ${reps} repetition(s), peers ${peers.join(', ')}, scenarios ${scenarioNames.join(', ')}, ${cores} cores${serverPin.length > 0 ? ' (server on core 0, load on core 1)' : ' (no pinning)'}`,
   )
   const runs: RunRecord[] = []
+  const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '-')
   for (let rep = 0; rep < reps; rep++) {
     for (const peer of shuffle(peers)) {
       runs.push({ peer, rep, points: await runPeer(peer, rep) })
     }
+    // Written after every repetition, so a run cut short still leaves its figures.
+    report(runs, rep + 1, started, stamp)
   }
+}
+
+function report(runs: RunRecord[], repsDone: number, started: number, stamp: string): void {
   const rows = aggregate(runs)
   writeOutputs({
     rows,
     runs,
+    stamp,
     quick: values.quick ?? false,
-    reps,
+    reps: repsDone,
     scale,
     machine: {
       cores,

@@ -15,6 +15,26 @@ export interface PeerPublisher {
   close(): Promise<void>
 }
 
+/**
+ * POSTs once more when a kept-alive socket was closed by the server just as
+ * the request went out (Node's keep-alive race: the server never saw it).
+ */
+async function httpPostRetrying(
+  agent: Agent,
+  port: number,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<void> {
+  try {
+    await httpPost(agent, port, path, body, headers)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code !== 'ECONNRESET' && code !== 'EPIPE') throw err
+    await httpPost(agent, port, path, body, headers)
+  }
+}
+
 function httpPost(
   agent: Agent,
   port: number,
@@ -59,19 +79,19 @@ export async function openPublisher(target: PublishTarget): Promise<PeerPublishe
       return {
         publish: (channel, payload) =>
           isRedisse
-            ? httpPost(
+            ? httpPostRetrying(
                 agent,
                 target.port,
                 '/publish',
                 `{"channel":"${channel}","type":"e","data":${payload}}`,
                 headers,
               )
-            : httpPost(agent, target.port, `/pub?c=${channel}`, payload, headers),
+            : httpPostRetrying(agent, target.port, `/pub?c=${channel}`, payload, headers),
         // Redisse's POST /publish takes { events: [...] }: what a backend sending many events does.
         ...(isRedisse
           ? {
               publishBatch: (events: Array<[string, string]>) =>
-                httpPost(
+                httpPostRetrying(
                   agent,
                   target.port,
                   '/publish',

@@ -102,7 +102,8 @@ const nodeSource = ['node', '--conditions=@redisse/source', '--import', 'tsx']
 
 /**
  * Redisse's CLI as of `ref` (a commit), extracted next to the live sources so
- * it resolves the same dependencies: before/after runs of the engine.
+ * it resolves the same dependencies: before/after runs of the engine. Its
+ * tests are left out, so the server's test run never picks them up.
  */
 export function redisseAt(ref: string, withRedis: boolean): Peer {
   const dir = join(repo, 'packages', 'server', '.bench-before', ref.replace(/[^\w.-]/g, '_'))
@@ -110,7 +111,10 @@ export function redisseAt(ref: string, withRedis: boolean): Peer {
     mkdirSync(dir, { recursive: true })
     execFileSync(
       'sh',
-      ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(dir)}`],
+      [
+        '-c',
+        `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(dir)} && find ${JSON.stringify(dir)} -name '*.test.ts' -delete`,
+      ],
       {
         cwd: join(repo, 'packages', 'server'),
       },

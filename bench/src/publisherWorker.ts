@@ -99,3 +99,5 @@ process.on('message', (message: PublisherCommand | { cmd: 'close' }) => {
   }
   void run(message).then((r) => process.send?.(r))
 })
+
+process.on('disconnect', () => process.exit(0))

@@ -209,6 +209,8 @@ export function ratios(rows: Row[]): string[] {
 export function writeOutputs(o: {
   rows: Row[]
   runs: RunRecord[]
+  /** Names the JSON file: the run's start time. */
+  stamp: string
   quick: boolean
   reps: number
   scale: Scale
@@ -220,7 +222,7 @@ export function writeOutputs(o: {
   const ratioLines = ratios(o.rows)
   console.log(`\n${text}\n`)
   for (const line of ratioLines) console.log(line)
-  const date = new Date().toISOString().slice(0, 19).replace(/:/g, '-')
+  const date = o.stamp
   // The quick set is a smoke test: its figures go to a temp dir, not into the repo.
   const dir = o.out ?? (o.quick ? join(tmpdir(), 'redisse-bench') : join(benchDir, 'results'))
   mkdirSync(dir, { recursive: true })

@@ -5,6 +5,7 @@ import type { CoreClientOptions, DecodeError, FreshToken, Lazy } from './ClientO
 import { type ClientError, clientError } from './clientError'
 import { eventIterator } from './eventIterator'
 import type { StandardSchemaV1 } from './StandardSchemaV1'
+import { safely } from './safely'
 import type {
   Transport,
   TransportConnection,
@@ -16,17 +17,6 @@ type AnyListener = (first: unknown, second: unknown) => void
 
 const evaluate = <T>(value: Lazy<T>): T | Promise<T> =>
   typeof value === 'function' ? (value as () => T | Promise<T>)() : value
-
-/** Listener errors surface like EventTarget's, without stopping other listeners or the client. */
-const safely = <A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A) => {
-  try {
-    fn?.(...args)
-  } catch (error) {
-    setTimeout(() => {
-      throw error
-    })
-  }
-}
 
 const STATE = ''
 

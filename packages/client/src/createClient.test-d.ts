@@ -1,5 +1,6 @@
 import { defineEvents, type ResetEventData } from '@redisse/protocol'
 import { describe, expectTypeOf, it } from 'vitest'
+import { WebSocket } from 'ws'
 import type { ClientEvent, EventMeta } from './Client'
 import { createClient } from './createClient'
 import type { StandardSchemaV1 } from './StandardSchemaV1'
@@ -10,6 +11,20 @@ type ChatEvents = {
 }
 
 describe('createClient types', () => {
+  it('takes the websocket transport with the ws package, and shared options', () => {
+    const client = createClient<ChatEvents>('/events', {
+      transport: 'websocket',
+      WebSocket,
+      shared: { name: 'chat', locks: false },
+    })
+    expectTypeOf(client.lastEventId).toEqualTypeOf<string | undefined>()
+    createClient('/events', { shared: true })
+    // @ts-expect-error: not a transport name
+    createClient('/events', { transport: 'socket' })
+    // @ts-expect-error: shared is a boolean or options
+    createClient('/events', { shared: 'yes' })
+  })
+
   it('types listener data and meta from the event map', () => {
     const client = createClient<ChatEvents>('/events')
     client.on('message', (data, meta) => {

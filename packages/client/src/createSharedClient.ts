@@ -4,6 +4,7 @@ import type { CoreClientOptions, Lazy } from './ClientOptions'
 import { clientError } from './clientError'
 import { createBaseClient } from './createBaseClient'
 import { type ElectionTiming, electLeader, type LockManagerLike } from './electLeader'
+import { safely } from './safely'
 import type { Transport, TransportConnection, TransportHandlers } from './Transport'
 
 /** Option `shared`: one connection per browser, shared by the tabs of an origin. */
@@ -128,9 +129,9 @@ export function createSharedClient<Events extends EventMap = EventMap>(
       // The id just relayed was at or before this tab's position: skip its event.
       let stale = false
       let stream: TransportConnection | undefined
-      let own: AbortController | undefined
-      const live = () => !own?.signal.aborted
-      const teed: TransportHandlers = {
+      let drop: (() => void) | undefined
+      /** The core's handlers, relaying to the other tabs, for one stream of this tab. */
+      const tee = (live: () => boolean): TransportHandlers => ({
         open: () => live() && handlers.open(),
         id(eventId) {
           if (!live()) return
@@ -150,7 +151,7 @@ export function createSharedClient<Events extends EventMap = EventMap>(
         },
         activity: () => live() && handlers.activity(),
         close: (outcome) => live() && handlers.close(outcome),
-      }
+      })
       const connection: SharedConnection = {
         listen(type) {
           if (!type) return
@@ -176,21 +177,22 @@ export function createSharedClient<Events extends EventMap = EventMap>(
         // Same core handlers, same signal: the core never sees the hand-over.
         promote() {
           if (stream || request.signal.aborted) return
-          own = new AbortController()
+          const own = new AbortController()
+          drop = () => own.abort()
           stream = transport.open(
             {
               ...request,
               lastEventId: lastId,
               signal: AbortSignal.any([request.signal, own.signal]),
             },
-            teed,
+            tee(() => !own.signal.aborted),
           )
           for (const type of new Set([...localTypes, ...remoteTypes])) stream.listen?.(type)
         },
         // Two leaders (a busy event loop, a healed partition): the loser drops
         // its stream and follows, skipping relays of what it already has.
         demote() {
-          own?.abort()
+          drop?.()
           stream = undefined
           // Followers have no watchdog: this clears the one the stream armed.
           handlers.activity()
@@ -218,15 +220,7 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     if (state === 'closed') return
     state = next
     info = nextInfo
-    for (const listener of [...stateListeners]) {
-      try {
-        listener(next, nextInfo)
-      } catch (error) {
-        setTimeout(() => {
-          throw error
-        })
-      }
-    }
+    for (const listener of [...stateListeners]) safely(listener, next, nextInfo)
   }
 
   const election = electLeader({
@@ -260,6 +254,9 @@ export function createSharedClient<Events extends EventMap = EventMap>(
     channel.close()
     inner.close()
   }
+
+  // A new tab: the leader answers with its state (and `here` in a lease election).
+  post({ t: 'hello', from: id })
 
   inner.onState((next, nextInfo) => {
     if (next === 'closed') {

@@ -123,7 +123,7 @@ export function electLeader({
     }, timing.window)
   }
 
-  send('hello')
+  // The owner announces a new tab with `hello` (a leader answers `here`).
   wait(timing.window)
   return {
     receive({ t, from }) {

@@ -219,11 +219,16 @@ describe.each(elections)('shared: true, leader elected by $name', (election) => 
 })
 
 describe('shared: true, edge cases', () => {
-  it.each(TRANSPORTS.filter((t) => t.name === 'eventsource' || t.name === 'websocket'))(
-    'a tab opened later follows the open leader over $name, with its own event types carried',
-    async (transport) => {
+  it.each(
+    TRANSPORTS.filter((t) => t.name === 'eventsource' || t.name === 'websocket').flatMap(
+      (transport) => elections.map((election) => ({ ...transport, election })),
+    ),
+  )(
+    'a tab opened later follows the open leader over $name ($election.name), with its own event types carried',
+    async ({ election, ...transport }) => {
       const { server, publisher, token, url } = await setup()
-      const shared = { name: `${url} late`, locks: false as const }
+      // One lock manager for both batches of tabs, as one browser has.
+      const shared = { name: `${url} late`, ...election.shared() }
       const [first] = openTabs(1, url, token, transport, shared) as [Tab]
       await waitFor(() => first.client.state === 'open', { what: 'the first tab open' })
       // Index 1 of a second batch listens to `typing`, which the leader does not.
@@ -238,6 +243,54 @@ describe('shared: true, edge cases', () => {
       expect(server.stats().connections).toBe(1)
     },
   )
+
+  it('replaces a leader that went silent (a crashed tab) after the lease, resuming from the last relayed id', async () => {
+    const { publisher, token, url } = await setup()
+    // Channels of a "crashed" tab drop everything it would post from then on.
+    const muted = new Set<string>()
+    const Real = globalThis.BroadcastChannel
+    const channels: Array<{ tab: number; channel: BroadcastChannel }> = []
+    let creating = -1
+    globalThis.BroadcastChannel = class extends Real {
+      readonly tab = creating
+      constructor(name: string) {
+        super(name)
+        channels.push({ tab: creating, channel: this })
+      }
+      override postMessage(message: unknown) {
+        if (!muted.has(String(this.tab))) super.postMessage(message)
+      }
+    }
+    cleanups.push(() => {
+      globalThis.BroadcastChannel = Real
+    })
+    const timing = { heartbeat: 100, lease: 400, window: 50 }
+    const tabs = [0, 1, 2].map((index) => {
+      creating = index
+      return openTabs(1, url, token, TRANSPORTS[1], {
+        name: `${url} crash`,
+        locks: false,
+        timing,
+      })[0] as Tab
+    })
+    await waitFor(() => tabs.every((t) => t.client.state === 'open'), { what: 'every tab open' })
+    await send(publisher, 1, 2)
+    await waitFor(() => tabs.every((t) => t.got.length >= 2), { what: 'events 1-2 everywhere' })
+    const leader = tabs.find((t) => t.connects > 0) as Tab
+    muted.add(String(tabs.indexOf(leader)))
+    const since = Date.now()
+    await send(publisher, 3, 4)
+    const rest = tabs.filter((t) => t !== leader)
+    await waitFor(() => rest.every((t) => t.got.length >= 4), {
+      timeout: 5000,
+      what: `events 3-4 from a new leader (${rest.map((t) => t.got.length)})`,
+    })
+    expect(Date.now() - since).toBeGreaterThanOrEqual(timing.lease - 20)
+    await new Promise((r) => setTimeout(r, 100))
+    for (const tab of rest) expect(tab.got).toEqual(expectedFor(0, 1, 4))
+    expect(rest.filter((t) => t.connects > 0)).toHaveLength(1)
+    expect(channels).toHaveLength(3)
+  })
 
   it('closes every tab when the leader is refused for good (401)', async () => {
     const { url } = await setup()
