@@ -117,15 +117,8 @@ export const test = base.extend<TestFixtures & Options, WorkerFixtures>({
         await nameField.fill(name)
         await page.getByRole('button', { name: 'Join the chat' }).click()
       }
-      const status = page.getByRole('status', { name: 'Connection' })
-      if (options.ownStream === false) {
-        // A follower tab shows the shared stream's state only from the
-        // leader's next change when Web Locks elect the leader (reported on
-        // the client): wait for the page, not for "Live".
-        await expect(status).toBeVisible()
-        return page
-      }
-      await expect(status).toHaveText('Live')
+      await expect(page.getByRole('status', { name: 'Connection' })).toHaveText('Live')
+      if (options.ownStream === false) return page
       // The server announces every new stream once it is subscribed: from
       // then on, nothing published can miss this page.
       const user = (await page.locator('.me strong').textContent()) ?? name
