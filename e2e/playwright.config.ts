@@ -37,7 +37,7 @@ export default defineConfig<{ transport: TransportParam; noEventSource: boolean 
     },
     {
       name: 'chromium-polyfill',
-      testIgnore: /docs\.spec\.ts/,
+      testIgnore: /(docs|ui)\.spec\.ts/,
       use: {
         browserName: 'chromium',
         launchOptions: chromiumLaunch,
@@ -48,7 +48,7 @@ export default defineConfig<{ transport: TransportParam; noEventSource: boolean 
     },
     {
       name: 'websocket',
-      testIgnore: /docs\.spec\.ts/,
+      testIgnore: /(docs|ui)\.spec\.ts/,
       use: { browserName: 'chromium', launchOptions: chromiumLaunch, transport: 'websocket' },
     },
     ...(process.env.DOCS_SCREENSHOTS

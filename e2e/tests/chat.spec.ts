@@ -22,40 +22,6 @@ test('two users in two different browsers chat both ways', async ({
   await expect(messageLog(bob).getByText('hello back from the other browser')).toHaveCount(1)
 })
 
-test('messages in another room raise its unread count until it is opened', async ({
-  newContext,
-  signIn,
-}) => {
-  const ann = await signIn(await newContext(), uniqueName('ann'))
-  const bob = await signIn(await newContext(), uniqueName('bob'))
-  await ann.getByRole('button', { name: /^random/ }).click()
-  await expect(ann.getByRole('heading', { name: '# random' })).toBeVisible()
-
-  await say(bob, 'one')
-  await say(bob, 'two')
-  await expect(ann.getByRole('button', { name: 'general, 2 unread' })).toBeVisible()
-  await ann.getByRole('button', { name: 'general, 2 unread' }).click()
-  await expect(messageLog(ann)).toContainText('two')
-  await expect(ann.getByRole('button', { name: 'general', exact: true })).toBeVisible()
-})
-
-test('a new public room appears for others, who can join it and talk there', async ({
-  newContext,
-  signIn,
-}) => {
-  const ann = await signIn(await newContext(), uniqueName('ann'))
-  const bob = await signIn(await newContext(), uniqueName('bob'))
-  const room = uniqueName('launch')
-  await ann.getByLabel('New room name').fill(room)
-  await ann.getByRole('button', { name: 'Create' }).click()
-  await expect(ann.getByRole('heading', { name: `# ${room.toLowerCase()}` })).toBeVisible()
-
-  await bob.getByRole('button', { name: `Join ${room.toLowerCase()}` }).click()
-  await expect(bob.getByRole('heading', { name: `# ${room.toLowerCase()}` })).toBeVisible()
-  await say(bob, 'first!')
-  await expect(messageLog(ann)).toContainText('first!')
-})
-
 test('runs on the embedded broker with no Redis at all', async ({ newContext, signIn }) => {
   const node = await startDemo()
   try {
