@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type EventFrame, encodeComment, encodeEvent } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
@@ -38,7 +38,11 @@ export class SseConnection extends Connection {
       socket !== null &&
       res.headersSent &&
       res.writableLength === socket.writableLength &&
-      (socket as Socket & { _httpMessage?: unknown })._httpMessage === res
+      (socket as Socket & { _httpMessage?: unknown })._httpMessage === res &&
+      // Middleware that wraps write (compression, body loggers) must see
+      // every byte, or a gzip stream would carry plain frames.
+      res.write === ServerResponse.prototype.write &&
+      res.getHeader('content-encoding') === undefined
     res.on('close', () => this.close('client-closed'))
     res.on('error', () => this.close('write-error'))
     const onDrain = () => {

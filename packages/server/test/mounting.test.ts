@@ -98,3 +98,32 @@ it("keeps a stream open past the host server's request and headers timeouts", as
     await new Promise((r) => http.close(r))
   }
 })
+
+it('writes every frame through a middleware that wraps res.write (compression, body loggers)', async () => {
+  const redisse = createServer({ logger: 'silent', channels: () => ['wrapped'] })
+  let seen = ''
+  const app = express()
+  app.use((_req, res, next) => {
+    const write = res.write
+    res.write = function (this: typeof res, chunk: unknown, ...rest: never[]) {
+      seen += String(chunk)
+      return write.call(this, chunk, ...rest)
+    } as typeof res.write
+    next()
+  })
+  app.use(redisse.handler)
+  const http = createHttpServer(app)
+  const url = await listen(http)
+  try {
+    const stream = await openSse(url)
+    await stream.waitForComment('ok')
+    await redisse.broker.publish({ channel: 'wrapped', type: 'm', data: 'through the wrapper' })
+    expect((await stream.waitForEvents(1))[0]?.data).toBe('"through the wrapper"')
+    expect(seen).toContain('data: "through the wrapper"')
+    stream.close()
+  } finally {
+    await redisse.close()
+    http.closeAllConnections()
+    await new Promise((r) => http.close(r))
+  }
+})
