@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, startRedis } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
@@ -150,7 +150,7 @@ function reportFrom(file: string): void {
     seconds: number
   }
   const stamp = basename(file, '.json')
-  writeOutputs({ ...saved, rows: aggregate(saved.runs), stamp, out: dirname(file) })
+  writeOutputs({ ...saved, rows: aggregate(saved.runs), stamp, out: resolve(dirname(file)) })
 }
 
 async function main(): Promise<void> {

@@ -141,11 +141,10 @@ export function table(rows: Row[]): string {
     r.cpuPerDelivery > 0 ? fmt(r.cpuPerDelivery, 1) : '-',
     notes(r),
   ])
-  return [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...lines.map((l) => `| ${l.join(' | ')} |`),
-  ].join('\n')
+  // Columns padded the way the formatter (Biome) lays out Markdown tables.
+  const widths = head.map((h, i) => Math.max(3, h.length, ...lines.map((l) => l[i]!.length)))
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  return [row(head), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n')
 }
 
 /** Redisse against each peer, for the targets of issue #8. */
