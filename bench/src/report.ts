@@ -79,8 +79,18 @@ export function aggregate(runs: RunRecord[]): Row[] {
       extra: Object.fromEntries([...extraKeys].map((k) => [k, m((p) => p.extra[k] ?? 0)])),
     })
   }
-  const order = (r: Row) => `${r.scenario}\0${r.label}\0${r.peer}`
-  return rows.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0))
+  // Scenario, then its points in rising order (2/s before 10/s; `knee` last), then peer.
+  const rank = (label: string) => {
+    const n = Number.parseFloat(label)
+    return Number.isNaN(n) ? Number.POSITIVE_INFINITY : label.includes('KB') ? n * 1024 : n
+  }
+  return rows.sort(
+    (a, b) =>
+      a.scenario.localeCompare(b.scenario) ||
+      rank(a.label) - rank(b.label) ||
+      a.label.localeCompare(b.label) ||
+      a.peer.localeCompare(b.peer),
+  )
 }
 
 const fmt = (n: number, digits = 0) =>
