@@ -6,9 +6,9 @@
  * @module
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, startRedis } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     before: { type: 'string' },
     conns: { type: 'string' },
+    from: { type: 'string' },
   },
   strict: true,
 })
@@ -138,7 +139,25 @@ async function runPeer(peerName: string, rep: number): Promise<Point[]> {
   return points
 }
 
+/** `--from results/<date>.json`: the table, ratios and chart again from a run's records. */
+function reportFrom(file: string): void {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+    runs: RunRecord[]
+    reps: number
+    quick: boolean
+    scale: typeof scale
+    machine: Record<string, unknown>
+    seconds: number
+  }
+  const stamp = basename(file, '.json')
+  writeOutputs({ ...saved, rows: aggregate(saved.runs), stamp, out: resolve(dirname(file)) })
+}
+
 async function main(): Promise<void> {
+  if (values.from) {
+    reportFrom(values.from)
+    return
+  }
   const started = Date.now()
   const peers: string[] = []
   for (const peer of PEERS) {

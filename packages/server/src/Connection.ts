@@ -117,6 +117,17 @@ export abstract class Connection implements PushConnection {
   }
 
   /**
+   * Delivers several live events in order, in one write where the transport
+   * can coalesce them.
+   * @returns how many were delivered (or held)
+   */
+  deliverMany(events: readonly OutgoingEvent[]): number {
+    let delivered = 0
+    for (const event of events) if (this.deliver(event)) delivered += 1
+    return delivered
+  }
+
+  /**
    * Queues an event read from history during a replay. History and live
    * events are merged by sequence at {@link goLive}: live events read off
    * the subscriber connection may lag behind a history read on the command

@@ -2,7 +2,6 @@ import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type EventFrame, encodeComment, encodeEvent } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
-import { coalesceWrites } from './coalesceWrites'
 import { type OutgoingEvent, toHttpChunk } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
 
@@ -16,7 +15,7 @@ export class SseConnection extends Connection {
   /**
    * Frames go straight to the socket (framed here as chunks when the
    * response is chunked) once node:http has sent the headers: one shared
-   * Buffer per event and one write per socket per tick, instead of
+   * Buffer per event and one write per socket per batch, instead of
    * node:http's per-write chunk header, writev and nextTick.
    */
   private readonly direct: boolean
@@ -78,11 +77,21 @@ export class SseConnection extends Connection {
   /** Writes bytes already framed for the wire (a whole chunk when chunked). */
   private writeFramed(bytes: Buffer): boolean {
     if (!this.canWrite()) return false
-    const socket = this.socket!
     this.active = true
-    coalesceWrites(socket)
-    if (!socket.write(bytes)) this.awaitingDrain = true
+    if (!this.socket!.write(bytes)) this.awaitingDrain = true
     return true
+  }
+
+  override deliverMany(events: readonly OutgoingEvent[]): number {
+    const socket = this.socket
+    if (!this.direct || !socket || events.length < 2) return super.deliverMany(events)
+    // Every frame of this batch leaves in one writev.
+    socket.cork()
+    try {
+      return super.deliverMany(events)
+    } finally {
+      socket.uncork()
+    }
   }
 
   protected writeEvent(event: OutgoingEvent): boolean {

@@ -128,6 +128,8 @@ export function createHub(options: {
 
   const join = (connection: Connection, channel: string): Promise<void> => {
     if (connection.channels.has(channel)) return busQueue.get(channel) ?? Promise.resolve()
+    // Events that arrived before this subscription are not its to hear.
+    flushBatch()
     connection.channels.add(channel)
     let set = byChannel.get(channel)
     if (!set) {
@@ -171,11 +173,39 @@ export function createHub(options: {
     heldForRecovery.add(connection)
     connection.holdLive()
   }
+  // Envelopes received within one tick (one bus read often carries many)
+  // are delivered together at its end: a connection due several of them gets
+  // them in one write, and each socket is written (and flushed) in turn, so
+  // the first subscribers are not kept waiting for the whole fan-out.
+  let batch: OutgoingEvent[] = []
+  const flushBatch = () => {
+    if (batch.length === 0) return
+    const events = batch
+    batch = []
+    if (events.length === 1) {
+      const event = events[0]!
+      for (const connection of byChannel.get(event.envelope.channel) ?? []) {
+        if (connection.deliver(event)) counters.delivered += 1
+      }
+      return
+    }
+    const due = new Map<Connection, OutgoingEvent[]>()
+    for (const event of events) {
+      for (const connection of byChannel.get(event.envelope.channel) ?? []) {
+        const list = due.get(connection)
+        if (list) list.push(event)
+        else due.set(connection, [event])
+      }
+    }
+    for (const [connection, list] of due) counters.delivered += connection.deliverMany(list)
+  }
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
     const seq = seqOf(envelope)
     const envelopeEpoch = envelope.id.slice(0, envelope.id.lastIndexOf('-'))
     if (epoch !== undefined && envelopeEpoch !== epoch) {
+      // Events of the old log still waiting in this tick go out before the reset.
+      flushBatch()
       // Redis lost its log: sequences restart, and what was published in
       // between is gone. Every stream is told, then follows the new log.
       lastSeen = 0
@@ -195,10 +225,8 @@ export function createHub(options: {
     const set = byChannel.get(envelope.channel)
     if (!set || set.size === 0) return
     latency.observe((Date.now() - envelope.ts) / 1000)
-    const event = new OutgoingEvent(envelope, seq, options.channelAsEvent)
-    for (const connection of set) {
-      if (connection.deliver(event)) counters.delivered += 1
-    }
+    batch.push(new OutgoingEvent(envelope, seq, options.channelAsEvent))
+    if (batch.length === 1) process.nextTick(flushBatch)
   })
 
   // One shared keep-alive sweep, written in slices over several ticks so
@@ -219,6 +247,7 @@ export function createHub(options: {
   sweep.unref()
 
   const busLost = () => {
+    flushBatch()
     losses += 1
     recoverFrom ??= lastSeen
     for (const connection of connections) holdForRecovery(connection)
