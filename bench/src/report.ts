@@ -169,7 +169,7 @@ export function ratios(rows: Row[]): string[] {
       (r) => r.peer === peer && r.scenario === scenario && r.label !== 'knee',
     )
     if (scenario === 'S3')
-      return mine.sort((a, b) => Number.parseInt(b.label) - Number.parseInt(a.label))[0]
+      return mine.sort((a, b) => Number.parseInt(b.label, 10) - Number.parseInt(a.label, 10))[0]
     return mine.filter((r) => r.loss === 0).sort((a, b) => b.eventsPerSec - a.eventsPerSec)[0]
   }
   for (const us of ['redisse', 'redisse-redis']) {

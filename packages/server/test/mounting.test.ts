@@ -104,10 +104,10 @@ it('writes every frame through a middleware that wraps res.write (compression, b
   let seen = ''
   const app = express()
   app.use((_req, res, next) => {
-    const write = res.write
-    res.write = function (this: typeof res, chunk: unknown, ...rest: never[]) {
-      seen += String(chunk)
-      return write.call(this, chunk, ...rest)
+    const write = res.write as (...args: unknown[]) => boolean
+    res.write = function (this: typeof res, ...args: unknown[]) {
+      seen += String(args[0])
+      return write.apply(this, args)
     } as typeof res.write
     next()
   })
