@@ -2,8 +2,17 @@ import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type EventFrame, encodeComment, encodeEvent } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
+import { canDetachHttpSocket, detachHttpSocket, returnHttpSocket } from './detachHttpSocket'
 import { type OutgoingEvent, toHttpChunk } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
+
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
+/** How long the last bytes of a stream that ends its connection may take to leave. */
+const END_TIMEOUT_MS = 2000
+/** Our `close` and `error` listeners on the response (see {@link SseConnection.leaveHttp}). */
+const OWN_RESPONSE_LISTENERS = { close: 1, error: 1 }
+
+function ignore(): void {}
 
 const HEARTBEAT = Buffer.from(encodeComment(''), 'utf8')
 const HEARTBEAT_CHUNK = toHttpChunk(HEARTBEAT)
@@ -20,16 +29,15 @@ export class SseConnection extends Connection {
    */
   private readonly direct: boolean
   private readonly chunked: boolean
+  /** Null once the socket was taken from node:http ({@link leaveHttp}). */
+  private res: ServerResponse | null
   private awaitingDrain = false
   /** Something was written since the last keep-alive sweep. */
   private active = false
 
-  constructor(
-    readonly res: ServerResponse,
-    subject: string | undefined,
-    host: ConnectionHost,
-  ) {
+  constructor(res: ServerResponse, subject: string | undefined, host: ConnectionHost) {
     super(subject, host)
+    this.res = res
     const socket = res.socket
     this.socket = socket
     this.chunked = res.chunkedEncoding
@@ -44,17 +52,59 @@ export class SseConnection extends Connection {
       res.getHeader('content-encoding') === undefined
     res.on('close', () => this.close('client-closed'))
     res.on('error', () => this.close('write-error'))
-    const onDrain = () => {
-      if (!this.awaitingDrain || this.closed) return
-      this.awaitingDrain = false
-      this.host.drained(this)
+    if (this.direct) socket?.on('drain', this.onDrain)
+    else res.on('drain', this.onDrain)
+    // Not from inside node:http's request callback (see detachHttpSocket).
+    if (this.direct) setImmediate(() => this.leaveHttp())
+  }
+
+  private readonly onDrain = () => {
+    if (!this.awaitingDrain || this.closed) return
+    this.awaitingDrain = false
+    this.host.drained(this)
+  }
+
+  /**
+   * Keeps only the socket once the stream is open: node:http's request,
+   * response and parser cost more than the stream itself.
+   */
+  private leaveHttp(): void {
+    const { res, socket } = this
+    if (this.closed || !res || !socket) return
+    if (!canDetachHttpSocket(res.req, res, OWN_RESPONSE_LISTENERS)) return
+    if (!detachHttpSocket(socket)) return
+    this.res = null
+    socket.on('close', this.onClientGone)
+    // A client that half-closes has left (as node:http treats it).
+    socket.on('end', this.onClientGone)
+    socket.on('error', this.onSocketError)
+    socket.on('drain', this.onDrain)
+    // An event-stream client sends nothing more while its stream is open;
+    // whatever comes is dropped rather than buffered.
+    socket.on('data', ignore)
+  }
+
+  private readonly onClientGone = () => this.close('client-closed')
+  private readonly onSocketError = () => this.close('write-error')
+
+  /** Ends the response and gives the connection back to node:http for the client's next request. */
+  private endDetached(socket: Socket): void {
+    socket.off('close', this.onClientGone)
+    socket.off('end', this.onClientGone)
+    socket.off('error', this.onSocketError)
+    socket.off('drain', this.onDrain)
+    socket.off('data', ignore)
+    if (this.chunked) {
+      socket.write(LAST_CHUNK)
+      if (returnHttpSocket(socket)) return
     }
-    if (this.direct) socket?.on('drain', onDrain)
-    else res.on('drain', onDrain)
+    // Without chunks the body ends with the connection.
+    socket.setTimeout(END_TIMEOUT_MS, () => socket.destroy())
+    socket.end(() => socket.destroy())
   }
 
   get pending(): number {
-    if (this.direct) return this.socket?.writableLength ?? 0
+    if (this.direct || !this.res) return this.socket?.writableLength ?? 0
     return (this.socket?.writableLength ?? 0) + this.res.writableLength
   }
 
@@ -64,7 +114,7 @@ export class SseConnection extends Connection {
    * @returns false when the connection is (now) closed
    */
   writeRaw(chunk: Buffer | string): boolean {
-    if (!this.direct) {
+    if (!this.direct && this.res) {
       if (!this.canWrite()) return false
       this.active = true
       if (!this.res.write(chunk)) this.awaitingDrain = true
@@ -121,7 +171,20 @@ export class SseConnection extends Connection {
   }
 
   protected end(reason: CloseReason): void {
-    if (reason === 'slow-client' || reason === 'write-error') this.res.destroy()
-    else if (!this.res.writableEnded) this.res.end()
+    const cut = reason === 'slow-client' || reason === 'write-error'
+    const { res, socket } = this
+    if (res) {
+      if (cut) res.destroy()
+      else if (!res.writableEnded) res.end()
+      return
+    }
+    if (!socket || socket.destroyed) return
+    // A client that left (or half-closed) gets nothing more, and its
+    // connection cannot carry another request.
+    if (cut || reason === 'client-closed' || socket.readableEnded) {
+      socket.destroy()
+      return
+    }
+    this.endDetached(socket)
   }
 }
