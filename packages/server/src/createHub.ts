@@ -8,6 +8,8 @@ import type { CloseReason, Transport } from './PushHandler'
 
 /** Streams sent a keep-alive per tick of the sweep. */
 const SWEEP_SLICE = 2000
+/** Subscribers from which an event waits for the end of the loop turn, to share writes with others. */
+const COALESCE_FROM_SUBSCRIBERS = 100
 
 /** Counters the hub keeps for `/stats` and `/metrics`. */
 export interface HubCounters {
@@ -173,10 +175,13 @@ export function createHub(options: {
     heldForRecovery.add(connection)
     connection.holdLive()
   }
-  // Envelopes received within one tick (one bus read often carries many)
-  // are delivered together at its end: a connection due several of them gets
-  // them in one write, and each socket is written (and flushed) in turn, so
-  // the first subscribers are not kept waiting for the whole fan-out.
+  // Envelopes received together are delivered together: those of one
+  // callback (one bus read often carries many) at its end, and, once a
+  // broadcast is among them, those of the whole turn of the event loop (HTTP
+  // publishes on the embedded broker each arrive in their own callback). A
+  // connection due several of them gets them in one write, and each socket
+  // is written (and flushed) in turn, so the first subscribers are not kept
+  // waiting for the whole fan-out.
   let batch: OutgoingEvent[] = []
   const flushBatch = () => {
     if (batch.length === 0) return
@@ -226,7 +231,12 @@ export function createHub(options: {
     if (!set || set.size === 0) return
     latency.observe((Date.now() - envelope.ts) / 1000)
     batch.push(new OutgoingEvent(envelope, seq, options.channelAsEvent))
-    if (batch.length === 1) process.nextTick(flushBatch)
+    if (batch.length > 1) return
+    // Waiting for the rest of the loop turn pays off for broadcasts (one
+    // writev per socket for all of them); an event for a few streams goes
+    // out at once.
+    if (set.size >= COALESCE_FROM_SUBSCRIBERS) setImmediate(flushBatch)
+    else process.nextTick(flushBatch)
   })
 
   // One shared keep-alive sweep, written in slices over several ticks so
