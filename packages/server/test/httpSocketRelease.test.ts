@@ -79,6 +79,15 @@ async function collected(ref: WeakRef<object> | undefined): Promise<boolean> {
   return false
 }
 
+/** Opens a stream and waits until node:http has let go of its response. */
+async function openReleasedStream(rig: Rig): Promise<Awaited<ReturnType<typeof rawClient>>> {
+  const client = await rawClient(rig.url.port)
+  client.socket.write(STREAM_REQUEST)
+  await waitFor(() => rig.connections.length === 1)
+  expect(await collected(rig.seen.res)).toBe(true)
+  return client
+}
+
 it('lets node:http collect the request and response of an open stream, and still delivers on it', async () => {
   const rig = await startRig()
   const client = await rawClient(rig.url.port)
@@ -96,10 +105,7 @@ it('lets node:http collect the request and response of an open stream, and still
 
 it('ends a released stream with the last chunk and serves the next request on the same connection', async () => {
   const rig = await startRig()
-  const client = await rawClient(rig.url.port)
-  client.socket.write(STREAM_REQUEST)
-  await waitFor(() => rig.connections.length === 1)
-  expect(await collected(rig.seen.res)).toBe(true)
+  const client = await openReleasedStream(rig)
 
   rig.connections[0]?.close()
   await waitFor(() => client.text().endsWith('0\r\n\r\n'))
@@ -114,10 +120,7 @@ it('ends a released stream with the last chunk and serves the next request on th
 
 it('counts a client that goes away from a released stream as closed', async () => {
   const rig = await startRig()
-  const client = await rawClient(rig.url.port)
-  client.socket.write(STREAM_REQUEST)
-  await waitFor(() => rig.connections.length === 1)
-  expect(await collected(rig.seen.res)).toBe(true)
+  const client = await openReleasedStream(rig)
 
   client.socket.destroy()
   await waitFor(() => rig.redisse.stats().connections === 0)
@@ -126,10 +129,7 @@ it('counts a client that goes away from a released stream as closed', async () =
 
 it('closes the connection of a client that half-closes a released stream', async () => {
   const rig = await startRig()
-  const client = await rawClient(rig.url.port)
-  client.socket.write(STREAM_REQUEST)
-  await waitFor(() => rig.connections.length === 1)
-  expect(await collected(rig.seen.res)).toBe(true)
+  const client = await openReleasedStream(rig)
 
   const closed = new Promise((r) => client.socket.once('close', r))
   client.socket.end()
