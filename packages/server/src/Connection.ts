@@ -122,9 +122,20 @@ export abstract class Connection implements PushConnection {
    * @returns how many were delivered (or held)
    */
   deliverMany(events: readonly OutgoingEvent[]): number {
-    let delivered = 0
-    for (const event of events) if (this.deliver(event)) delivered += 1
-    return delivered
+    const deliverAll = () => {
+      let delivered = 0
+      for (const event of events) if (this.deliver(event)) delivered += 1
+      return delivered
+    }
+    return events.length < 2 ? deliverAll() : this.coalesced(deliverAll)
+  }
+
+  /**
+   * Runs `write` so that what it writes leaves in as few writes to the
+   * network as the transport allows (SSE and WebSocket cork their socket).
+   */
+  protected coalesced<T>(write: () => T): T {
+    return write()
   }
 
   /**
@@ -155,7 +166,13 @@ export abstract class Connection implements PushConnection {
     this.held = undefined
     this.heldBytes = 0
     held.sort((a, b) => a.seq - b.seq)
-    for (const event of held) this.send(event)
+    // A replay often writes hundreds of events at once.
+    if (held.length > 1) this.coalesced(() => this.sendAll(held))
+    else this.sendAll(held)
+  }
+
+  private sendAll(events: readonly OutgoingEvent[]): void {
+    for (const event of events) this.send(event)
   }
 
   /** Sends `redisse:reset` for `data.channels`, with `id` as the client's new cursor when given. */

@@ -2,6 +2,7 @@ import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type EventFrame, encodeComment, encodeEvent } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
+import { corked } from './corked'
 import { canDetachHttpSocket, detachHttpSocket, returnHttpSocket } from './detachHttpSocket'
 import { type OutgoingEvent, toHttpChunk } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
@@ -132,16 +133,8 @@ export class SseConnection extends Connection {
     return true
   }
 
-  override deliverMany(events: readonly OutgoingEvent[]): number {
-    const socket = this.socket
-    if (!this.direct || !socket || events.length < 2) return super.deliverMany(events)
-    // Every frame of this batch leaves in one writev.
-    socket.cork()
-    try {
-      return super.deliverMany(events)
-    } finally {
-      socket.uncork()
-    }
+  protected override coalesced<T>(write: () => T): T {
+    return this.direct && this.socket ? corked(this.socket, write) : write()
   }
 
   protected writeEvent(event: OutgoingEvent): boolean {

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream'
 import { type EventFrame, encodeEventFrame, ReservedEvents, WsCloseCodes } from '@redisse/protocol'
 import type { WebSocket } from 'ws'
 import { Connection, type ConnectionHost } from './Connection'
+import { corked } from './corked'
 import type { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
 
@@ -72,6 +73,11 @@ export class WsConnection extends Connection {
     if ((this.socket as { writableNeedDrain?: boolean }).writableNeedDrain)
       this.awaitingDrain = true
     return true
+  }
+
+  protected override coalesced<T>(write: () => T): T {
+    // ws writes each frame to the socket at once.
+    return corked(this.socket, write)
   }
 
   protected writeEvent(event: OutgoingEvent): boolean {
