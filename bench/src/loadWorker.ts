@@ -5,6 +5,7 @@
  */
 import * as hdr from 'hdr-histogram-js'
 import { type Socket as IoSocket, io } from 'socket.io-client'
+import { WebSocket } from 'ws'
 import {
   type ChannelPlan,
   channelsOf,
@@ -22,6 +23,9 @@ interface Stream {
   paused: boolean
   received: number
 }
+
+const ID_MARK = '"id":"'
+const T_MARK = '"t":'
 
 const newHistogram = () =>
   hdr.build({
@@ -41,6 +45,7 @@ function record(sentAt: number): void {
 function pathOf(style: SubscribeStyle, channels: string[]): string {
   switch (style) {
     case 'redisse':
+    case 'redisse-ws':
       return `/?${channels.map((c) => `channel=${c}`).join('&')}`
     case 'nchan':
       return `/sub?c=${channels.join(',')}`
@@ -117,6 +122,57 @@ function socketIoStream(port: number, localAddress: string, channels: string[]):
   return stream
 }
 
+/**
+ * One Redisse stream over WebSocket: reads the publish timestamp and the id
+ * out of each JSON frame without parsing it whole (as the SSE reader does),
+ * and resumes from the last id after a reconnect.
+ */
+function redisseWsStream(port: number, localAddress: string, path: string): Stream {
+  let ws: WebSocket | undefined
+  let lastId: string | undefined
+  const stream: Stream = {
+    paused: false,
+    received: 0,
+    open() {
+      const resume = lastId === undefined ? '' : `&lastEventId=${encodeURIComponent(lastId)}`
+      return new Promise((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}${path}${resume}`, {
+          perMessageDeflate: false,
+          ...(localAddress === '' ? {} : { localAddress }),
+        })
+        ws = socket
+        socket.on('message', (data: Buffer) => {
+          const text = data.toString('utf8')
+          const id = text.indexOf(ID_MARK)
+          if (id !== -1)
+            lastId = text.slice(id + ID_MARK.length, text.indexOf('"', id + ID_MARK.length))
+          const t = text.indexOf(T_MARK)
+          if (t === -1) return
+          stream.received += 1
+          record(Number.parseFloat(text.slice(t + T_MARK.length)))
+        })
+        socket.once('open', () => {
+          open += 1
+          socket.once('close', () => {
+            open -= 1
+          })
+          resolve()
+        })
+        socket.on('error', (err) => {
+          if (socket.readyState === WebSocket.CONNECTING) reject(err)
+        })
+      })
+    },
+    close: () => ws?.terminate(),
+    pause() {
+      stream.paused = true
+      // Stop reading the TCP socket, as a stalled browser would.
+      ;(ws as unknown as { _socket?: { pause(): void } } | undefined)?._socket?.pause()
+    },
+  }
+  return stream
+}
+
 async function openAll(
   list: Stream[],
   concurrency: number,
@@ -165,7 +221,9 @@ async function connectStreams(
     fresh.push(
       style === 'socketio'
         ? socketIoStream(port, localAddress, channels)
-        : sseStream(port, localAddress, pathOf(style, channels)),
+        : style === 'redisse-ws'
+          ? redisseWsStream(port, localAddress, pathOf(style, channels))
+          : sseStream(port, localAddress, pathOf(style, channels)),
     )
   }
   streams.push(...fresh)

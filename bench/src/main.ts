@@ -48,7 +48,9 @@ const scenarioNames = (values.scenarios?.split(',') ??
   (values.quick ? ['S1', 'S2', 'S3', 'S4'] : Object.keys(SCENARIOS))) as ScenarioName[]
 const wanted = values.peers?.split(',')
 // `--before <commit>` adds Redisse as of that commit, to measure engine changes in one run.
-if (values.before) PEERS.push(redisseAt(values.before, false))
+if (values.before) {
+  PEERS.push(redisseAt(values.before, false), redisseAt(values.before, false, 'redisse-ws'))
+}
 const cores = availableParallelism()
 
 // The load (this process, its workers, the publisher and Redis) lives on

@@ -1,5 +1,5 @@
 /** How a load worker asks a peer for a stream of several channels. */
-export type SubscribeStyle = 'redisse' | 'nchan' | 'query' | 'socketio'
+export type SubscribeStyle = 'redisse' | 'redisse-ws' | 'nchan' | 'query' | 'socketio'
 
 /** How a connection's channels are chosen from its index. */
 export interface ChannelPlan {

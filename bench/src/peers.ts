@@ -105,7 +105,7 @@ const nodeSource = ['node', '--conditions=@redisse/source', '--import', 'tsx']
  * it resolves the same dependencies: before/after runs of the engine. Its
  * tests are left out, so the server's test run never picks them up.
  */
-export function redisseAt(ref: string, withRedis: boolean): Peer {
+export function redisseAt(ref: string, withRedis: boolean, style: RedisseStyle = 'redisse'): Peer {
   const dir = join(repo, 'packages', 'server', '.bench-before', ref.replace(/[^\w.-]/g, '_'))
   if (!existsSync(join(dir, 'src', 'cli.ts'))) {
     mkdirSync(dir, { recursive: true })
@@ -121,16 +121,25 @@ export function redisseAt(ref: string, withRedis: boolean): Peer {
     )
   }
   return redisse(
-    `redisse-before${withRedis ? '-redis' : ''}`,
+    `redisse-before${withRedis ? '-redis' : ''}${style === 'redisse-ws' ? '-ws' : ''}`,
     withRedis,
+    style,
     join(dir, 'src', 'cli.ts'),
   )
 }
 
-function redisse(name: string, withRedis: boolean, cli = 'packages/server/src/cli.ts'): Peer {
+/** Redisse's streams over SSE, or over WebSocket on the same server. */
+type RedisseStyle = Extract<SubscribeStyle, 'redisse' | 'redisse-ws'>
+
+function redisse(
+  name: string,
+  withRedis: boolean,
+  style: RedisseStyle = 'redisse',
+  cli = 'packages/server/src/cli.ts',
+): Peer {
   return {
     name,
-    style: 'redisse',
+    style,
     resumes: true,
     missing: () => undefined,
     async start(ctx) {
@@ -272,6 +281,7 @@ const raw = nodePeer('raw-net', 'rawSseServer.ts', 'query', 'redis-publish', 'io
 export const PEERS: Peer[] = [
   redisse('redisse', false),
   redisse('redisse-redis', true),
+  redisse('redisse-ws', false, 'redisse-ws'),
   nodePeer('better-sse', 'betterSseServer.ts', 'query', 'redis-publish', 'better-sse'),
   nodePeer('socket.io', 'socketIoServer.ts', 'socketio', 'socketio-emitter', 'socket.io'),
   nchan,

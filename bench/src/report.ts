@@ -214,12 +214,13 @@ export function ratios(rows: Row[]): string[] {
       `${us} loss: ${lossy.length === 0 ? 'zero in every scenario' : lossy.map((r) => `${r.scenario} ${r.label} ${fmt(r.loss)}`).join(', ')}`,
     )
   }
-  const before = rows.filter((r) => r.peer === 'redisse-before')
+  const before = rows.filter((r) => r.peer === 'redisse-before' || r.peer === 'redisse-before-ws')
   for (const old of before) {
-    const now = get('redisse', old.scenario, old.label)
+    const current = old.peer.replace('-before', '')
+    const now = get(current, old.scenario, old.label)
     if (!now || old.eventsPerSec <= 0 || old.cpuPerDelivery <= 0) continue
     out.push(
-      `engine after/before ${old.scenario} ${old.label}: ${fmt(now.eventsPerSec / old.eventsPerSec, 2)}× ev/s, ${fmt(now.cpuPerDelivery / old.cpuPerDelivery, 2)}× CPU per delivery, p99 ${fmt(now.p99, 1)} vs ${fmt(old.p99, 1)} ms`,
+      `engine after/before (${current}) ${old.scenario} ${old.label}: ${fmt(now.eventsPerSec / old.eventsPerSec, 2)}× ev/s, ${fmt(now.cpuPerDelivery / old.cpuPerDelivery, 2)}× CPU per delivery, p99 ${fmt(now.p99, 1)} vs ${fmt(old.p99, 1)} ms`,
     )
   }
   return out
