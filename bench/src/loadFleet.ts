@@ -11,6 +11,7 @@ import type {
   WorkerReply,
 } from './messages'
 import type { PublishTarget } from './peerPublishers'
+import { stopChild } from './stopChild'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const execArgv = [
@@ -164,20 +165,8 @@ export class LoadFleet {
 
   async close(): Promise<void> {
     await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null) {
-              resolve()
-              return
-            }
-            const timer = setTimeout(() => w.kill('SIGKILL'), 3000)
-            w.once('exit', () => {
-              clearTimeout(timer)
-              resolve()
-            })
-            w.send({ cmd: 'close' } satisfies WorkerCommand)
-          }),
+      this.workers.map((w) =>
+        stopChild(w, () => w.send({ cmd: 'close' } satisfies WorkerCommand), 3000),
       ),
     )
   }
@@ -203,17 +192,6 @@ export class PublisherProcess {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) {
-        resolve()
-        return
-      }
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000)
-      this.child.once('exit', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      this.child.send({ cmd: 'close' })
-    })
+    return stopChild(this.child, () => this.child.send({ cmd: 'close' }), 3000)
   }
 }

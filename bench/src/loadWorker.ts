@@ -14,7 +14,7 @@ import {
   type WorkerReply,
 } from './messages'
 import { now } from './now'
-import { SseSocket } from './sseSocket'
+import { SseSocket, T_MARK } from './sseSocket'
 
 interface Stream {
   open(): Promise<void>
@@ -25,7 +25,6 @@ interface Stream {
 }
 
 const ID_MARK = '"id":"'
-const T_MARK = '"t":'
 
 const newHistogram = () =>
   hdr.build({

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { SubscribeStyle } from './messages'
 import type { PublishTarget } from './peerPublishers'
+import { stopChild } from './stopChild'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = join(here, '..', '..')
@@ -82,19 +83,7 @@ async function launch(
   child.stdout?.on('data', keep)
   child.stderr?.on('data', keep)
   await waitForPort(ctx.port, child, () => log)
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        resolve()
-        return
-      }
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      child.once('exit', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      child.kill('SIGTERM')
-    })
+  const stop = () => stopChild(child, () => child.kill('SIGTERM'), 5000)
   return { child, stop }
 }
 

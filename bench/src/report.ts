@@ -14,23 +14,11 @@ export interface RunRecord {
 }
 
 /** Median of each figure over repetitions, with the spread of the headline ones. */
-export interface Row {
+export interface Row extends Point {
   peer: string
-  scenario: string
-  label: string
   reps: number
-  connections: number
-  eventsPerSec: number
   eventsPerSecSpread: [number, number]
-  p50: number
-  p99: number
   p99Spread: [number, number]
-  p999: number
-  loss: number
-  cpuPerDelivery: number
-  serverCpu: number
-  clientBound: boolean
-  extra: Record<string, number>
 }
 
 export function median(values: number[]): number {

@@ -3,7 +3,8 @@ import { connect, type Socket } from 'node:net'
 /** Called once per event that carries a publish timestamp (`"t":<ms>`). */
 export type OnEvent = (sentAt: number) => void
 
-const T_MARK = '"t":'
+/** Where the publish timestamp starts in an event's data. */
+export const T_MARK = '"t":'
 
 /**
  * One SSE stream over a raw TCP socket: writes the GET by hand, decodes
