@@ -122,21 +122,26 @@ export abstract class Connection implements PushConnection {
    * @returns how many were delivered (or held)
    */
   deliverMany(events: readonly OutgoingEvent[]): number {
-    const deliverAll = () => {
-      let delivered = 0
+    let delivered = 0
+    const batch = events.length > 1
+    if (batch) this.cork()
+    try {
       for (const event of events) if (this.deliver(event)) delivered += 1
-      return delivered
+    } finally {
+      if (batch) this.uncork()
     }
-    return events.length < 2 ? deliverAll() : this.coalesced(deliverAll)
+    return delivered
   }
 
   /**
-   * Runs `write` so that what it writes leaves in as few writes to the
-   * network as the transport allows (SSE and WebSocket cork their socket).
+   * Holds what is written until {@link uncork}, so a batch leaves in one
+   * write to the network where the transport can (SSE and WebSocket cork
+   * their socket).
    */
-  protected coalesced<T>(write: () => T): T {
-    return write()
-  }
+  protected cork(): void {}
+
+  /** Writes out what {@link cork} held. */
+  protected uncork(): void {}
 
   /**
    * Queues an event read from history during a replay. History and live
@@ -167,12 +172,13 @@ export abstract class Connection implements PushConnection {
     this.heldBytes = 0
     held.sort((a, b) => a.seq - b.seq)
     // A replay often writes hundreds of events at once.
-    if (held.length > 1) this.coalesced(() => this.sendAll(held))
-    else this.sendAll(held)
-  }
-
-  private sendAll(events: readonly OutgoingEvent[]): void {
-    for (const event of events) this.send(event)
+    const batch = held.length > 1
+    if (batch) this.cork()
+    try {
+      for (const event of held) this.send(event)
+    } finally {
+      if (batch) this.uncork()
+    }
   }
 
   /** Sends `redisse:reset` for `data.channels`, with `id` as the client's new cursor when given. */

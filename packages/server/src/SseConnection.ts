@@ -2,7 +2,6 @@ import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type EventFrame, encodeComment, encodeEvent } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
-import { corked } from './corked'
 import { canDetachHttpSocket, detachHttpSocket, returnHttpSocket } from './detachHttpSocket'
 import { type OutgoingEvent, toHttpChunk } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
@@ -133,8 +132,12 @@ export class SseConnection extends Connection {
     return true
   }
 
-  protected override coalesced<T>(write: () => T): T {
-    return this.direct && this.socket ? corked(this.socket, write) : write()
+  protected override cork(): void {
+    if (this.direct) this.socket?.cork()
+  }
+
+  protected override uncork(): void {
+    if (this.direct) this.socket?.uncork()
   }
 
   protected writeEvent(event: OutgoingEvent): boolean {

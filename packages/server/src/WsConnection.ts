@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream'
 import { type EventFrame, encodeEventFrame, ReservedEvents, WsCloseCodes } from '@redisse/protocol'
 import type { WebSocket } from 'ws'
 import { Connection, type ConnectionHost } from './Connection'
-import { corked } from './corked'
 import type { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
 
@@ -75,9 +74,14 @@ export class WsConnection extends Connection {
     return true
   }
 
-  protected override coalesced<T>(write: () => T): T {
-    // ws writes each frame to the socket at once.
-    return corked(this.socket, write)
+  // ws writes each frame to the socket at once: corked, a batch of frames
+  // leaves in one writev.
+  protected override cork(): void {
+    this.socket.cork()
+  }
+
+  protected override uncork(): void {
+    this.socket.uncork()
   }
 
   protected writeEvent(event: OutgoingEvent): boolean {
