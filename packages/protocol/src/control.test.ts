@@ -26,6 +26,7 @@ describe('control messages', () => {
     { v: 1, op: 'add', subject: '42', channel: 'room:1' },
     { v: 1, op: 'remove', subject: 'user@example.com', channel: 'team/a' },
     { v: 1, op: 'clear', subject: '42' },
+    { v: 1, op: 'revoke', subject: '42', tokenHash: 'a'.repeat(64) },
   ])('round-trip: $op', (message) => {
     expect(parseControl(formatControl(message))).toEqual(message)
   })
@@ -57,6 +58,11 @@ describe('control messages', () => {
     ['remove with a numeric channel', '{"v":1,"op":"remove","subject":"42","channel":7}'],
     ['a numeric subject', '{"v":1,"op":"clear","subject":42}'],
     ['no subject', '{"v":1,"op":"clear"}'],
+    ['revoke without tokenHash', '{"v":1,"op":"revoke","subject":"42"}'],
+    [
+      'revoke with a tokenHash that is not SHA-256 hex',
+      '{"v":1,"op":"revoke","subject":"42","tokenHash":"xyz"}',
+    ],
   ])('reject %s with code invalid-envelope', (_what, raw) => {
     let thrown: unknown
     try {

@@ -106,7 +106,11 @@ export const WsCloseCodes = {
   messageTooLarge: 1009,
   /** The server failed (subscribing, replaying history). */
   internalError: 1011,
-  /** The subject's channel list became empty (token mode): reconnecting gives 401. */
+  /**
+   * Token mode: the stream's access ended (the subject's channel list became
+   * empty, the subject was cleared, or the stream's token was revoked or
+   * expired). Reconnecting with the same token gives 401.
+   */
   channelsRevoked: 4001,
 } as const
 

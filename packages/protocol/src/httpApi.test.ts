@@ -9,6 +9,7 @@ describe('HttpPaths', () => {
   test('builds subject paths', () => {
     expect(HttpPaths.subject('42')).toBe('/subjects/42')
     expect(HttpPaths.subjectTokens('42')).toBe('/subjects/42/tokens')
+    expect(HttpPaths.subjectTokenRevoke('42')).toBe('/subjects/42/tokens/revoke')
     expect(HttpPaths.subjectChannels('42')).toBe('/subjects/42/channels')
     expect(HttpPaths.subjectChannel('42', 'room-1')).toBe('/subjects/42/channels/room-1')
   })

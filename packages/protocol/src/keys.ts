@@ -24,11 +24,18 @@ export interface RedisKeys {
    * Outlives the history by 30 days so a gap stays detectable.
    */
   historyMeta(channel: string): string
-  /** String: the subject id a token (by its SHA-256 hex) belongs to. */
+  /**
+   * String: the subject id a token (by its SHA-256 hex) belongs to, with the
+   * token's ttl as the key's expiry (PX); deleted when the token is revoked.
+   */
   token(tokenHash: string): string
   /** Set: channels a subject may hear. */
   subjectChannels(subject: string): string
-  /** Set: hashes of a subject's tokens. */
+  /**
+   * Set: hashes of a subject's tokens. May hold hashes whose `token:` key
+   * has expired; writers remove those (SMEMBERS, then EXISTS of each) when
+   * they issue or revoke a token of the subject.
+   */
   subjectTokens(subject: string): string
   /** Pub/sub channel announcing subject edits to every server node. */
   control: string
