@@ -15,6 +15,7 @@ test('exports exactly the documented runtime API', () => {
       'MAX_CHANNEL_LENGTH',
       'MAX_EVENT_TYPE_LENGTH',
       'MAX_SUBJECT_LENGTH',
+      'MAX_TOKEN_LENGTH',
       'PUBLISH_SCRIPT',
       'PUBLISH_SCRIPT_KEY_COUNT',
       'RESERVED_PREFIX',
@@ -54,6 +55,7 @@ test('exports exactly the documented runtime API', () => {
       'validateEventType',
       'validateHistoryPattern',
       'validateSubject',
+      'validateToken',
     ].sort(),
   )
 })

@@ -65,4 +65,11 @@ export {
 } from './publishScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'
-export { hashToken, MAX_SUBJECT_LENGTH, newToken, validateSubject } from './tokens'
+export {
+  hashToken,
+  MAX_SUBJECT_LENGTH,
+  MAX_TOKEN_LENGTH,
+  newToken,
+  validateSubject,
+  validateToken,
+} from './tokens'

@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'vitest'
 import { isRedisseError, RedisseError } from './errors'
-import { hashToken, MAX_SUBJECT_LENGTH, newToken, validateSubject } from './tokens'
+import {
+  hashToken,
+  MAX_SUBJECT_LENGTH,
+  MAX_TOKEN_LENGTH,
+  newToken,
+  validateSubject,
+  validateToken,
+} from './tokens'
 
 describe('hashToken', () => {
   test('is the SHA-256 of the UTF-8 token, lowercase hex (FIPS 180-2 vector "abc")', async () => {
@@ -89,5 +96,27 @@ describe('validateSubject', () => {
         `invalid subject id "a b": use 1 to ${MAX_SUBJECT_LENGTH} printable ASCII characters without spaces`,
       ),
     )
+  })
+})
+
+describe('validateToken', () => {
+  test('returns a token of 1 to MAX_TOKEN_LENGTH characters as is', () => {
+    expect(validateToken('abc')).toBe('abc')
+    expect(validateToken('x'.repeat(MAX_TOKEN_LENGTH))).toHaveLength(MAX_TOKEN_LENGTH)
+  })
+
+  test.each([
+    ['the empty string', ''],
+    ['an over-long string', 'x'.repeat(MAX_TOKEN_LENGTH + 1)],
+    ['a number', 42],
+    ['undefined', undefined],
+  ])('refuses %s with invalid-request', (_what, token) => {
+    let thrown: unknown
+    try {
+      validateToken(token)
+    } catch (err) {
+      thrown = err
+    }
+    expect(isRedisseError(thrown, 'invalid-request')).toBe(true)
   })
 })

@@ -22,6 +22,25 @@ export function validateSubject(id: unknown): string {
   )
 }
 
+/** Longest token accepted where one is given back (revocation), in characters. */
+export const MAX_TOKEN_LENGTH = 512
+
+/**
+ * Checks a token handed back by a caller (to revoke it): a non-empty string
+ * of at most {@link MAX_TOKEN_LENGTH} characters. Its content is not
+ * checked further: only its hash is ever looked up.
+ * @throws RedisseError `invalid-request` otherwise
+ */
+export function validateToken(token: unknown): string {
+  if (typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH) {
+    return token
+  }
+  throw new RedisseError(
+    'invalid-request',
+    `invalid token (${typeof token === 'string' ? `${token.length} characters` : typeof token}): pass the string generateToken() returned`,
+  )
+}
+
 /**
  * SHA-256 of a token, lowercase hex: what Redis stores instead of the token.
  * Uses Web Crypto, present in Node ≥ 20 and every current browser.

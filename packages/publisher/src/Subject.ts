@@ -29,6 +29,17 @@ export interface Subject {
    * @returns true when the channel was in the list
    */
   removeChannel(channel: string): Promise<boolean>
+  /**
+   * Revokes one token of this subject: it stops authenticating, and every
+   * open stream opened with it ends on every server node (SSE ends, so the
+   * client's reconnect gets 401; WebSocket closes with 4001; a waiting poll
+   * answers). The subject's other tokens and their streams are untouched.
+   * @param token - the raw token {@link generateToken} returned
+   * @returns true when the token existed for this subject (false for an
+   *   unknown or expired token, or one of another subject, which stays valid)
+   * @throws RedisseError `invalid-request` for an empty or over-long token
+   */
+  revokeToken(token: string): Promise<boolean>
   /** The subject's channels, sorted. */
   channels(): Promise<string[]>
   /** Deletes every token and the channel list of the subject; its open streams end. */

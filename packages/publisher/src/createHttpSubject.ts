@@ -1,4 +1,4 @@
-import { HttpPaths, validateChannel, validateSubject } from '@redisse/protocol'
+import { HttpPaths, validateChannel, validateSubject, validateToken } from '@redisse/protocol'
 import { answerField } from './answerField'
 import { checkTokenTtl } from './checkTokenTtl'
 import type { HttpClient } from './createHttpClient'
@@ -14,6 +14,11 @@ export function createHttpSubject(rawId: string, http: HttpClient): Subject {
       const body = JSON.stringify(ttl === undefined ? {} : { ttl })
       const answer = await http.request('change', 'POST', HttpPaths.subjectTokens(id), body)
       return answerField('change', answer, 'token', 'string')
+    },
+    async revokeToken(token) {
+      const body = JSON.stringify({ token: validateToken(token) })
+      const answer = await http.request('change', 'POST', HttpPaths.subjectTokenRevoke(id), body)
+      return answerField('change', answer, 'revoked', 'boolean')
     },
     async addChannel(channel) {
       const path = HttpPaths.subjectChannel(id, validateChannel(channel))

@@ -147,6 +147,7 @@ describe('HTTP transport: publishing', () => {
 describe('HTTP transport: subjects', () => {
   it('calls the documented subject endpoints with encoded segments', async () => {
     await using srv = await startFakeServer((req) => {
+      if (req.path.endsWith('/revoke')) return json(200, { revoked: true })
       if (req.method === 'POST') return json(201, { token: 'raw-token' })
       if (req.method === 'PUT') return json(200, { added: true })
       if (req.method === 'GET') return json(200, { channels: ['room:2', 'room:1'] })
@@ -161,6 +162,7 @@ describe('HTTP transport: subjects', () => {
     expect(await user.addChannel('room:1')).toBe(true)
     expect(await user.removeChannel('room/2')).toBe(false)
     expect(await user.channels()).toEqual(['room:1', 'room:2'])
+    expect(await user.revokeToken('raw-token')).toBe(true)
     await user.clear()
     expect(srv.received.map((r) => [r.method, r.path, r.body])).toEqual([
       ['POST', '/subjects/ann%2F1/tokens', '{"ttl":60000}'],
@@ -168,6 +170,7 @@ describe('HTTP transport: subjects', () => {
       ['PUT', '/subjects/ann%2F1/channels/room%3A1', ''],
       ['DELETE', '/subjects/ann%2F1/channels/room%2F2', ''],
       ['GET', '/subjects/ann%2F1/channels', ''],
+      ['POST', '/subjects/ann%2F1/tokens/revoke', '{"token":"raw-token"}'],
       ['DELETE', '/subjects/ann%2F1', ''],
     ])
     for (const req of srv.received) expect(req.headers.authorization).toBe(`Bearer ${KEY}`)
@@ -185,6 +188,11 @@ describe('HTTP transport: subjects', () => {
     await expect(pub.subject('u').generateToken({ ttl: 0 })).rejects.toMatchObject({
       code: 'invalid-request',
     })
+    for (const token of ['', 'x'.repeat(513), 42 as unknown as string]) {
+      await expect(pub.subject('u').revokeToken(token)).rejects.toMatchObject({
+        code: 'invalid-request',
+      })
+    }
     expect(srv.received).toEqual([])
   })
 })

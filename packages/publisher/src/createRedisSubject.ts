@@ -5,10 +5,12 @@ import {
   type RedisKeys,
   validateChannel,
   validateSubject,
+  validateToken,
 } from '@redisse/protocol'
 import type { ChainableCommander, Redis } from 'ioredis'
 import { checkTokenTtl } from './checkTokenTtl'
 import type { RedisGate } from './createRedisGate'
+import { pruneSubjectTokens } from './pruneSubjectTokens'
 import type { Subject } from './Subject'
 
 /** Runs a MULTI and turns a refused command inside it into an error. */
@@ -50,14 +52,34 @@ export function createRedisSubject(
       const ttl = checkTokenTtl(options)
       const token = newToken()
       const hash = await hashToken(token)
-      await gate.run('change', () => {
+      await gate.run('change', async () => {
         const tx = redis.multi()
         if (ttl === undefined) tx.set(keys.token(hash), id)
         else tx.set(keys.token(hash), id, 'PX', ttl)
         tx.sadd(keys.subjectTokens(id), hash)
-        return execAll(tx)
+        await execAll(tx)
+        await pruneSubjectTokens(redis, keys, id)
       })
       return token
+    },
+    async revokeToken(rawToken) {
+      const hash = await hashToken(validateToken(rawToken))
+      const revoked = await gate.run('change', async () => {
+        // Only a token of this subject is revoked: the subject id is the
+        // key's value, and the hash cannot be guessed from another subject.
+        if ((await redis.get(keys.token(hash))) !== id) return false
+        const tx = redis.multi()
+        tx.del(keys.token(hash))
+        tx.srem(keys.subjectTokens(id), hash)
+        tx.publish(
+          keys.control,
+          formatControl({ v: 1, op: 'revoke', subject: id, tokenHash: hash }),
+        )
+        const [deleted] = await execAll(tx)
+        await pruneSubjectTokens(redis, keys, id)
+        return deleted === 1
+      })
+      return revoked
     },
     addChannel: (channel) => edit('add', channel),
     removeChannel: (channel) => edit('remove', channel),

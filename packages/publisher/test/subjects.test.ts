@@ -84,6 +84,73 @@ describe('subject tokens', () => {
   })
 })
 
+describe('subject token revocation and pruning', () => {
+  it('revokeToken() deletes that token only, and announces its hash on the control channel', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    const revoked = await user.generateToken({ ttl: 60_000 })
+    const kept = await user.generateToken()
+    await user.addChannel('room:1')
+    expect(await user.revokeToken(revoked)).toBe(true)
+    expect(await ctx.dump()).toEqual({
+      [ctx.keys.token(await hashToken(kept))]: 'user-1',
+      [ctx.keys.subjectTokens('user-1')]: [await hashToken(kept)],
+      [ctx.keys.subjectChannels('user-1')]: ['room:1'],
+    })
+    await waitFor(() => ctx.control.some((m) => m.op === 'revoke'), { what: 'the revoke message' })
+    expect(ctx.control.at(-1)).toEqual({
+      v: 1,
+      op: 'revoke',
+      subject: 'user-1',
+      tokenHash: await hashToken(revoked),
+    })
+    expect(await user.revokeToken(revoked)).toBe(false)
+  })
+
+  it('revokeToken() leaves a token of another subject valid, and answers false', async () => {
+    await using ctx = await setup()
+    const theirs = await ctx.pub.subject('user-2').generateToken()
+    expect(await ctx.pub.subject('user-1').revokeToken(theirs)).toBe(false)
+    expect(await ctx.dump()).toEqual({
+      [ctx.keys.token(await hashToken(theirs))]: 'user-2',
+      [ctx.keys.subjectTokens('user-2')]: [await hashToken(theirs)],
+    })
+    expect(await ctx.pub.subject('user-1').revokeToken('never-issued')).toBe(false)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(ctx.control).toEqual([])
+  })
+
+  it('prunes hashes of expired tokens from subject-tokens as tokens are issued', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    const longLived = await user.generateToken()
+    const key = ctx.keys.subjectTokens('user-1')
+    // 20 rounds of 100 short-lived tokens: 2,001 issued in all.
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 100 }, () => user.generateToken({ ttl: 20 })))
+      // Expired token keys answer EXISTS 0 at once, even before Redis evicts them.
+      await new Promise((r) => setTimeout(r, 25))
+      expect(await redis.scard(key)).toBeLessThanOrEqual(250)
+    }
+    // Pruned by samples of 128: two calls clear the 250 at most left, the third is margin.
+    const fresh: string[] = []
+    for (let i = 0; i < 3; i++) fresh.push(await user.generateToken({ ttl: 60_000 }))
+    expect((await redis.smembers(key)).sort()).toEqual(
+      (await Promise.all([longLived, ...fresh].map(hashToken))).sort(),
+    )
+  })
+
+  it('prunes hashes of expired tokens on revokeToken too', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    for (let i = 0; i < 5; i++) await user.generateToken({ ttl: 30 })
+    const live = await user.generateToken()
+    await new Promise((r) => setTimeout(r, 60))
+    expect(await user.revokeToken(live)).toBe(true)
+    expect(await redis.exists(ctx.keys.subjectTokens('user-1'))).toBe(0)
+  })
+})
+
 describe('subject channels', () => {
   it('adds, removes and lists channels sorted, announcing each edit on the control channel', async () => {
     await using ctx = await setup()
