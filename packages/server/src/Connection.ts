@@ -38,6 +38,8 @@ export abstract class Connection implements PushConnection {
   abstract readonly transport: Transport
   closed = false
   closeReason: CloseReason | undefined
+  /** The token it opened with (token mode), so a revocation or its expiry can end it. */
+  token: { readonly hash: string; readonly expiresAt: number | undefined } | undefined
   /** Sequence of the newest event written, so recovery never sends one twice. */
   lastSeq = 0
   /**

@@ -6,6 +6,10 @@ export type CloseReason =
   | 'client-closed'
   | 'slow-client'
   | 'channels-revoked'
+  /** Token mode: the stream's token was revoked (`subject.revokeToken`). */
+  | 'token-revoked'
+  /** Token mode: the stream's token reached the end of its ttl. */
+  | 'token-expired'
   | 'server-shutdown'
   | 'write-error'
   /** A long poll sent its answer. */

@@ -123,6 +123,12 @@ export class WsConnection extends Connection {
       case 'channels-revoked':
         ws.close(WsCloseCodes.channelsRevoked, 'channels revoked')
         break
+      case 'token-revoked':
+        ws.close(WsCloseCodes.channelsRevoked, 'token revoked')
+        break
+      case 'token-expired':
+        ws.close(WsCloseCodes.channelsRevoked, 'token expired')
+        break
       case 'protocol-error':
         // Without a code of ours, ws is already closing (1009 for an oversized message).
         if (this.protocolClose) ws.close(this.protocolClose.code, this.protocolClose.reason)

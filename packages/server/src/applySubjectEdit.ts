@@ -8,6 +8,13 @@ import type { ResolvedOptions } from './options'
  * stream whose list becomes empty (or whose subject was cleared) ends.
  */
 export function applySubjectEdit(hub: Hub, edit: SubjectEdit, options: ResolvedOptions): void {
+  if (edit.op === 'revoke') {
+    // Only the streams of that one token: the subject's others stay open.
+    for (const connection of hub.connectionsOf(edit.subject)) {
+      if (connection.token?.hash === edit.tokenHash) connection.close('token-revoked')
+    }
+    return
+  }
   for (const connection of hub.connectionsOf(edit.subject)) {
     if (edit.op === 'clear') {
       connection.close('channels-revoked')

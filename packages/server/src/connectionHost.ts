@@ -1,6 +1,7 @@
 import type { Connection, ConnectionHost } from './Connection'
 import type { PushHandler } from './PushHandler'
 import type { ServerContext } from './ServerContext'
+import { untrackStreamToken } from './trackStreamToken'
 
 /** The host of every connection of a server, plus the push-handler calls. */
 export interface NodeConnectionHost extends ConnectionHost {
@@ -48,6 +49,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
       callPush(ctx, 'onOpen', connection)
     },
     closed(connection) {
+      untrackStreamToken(ctx, connection)
       hub.detach(connection)
       options.logger.info('stream closed', {
         conn: connection.id,

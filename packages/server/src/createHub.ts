@@ -104,6 +104,8 @@ export function createHub(options: {
       'client-closed': 0,
       'slow-client': 0,
       'channels-revoked': 0,
+      'token-revoked': 0,
+      'token-expired': 0,
       'server-shutdown': 0,
       'write-error': 0,
       answered: 0,

@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isRedisseError, RedisseError, validateChannel, validateSubject } from '@redisse/protocol'
+import {
+  isRedisseError,
+  RedisseError,
+  validateChannel,
+  validateSubject,
+  validateToken,
+} from '@redisse/protocol'
 import { sendError, sendJson } from './httpErrors'
 import { readJsonBody } from './readJsonBody'
 import type { ServerContext } from './ServerContext'
@@ -64,6 +70,10 @@ async function subjects(
       throw new RedisseError('invalid-request', 'ttl must be a positive integer of ms')
     }
     sendJson(res, 201, { token: await store.generateToken(subject, { ttl }) })
+  } else if (kind === 'tokens' && rawChannel === 'revoke' && method === 'POST') {
+    const body = (await readJsonBody(req, 4096)) as { token?: unknown } | null
+    const token = validateToken(body?.token)
+    sendJson(res, 200, { revoked: await store.revokeToken(subject, token) })
   } else if (kind === 'channels' && rawChannel === undefined && method === 'GET') {
     sendJson(res, 200, { channels: await store.channels(subject) })
   } else if (kind === 'channels' && rawChannel !== undefined && method === 'PUT') {

@@ -9,6 +9,8 @@ export interface Access {
   /** The subject of the token, in token mode. */
   subject: string | undefined
   mode: 'callback' | 'token' | 'public'
+  /** The token the stream opened with (token mode): its hash and expiry. */
+  token?: { hash: string; expiresAt: number | undefined } | undefined
 }
 
 /** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
@@ -112,7 +114,7 @@ export async function resolveAccess(
     if (grant.channels.length === 0) {
       throw new RedisseError('unauthorized', 'this token grants no channel yet')
     }
-    access = { channels: grant.channels, subject: grant.subject, mode: 'token' }
+    access = { channels: grant.channels, subject: grant.subject, mode: 'token', token: grant.token }
   } else {
     throw new RedisseError('invalid-request', 'ask for channels with ?channel=name (public mode)')
   }

@@ -2,6 +2,7 @@ import type { Connection } from './Connection'
 import { type ReplayOutcome, replayHistory } from './replayHistory'
 import type { Access } from './resolveAccess'
 import type { ServerContext } from './ServerContext'
+import { trackStreamToken } from './trackStreamToken'
 
 /**
  * Subscribes a new connection of any transport to its channels and, with a
@@ -16,6 +17,7 @@ export async function startDelivery(
   lastEventId: string | undefined,
 ): Promise<ReplayOutcome | undefined | false> {
   const { options, hub } = ctx
+  trackStreamToken(ctx, connection, access.token)
   const resume = lastEventId !== undefined && options.history.enabled
   if (resume) connection.holdLive()
   try {

@@ -13,12 +13,20 @@ export interface PublishRequest {
 export interface TokenGrant {
   subject: string
   channels: string[]
+  /**
+   * The token itself, so its streams can be found again: its SHA-256 hex
+   * (what a revocation names) and when it expires (epoch ms, `Date.now()`
+   * clock; undefined: never). Absent only from brokers that predate it.
+   */
+  token?: { hash: string; expiresAt: number | undefined } | undefined
 }
 
 /** A live edit of a subject's channel list, as every node receives it. */
 export type SubjectEdit =
   | { op: 'add' | 'remove'; subject: string; channel: string }
   | { op: 'clear'; subject: string }
+  /** One token of the subject was revoked: the streams opened with it end. */
+  | { op: 'revoke'; subject: string; tokenHash: string }
 
 /** Events of one channel after a cursor, and whether that is all of them. */
 export interface ChannelHistory {
@@ -87,5 +95,10 @@ export interface SubjectStore {
   addChannel(subject: string, channel: string): Promise<boolean>
   removeChannel(subject: string, channel: string): Promise<boolean>
   channels(subject: string): Promise<string[]>
+  /**
+   * Deletes one token of the subject and ends its streams on every node.
+   * @returns false when the token is unknown, expired or of another subject
+   */
+  revokeToken(subject: string, token: string): Promise<boolean>
   clear(subject: string): Promise<void>
 }

@@ -9,15 +9,22 @@ import {
   newEpoch,
   newToken,
   RedisseError,
+  validateToken,
 } from '@redisse/protocol'
 import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState, PublishRequest, SubjectEdit, TokenGrant } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
+import { createExpiringMap } from './createExpiringMap'
 
 interface StoredToken {
   subject: string
   expiresAt: number | undefined
 }
+
+/** How long an idempotency key is remembered, as on Redis (ms). */
+const IDEMPOTENCY_TTL = 86_400_000
+/** Most idempotency keys remembered at once: beyond, the oldest is forgotten first. */
+const MAX_IDEMPOTENCY_KEYS = 100_000
 
 /**
  * The in-process broker used when no Redis is configured: the same semantics
@@ -47,10 +54,23 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     }
     return log
   }
-  const idempotency = new Map<string, { id: string; expiresAt: number }>()
-  const tokens = new Map<string, StoredToken>()
-  const subjectChannels = new Map<string, Set<string>>()
+  // Expired entries are pruned in amortised sweeps, so memory follows the
+  // live tokens and keys, not every one ever issued.
+  const idempotency = createExpiringMap<string, { id: string; expiresAt: number }>({
+    now,
+    maxEntries: MAX_IDEMPOTENCY_KEYS,
+  })
   const subjectTokens = new Map<string, Set<string>>()
+  const forgetToken = (hash: string, subject: string) => {
+    const set = subjectTokens.get(subject)
+    set?.delete(hash)
+    if (set?.size === 0) subjectTokens.delete(subject)
+  }
+  const tokens = createExpiringMap<string, StoredToken>({
+    now,
+    onExpire: (hash, stored) => forgetToken(hash, stored.subject),
+  })
+  const subjectChannels = new Map<string, Set<string>>()
   const listeners = createBrokerListeners()
 
   // Delivery is deferred like a network bus would, so callers never see
@@ -97,7 +117,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         current.last = seq
         meta.set(request.channel, current)
       }
-      if (idemKey) idempotency.set(idemKey, { id: envelope.id, expiresAt: now() + 86_400_000 })
+      if (idemKey) idempotency.set(idemKey, { id: envelope.id, expiresAt: now() + IDEMPOTENCY_TTL })
       if (subscribed.has(request.channel)) queueMicrotask(() => listeners.emitEnvelope(envelope))
       return formatEventId(envelope.id, envelope.channel)
     },
@@ -124,12 +144,14 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     },
     ...listeners.register,
     async resolveToken(token) {
-      const stored = tokens.get(await hashToken(token))
+      const hash = await hashToken(token)
+      const stored = tokens.get(hash)
       if (!stored) return undefined
       if (stored.expiresAt !== undefined && stored.expiresAt <= now()) return undefined
       const grant: TokenGrant = {
         subject: stored.subject,
         channels: [...(subjectChannels.get(stored.subject) ?? [])].sort(),
+        token: { hash, expiresAt: stored.expiresAt },
       }
       return grant
     },
@@ -163,6 +185,14 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
       },
       async channels(subject) {
         return [...(subjectChannels.get(subject) ?? [])].sort()
+      },
+      async revokeToken(subject, token) {
+        const hash = await hashToken(validateToken(token))
+        if (tokens.get(hash)?.subject !== subject) return false
+        tokens.delete(hash)
+        forgetToken(hash, subject)
+        emitEdit({ op: 'revoke', subject, tokenHash: hash })
+        return true
       },
       async clear(subject) {
         for (const hash of subjectTokens.get(subject) ?? []) tokens.delete(hash)

@@ -235,10 +235,21 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     ...listeners.register,
     async resolveToken(token) {
-      const subject = await command.get(keys.token(await hashToken(token)))
+      const hash = await hashToken(token)
+      // Sent together (one write): the token's remaining life in ms, for the
+      // server to end its streams when it runs out.
+      const [subject, pttl] = await Promise.all([
+        command.get(keys.token(hash)),
+        command.pttl(keys.token(hash)),
+      ])
       if (!subject) return undefined
       const channels = await command.smembers(keys.subjectChannels(subject))
-      return { subject, channels: channels.sort() }
+      return {
+        subject,
+        channels: channels.sort(),
+        // -1: no expiry; -2: expired between the two reads.
+        token: { hash, expiresAt: pttl === -1 ? undefined : Date.now() + Math.max(0, pttl) },
+      }
     },
     subjects: {
       generateToken: (subject, opts = {}) =>
@@ -246,6 +257,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       addChannel: (subject, channel) => publisher.subject(subject).addChannel(channel),
       removeChannel: (subject, channel) => publisher.subject(subject).removeChannel(channel),
       channels: (subject) => publisher.subject(subject).channels(),
+      revokeToken: (subject, token) => publisher.subject(subject).revokeToken(token),
       clear: (subject) => publisher.subject(subject).clear(),
     },
     async configureHistory(history) {
