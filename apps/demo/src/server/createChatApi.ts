@@ -4,11 +4,21 @@ import type { Publisher } from '@redisse/publisher'
 import type { Me, RoomView } from '../shared/api'
 import { type ChatEvents, type ChatMessage, channels, type Room } from '../shared/events'
 import { MAX_MESSAGE_LENGTH, ROOM_ID, roomIdOf, USER_NAME } from '../shared/names'
+import { createTokenCache } from './createTokenCache'
 import { ApiError, readJson, sendJson } from './httpJson'
 import type { Store } from './Store'
 import type { Sessions } from './session'
 
 const HISTORY_LIMIT = 200
+
+/** A path parameter, decoded; a malformed %-encoding is the client's error. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new ApiError(400, 'invalid-request', `malformed %-encoding in ${raw.slice(0, 60)}`)
+  }
+}
 const TOKEN_TTL_MS = 24 * 60 * 60 * 1000
 
 /** Rooms every user starts in. */
@@ -22,6 +32,10 @@ export interface ChatApiOptions {
   sessions: Sessions
   /** The publisher, once the server is listening. */
   publisher: () => Publisher<ChatEvents>
+  /** Whether the broker still accepts `token` as `user`'s (a token is reused while it is). */
+  isTokenValid: (token: string, user: string) => Promise<boolean>
+  /** Lifetime of the Redisse tokens handed out, ms. @defaultValue 1 day */
+  tokenTtl?: number
 }
 
 /**
@@ -30,7 +44,18 @@ export interface ChatApiOptions {
  * published to the room's channel; access changes go through the user's
  * Redisse subject, which open streams apply at once.
  */
-export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
+export function createChatApi({
+  store,
+  sessions,
+  publisher,
+  isTokenValid,
+  tokenTtl = TOKEN_TTL_MS,
+}: ChatApiOptions) {
+  const tokens = createTokenCache({
+    issue: (user, ttl) => publisher().subject(user).generateToken({ ttl }),
+    isValid: isTokenValid,
+    ttl: tokenTtl,
+  })
   const grantRoom = async (user: string, roomId: string) => {
     const subject = publisher().subject(user)
     await subject.addChannel(channels.room(roomId))
@@ -77,7 +102,7 @@ export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
     await subject.addChannel(channels.user(user))
     for (const roomId of await store.roomsOf(user)) await grantRoom(user, roomId)
     const [token, rooms, online] = await Promise.all([
-      subject.generateToken({ ttl: TOKEN_TTL_MS }),
+      tokens.tokenOf(user),
       visibleRooms(user),
       store.online(),
     ])
@@ -191,6 +216,9 @@ export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
       method: 'DELETE',
       path: /^\/api\/rooms\/([^/]+)\/members\/([^/]+)$/,
       async run(user, [id = '', kicked = '']) {
+        // Checked before anything changes: a name that is no subject would
+        // fail half-way, after the store already dropped the member.
+        if (!USER_NAME.test(kicked)) throw new ApiError(400, 'invalid-user', 'no such user name')
         await ownedPrivateRoom(id, user)
         if (kicked === user) throw new ApiError(400, 'invalid-user', 'owners leave instead')
         await store.removeMember(id, kicked)
@@ -230,7 +258,7 @@ export function createChatApi({ store, sessions, publisher }: ChatApiOptions) {
       const auth = req.headers.authorization
       const user = sessions.verify(auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)
       if (!user) throw new ApiError(401, 'unauthorized', 'sign in again')
-      const params = (route.path.exec(path) ?? []).slice(1).map(decodeURIComponent)
+      const params = (route.path.exec(path) ?? []).slice(1).map(decodeParam)
       sendJson(res, 200, await route.run(user, params, req))
     } catch (err) {
       if (err instanceof ApiError) {

@@ -21,8 +21,14 @@ export interface DemoServerOptions {
   host?: string
   /** Redis URL; absent: Redisse's embedded broker and an in-memory store (one node). */
   redis?: string | undefined
-  /** Signs sessions; every node of one chat needs the same one. */
+  /**
+   * Signs sessions; every node of one chat needs the same one.
+   * @defaultValue random per process: sessions then end with the process
+   *   and are not accepted by another node
+   */
   secret?: string
+  /** Lifetime of the Redisse tokens handed to pages, ms. @defaultValue 1 day */
+  tokenTtl?: number
   /** Prefix of the chat's own Redis keys. @defaultValue 'demo:' */
   prefix?: string
   /** Prefix of Redisse's keys, the same for the server and the publisher. @defaultValue 'redisse:' */
@@ -89,7 +95,11 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
 
   const api = createChatApi({
     store,
-    sessions: createSessions(options.secret ?? 'redisse-demo-secret'),
+    // A fixed default would let anyone who read this code sign in as anyone.
+    sessions: createSessions(options.secret ?? randomBytes(32).toString('base64url')),
+    isTokenValid: async (token, user) =>
+      (await redisse.broker.resolveToken(token).catch(() => undefined))?.subject === user,
+    ...(options.tokenTtl === undefined ? {} : { tokenTtl: options.tokenTtl }),
     publisher: () => {
       if (!publisher) throw new Error('the demo server is not listening yet')
       return publisher

@@ -9,6 +9,11 @@ const server = await createDemoServer({
   ...(process.env.DEMO_PREFIX ? { prefix: process.env.DEMO_PREFIX } : {}),
   ...(process.env.DEMO_HISTORY_SIZE ? { historySize: Number(process.env.DEMO_HISTORY_SIZE) } : {}),
 })
+if (!process.env.DEMO_SECRET) {
+  console.warn(
+    'DEMO_SECRET is not set: sessions are signed with a random secret of this process (they end with it, and other nodes refuse them)',
+  )
+}
 console.log(
   `Redisse chat on ${server.url} (${redis ? `Redis at ${redis.replace(/\/\/[^@]*@/, '//***@')}` : 'embedded broker, no Redis'})`,
 )

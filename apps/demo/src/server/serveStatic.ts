@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { extname, join, normalize } from 'node:path'
+import { extname, join, normalize, resolve, sep } from 'node:path'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -17,10 +17,19 @@ const TYPES: Record<string, string> = {
  * page reads its state from the query string, not the path).
  */
 export function serveStatic(root: string) {
+  // With the separator: `/srv/web` must not admit `/srv/web-evil/…`.
+  const base = resolve(root) + sep
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
-    const file = normalize(join(root, path))
-    const inside = file.startsWith(root) && !path.endsWith('/')
+    let path: string
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end('malformed %-encoding in the path\n')
+      return
+    }
+    const file = normalize(join(base, path))
+    const inside = file.startsWith(base) && !path.endsWith('/')
     const body = inside ? await readFile(file).catch(() => undefined) : undefined
     if (body) {
       res.writeHead(200, {

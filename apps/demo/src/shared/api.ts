@@ -10,7 +10,7 @@ export interface RoomView extends Room {
 /** What `GET /api/me` answers: enough to draw the page and open the stream. */
 export interface Me {
   user: string
-  /** A fresh Redisse token of the user (subject = user name). */
+  /** The user's Redisse token (subject = user name): the same one while it is valid and not half-spent. */
   token: string
   rooms: RoomView[]
   online: string[]
