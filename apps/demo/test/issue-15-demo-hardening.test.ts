@@ -3,13 +3,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createClient } from '@redisse/client'
 import { createKeys } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
-import { openSse, uniquePrefix } from '@redisse/test-utils'
+import { openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { createDemoServer, type DemoServer } from '../src/server/createDemoServer'
 import type { Me } from '../src/shared/api'
+import type { ChatEvents } from '../src/shared/events'
 
 // Issue 15: the demo's static files, kick endpoint, default secret and
 // per-request tokens.
@@ -196,5 +198,39 @@ describe('the token of GET /api/me on Redis, revoked', () => {
     const stream = await openSse(`${server.url}/events?access_token=${second}`)
     expect(stream.status).toBe(200)
     stream.close()
+  })
+})
+
+describe('a page whose token expires', () => {
+  it('has its stream ended by the server, gets a new token through onAuthError and hears what follows', async () => {
+    const server = await start({ tokenTtl: 1000 })
+    const ann = await signIn(server, 'ann')
+    const me = async () => ((await api(server, ann, 'GET', '/api/me')).body as unknown as Me).token
+    const first = await me()
+    const handed: string[] = []
+    const client = createClient<ChatEvents>(`${server.url}/events`, {
+      token: first,
+      transport: 'fetch',
+      reconnect: { delay: 50 },
+      onAuthError: async () => {
+        const fresh = await me()
+        handed.push(fresh)
+        return fresh
+      },
+    })
+    try {
+      const texts: string[] = []
+      client.on('message', (data) => texts.push(data.text))
+      await waitFor(() => client.state === 'open', { what: 'the stream open' })
+      await waitFor(() => handed.length === 1 && client.state === 'open', {
+        timeout: 4000,
+        what: 'a new token after expiry, and the stream open again',
+      })
+      expect(handed[0]).not.toBe(first)
+      await api(server, ann, 'POST', '/api/rooms/general/messages', { text: 'after expiry' })
+      await waitFor(() => texts.includes('after expiry'), { what: 'the message after expiry' })
+    } finally {
+      client.close()
+    }
   })
 })
