@@ -210,8 +210,9 @@ describe('a page whose token expires', () => {
     const handed: string[] = []
     const client = createClient<ChatEvents>(`${server.url}/events`, {
       token: first,
-      transport: 'fetch',
-      reconnect: { delay: 50 },
+      // The poll answered at expiry is followed at once by one that gets
+      // 401; an SSE reconnect would first wait the server's retry (5 s).
+      transport: 'poll',
       onAuthError: async () => {
         const fresh = await me()
         handed.push(fresh)
