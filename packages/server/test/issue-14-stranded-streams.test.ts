@@ -133,7 +133,9 @@ afterEach(async () => {
   cleanup = []
 })
 
-async function setUp(options: { persist?: boolean; viaProxy?: boolean } = {}): Promise<{
+async function setUp(
+  options: { persist?: boolean; viaProxy?: boolean; tokens?: boolean } = {},
+): Promise<{
   redis: RedisProcess
   proxy: TcpProxy | undefined
   server: RedisseServer
@@ -147,7 +149,7 @@ async function setUp(options: { persist?: boolean; viaProxy?: boolean } = {}): P
   if (proxy) cleanup.push(() => proxy.close())
   const server = createServer({
     logger: 'silent',
-    public: true,
+    ...(options.tokens ? { tokens: true } : { public: true }),
     redis: proxy ? `redis://127.0.0.1:${proxy.port}` : redis.url,
     // A quick canary, so the stall is seen (and the connections replaced)
     // well inside the test's time.
@@ -219,10 +221,12 @@ describe('issue 14: no stream is stranded when Redis fails under its first reads
     // destroy the half-closed sockets (its disconnectTimeout, 2 s).
     await sleep(3500)
     redis.resume()
+    const resumed = Date.now()
     const marker = 6
     await pub.publish('s', 'e', { n: marker })
 
     await expectAllReceived(resumers, 's', [1, 2, 3, 4, 5, marker])
+    console.log(`stalled resumes all caught up ${Date.now() - resumed} ms after SIGCONT`)
   }, 30_000)
 
   it('subscribes again a channel whose first SUBSCRIBE was in flight when the connection was reset', async () => {
@@ -266,6 +270,65 @@ describe('issue 14: no stream is stranded when Redis fails under its first reads
     await pub.publish('k', 'e', { n: marker })
 
     await expectAllReceived(resumers, 'k', [1, 2, 3, 4, 5, marker])
+  }, 30_000)
+})
+
+describe('issue 14: how a stream whose replay read was lost ends', () => {
+  it('ends the SSE stream, closes the WebSocket with 1011 and answers the poll 503, at once', async () => {
+    const { proxy, url, pub } = await setUp({ viaProxy: true })
+    const from = await pub.publish('h', 'e', { n: 0 })
+    // The channel is live already: the resumes below only wait for their reads.
+    const live = await openSse(`${url}/?channel=h`)
+    cleanup.push(() => live.close())
+    await live.waitForComment('ok')
+
+    proxy?.freeze()
+    const query = `channel=h&lastEventId=${encodeURIComponent(from)}`
+    const sse = await openSse(`${url}/?${query}`)
+    const ws = await openWs(`${url}/?${query}`)
+    const poll = fetch(`${url}/poll?${query}`, { signal: AbortSignal.timeout(STRANDED_AFTER) })
+    cleanup.push(() => {
+      sse.close()
+      ws.close()
+    })
+    await sleep(300)
+    const lostAt = Date.now()
+    proxy?.drop()
+
+    const res = await poll
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect(await res.json()).toMatchObject({ error: { code: 'broker-unavailable' } })
+    expect(await ws.closed).toEqual({ code: 1011, reason: 'broker unavailable: reconnect' })
+    await sse.ended
+    expect(sse.events).toEqual([])
+    expect(sse.comments).not.toContain('ok')
+    expect(Date.now() - lostAt).toBeLessThan(2000)
+  }, 30_000)
+})
+
+describe('issue 14: a token lookup in flight on a reset connection', () => {
+  it('answers 503 broker-unavailable at once instead of hanging, and the retry streams', async () => {
+    const { proxy, url, pub } = await setUp({ viaProxy: true, tokens: true })
+    const token = await pub.subject('u1').generateToken()
+    await pub.subject('u1').addChannel('t')
+
+    proxy?.freeze()
+    const answer = fetch(`${url}/?access_token=${token}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(STRANDED_AFTER),
+    })
+    await sleep(300)
+    proxy?.drop()
+    const res = await answer
+    expect(res.status).toBe(503)
+    expect(await res.json()).toMatchObject({ error: { code: 'broker-unavailable' } })
+
+    const stream = await openSse(`${url}/?access_token=${token}`)
+    cleanup.push(() => stream.close())
+    await stream.waitForComment('ok', STRANDED_AFTER)
+    await pub.publish('t', 'e', { n: 1 })
+    await stream.waitForEvents(1)
   }, 30_000)
 })
 
