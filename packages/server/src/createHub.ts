@@ -135,9 +135,12 @@ export function createHub(options: {
         logger.error(`cannot ${op} channel`, { channel, err: String(err) })
         if (op !== 'subscribe') return
         // Nobody may stay on a channel the node does not hear: the streams
-        // waiting for it end, and their clients reconnect and resume.
-        for (const connection of [...(byChannel.get(channel) ?? [])]) {
-          connection.close('broker-unavailable')
+        // waiting for it end, and their clients reconnect and resume
+        // (unless a later SUBSCRIBE of the channel now decides for them).
+        if (subscribing.get(channel) === next) {
+          for (const connection of [...(byChannel.get(channel) ?? [])]) {
+            connection.close('broker-unavailable')
+          }
         }
         throw err
       })
