@@ -62,7 +62,7 @@ function openCommand(redis: string | RedisOptions, commandTimeout: number): Redi
     commandTimeout,
     // A publish whose reply was lost may have run: resending it blindly
     // could append it twice, so it fails and the caller decides.
-    autoResendUnfulfilledCommands: true,
+    autoResendUnfulfilledCommands: false,
   } satisfies RedisOptions
   if (typeof redis === 'string') return new Redis(redis, ours)
   // Replies are read in ioredis' default (legacy) shape.
