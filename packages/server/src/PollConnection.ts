@@ -4,8 +4,10 @@ import {
   encodeEventFrame,
   encodePollResponse,
   parseEventId,
+  RedisseError,
 } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
+import { sendError } from './httpErrors'
 import type { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason } from './PushHandler'
 
@@ -113,6 +115,15 @@ export class PollConnection extends Connection {
   protected end(reason: CloseReason): void {
     clearTimeout(this.timer)
     if (reason === 'client-closed') return
+    if (reason === 'broker-unavailable') {
+      // The client polls again from its own cursor, so nothing is lost.
+      sendError(
+        this.res,
+        new RedisseError('broker-unavailable', 'Redis did not answer in time: poll again shortly'),
+        { 'Retry-After': '1' },
+      )
+      return
+    }
     if (reason === 'write-error' || this.res.headersSent) {
       this.res.destroy()
       return

@@ -18,6 +18,8 @@ export type CloseReason =
   | 'app-closed'
   /** The client broke the protocol (WebSocket: an unwanted, oversized or non-text message). */
   | 'protocol-error'
+  /** Redis did not answer the stream's first reads or SUBSCRIBE in time: the client reconnects and resumes. */
+  | 'broker-unavailable'
 
 /**
  * One open connection, as the push handler sees it: the same object for

@@ -137,6 +137,9 @@ export class WsConnection extends Connection {
       case 'app-closed':
         ws.close(WsCloseCodes.normal)
         break
+      case 'broker-unavailable':
+        ws.close(WsCloseCodes.internalError, 'broker unavailable: reconnect')
+        break
       default:
         reason satisfies never
     }

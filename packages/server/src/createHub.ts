@@ -68,6 +68,13 @@ export interface Hub {
    * for channels whose gap history no longer covers.
    */
   recover(): Promise<void>
+  /**
+   * After the bus subscription came back (before {@link recover}): sends
+   * SUBSCRIBE again for every channel with local listeners, so a SUBSCRIBE
+   * the connection lost in flight leaves no channel deaf. What `/stats`
+   * lists is then what the node hears.
+   */
+  resubscribe(): Promise<void>
   /** An envelope ready for delivery, encoded lazily once per transport. */
   outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
@@ -111,16 +118,33 @@ export function createHub(options: {
       answered: 0,
       'app-closed': 0,
       'protocol-error': 0,
+      'broker-unavailable': 0,
     },
   }
 
-  const onBus = (channel: string, op: 'subscribe' | 'unsubscribe'): Promise<void> => {
+  // `resubscribe` repeats a SUBSCRIBE after a reconnect, for a channel still listened to when its turn comes.
+  const onBus = (
+    channel: string,
+    op: 'subscribe' | 'unsubscribe' | 'resubscribe',
+  ): Promise<void> => {
     const previous = busQueue.get(channel) ?? Promise.resolve()
     const next = previous
-      .then(() => (op === 'subscribe' ? broker.subscribe(channel) : broker.unsubscribe(channel)))
+      .then(() => {
+        if (op === 'unsubscribe') return broker.unsubscribe(channel)
+        if (op === 'subscribe' || byChannel.has(channel)) return broker.subscribe(channel)
+      })
       .catch((err: unknown) => {
         logger.error(`cannot ${op} channel`, { channel, err: String(err) })
-        if (op === 'subscribe') throw err
+        if (op !== 'subscribe') return
+        // Nobody may stay on a channel the node does not hear: the streams
+        // waiting for it end, and their clients reconnect and resume
+        // (unless a later SUBSCRIBE of the channel now decides for them).
+        if (subscribing.get(channel) === next) {
+          for (const connection of [...(byChannel.get(channel) ?? [])]) {
+            connection.close('broker-unavailable')
+          }
+        }
+        throw err
       })
     const tail = next.catch(() => {})
     busQueue.set(channel, tail)
@@ -130,8 +154,13 @@ export function createHub(options: {
     return next
   }
 
+  // A channel's SUBSCRIBE while in flight: whoever joins meanwhile shares its outcome.
+  const subscribing = new Map<string, Promise<void>>()
+  const pendingFor = (channel: string): Promise<void> =>
+    subscribing.get(channel) ?? busQueue.get(channel) ?? Promise.resolve()
+
   const join = (connection: Connection, channel: string): Promise<void> => {
-    if (connection.channels.has(channel)) return busQueue.get(channel) ?? Promise.resolve()
+    if (connection.channels.has(channel)) return pendingFor(channel)
     // Events that arrived before this subscription are not its to hear.
     flushBatch()
     connection.channels.add(channel)
@@ -140,10 +169,16 @@ export function createHub(options: {
       set = new Set()
       byChannel.set(channel, set)
       set.add(connection)
-      return onBus(channel, 'subscribe')
+      const subscribed = onBus(channel, 'subscribe')
+      subscribing.set(channel, subscribed)
+      const settled = () => {
+        if (subscribing.get(channel) === subscribed) subscribing.delete(channel)
+      }
+      subscribed.then(settled, settled)
+      return subscribed
     }
     set.add(connection)
-    return busQueue.get(channel) ?? Promise.resolve()
+    return pendingFor(channel)
   }
 
   const leave = (connection: Connection, channel: string): void => {
@@ -314,10 +349,18 @@ export function createHub(options: {
     releaseRecoveryHolds()
   }
 
+  const resubscribe = async (): Promise<void> => {
+    const channels = [...byChannel.keys()]
+    if (channels.length > 0)
+      logger.warn('subscribing again after a reconnect', { channels: channels.length })
+    await Promise.all(channels.map((channel) => onBus(channel, 'resubscribe')))
+  }
+
   return {
     counters,
     latency,
     outgoing,
+    resubscribe,
     markSeen(seq) {
       if (seq > lastSeen) lastSeen = seq
     },

@@ -118,7 +118,10 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
       ctx.counters.brokerReconnects += 1
       hub.busLost()
     }
-    if (state === 'ready' && previousState === 'reconnecting') void hub.recover()
+    // Every channel is heard again before history is read for what was missed.
+    if (state === 'ready' && previousState === 'reconnecting') {
+      void hub.resubscribe().then(() => hub.recover())
+    }
     previousState = state
     if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })
   })

@@ -1,3 +1,4 @@
+import { isRedisseError } from '@redisse/protocol'
 import type { Connection } from './Connection'
 import { type ReplayOutcome, replayHistory } from './replayHistory'
 import type { Access } from './resolveAccess'
@@ -38,7 +39,10 @@ export async function startDelivery(
       conn: connection.id,
       err: String(err),
     })
-    connection.close('write-error')
+    // The client reconnects and resumes from its cursor: nothing is lost.
+    connection.close(
+      isRedisseError(err, 'broker-unavailable') ? 'broker-unavailable' : 'write-error',
+    )
     return false
   }
 }

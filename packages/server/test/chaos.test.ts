@@ -1,22 +1,35 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { freePort, type RedisProcess, startRedis, waitFor } from '@redisse/test-utils'
 import { afterAll, expect, it } from 'vitest'
-import { auditChannel, ChaosClient } from './chaosClient'
+import { auditChannel, ChaosClient, STRANDED_AFTER } from './chaosClient'
 
 // The delivery promise under real faults: two server nodes as real processes
 // on one Redis, hundreds of reconnecting clients, a steady publisher, and
-// meanwhile Redis killed and restarted, a node killed and restarted, and
-// client sockets cut at random. Every client must end with every event of
-// its channels exactly once and in order (a `redisse:reset` would excuse a
-// gap; with history this large there should be none).
+// meanwhile Redis killed and restarted, a node killed and restarted, Redis
+// stalled (SIGSTOP) with resumes arriving 300 ms into the stall, and client
+// sockets cut at random. Every client must end with every event of its
+// channels exactly once and in order (a `redisse:reset` would excuse a gap;
+// with history this large there should be none), and no stream may stay
+// open and silent while its channels publish (stranded).
+// Resumes that arrive once Redis is stalled, and how long it stays stalled:
+// longer than the canary (300 + 600 ms) plus ioredis' disconnectTimeout
+// (2 s), so the nodes replace their connections with those reads in flight.
+const STALL_RESUMES = 50
+const STALL_FOR = 3500
 const CLIENTS = 200
 const CHANNELS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5']
 const RATE_PER_CHANNEL = 20 // events/s
-const PUBLISH_FOR = 10_000 // ms
+const PUBLISH_FOR = 13_000 // ms
 
 const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+// A quick canary, so a stall is seen within the test's time.
+const configPath = join(mkdtempSync(join(tmpdir(), 'redisse-chaos-')), 'chaos.config.mjs')
+writeFileSync(configPath, 'export default { probe: { interval: 300, timeout: 600 } }\n')
 const children = new Set<ChildProcess>()
 
 afterAll(() => {
@@ -37,6 +50,8 @@ async function startNode(redisUrl: string, port: number): Promise<Node> {
       '--import',
       'tsx',
       cliPath,
+      '--config',
+      configPath,
       '--public',
       '--host',
       '127.0.0.1',
@@ -81,6 +96,7 @@ async function publishSteadily(
   channel: string,
   until: number,
   published: Map<string, number>,
+  lastPublishAt: Map<string, number>,
 ): Promise<void> {
   const interval = 1000 / RATE_PER_CHANNEL
   let next = Date.now()
@@ -95,6 +111,7 @@ async function publishSteadily(
       }
     }
     published.set(channel, counter)
+    lastPublishAt.set(channel, Date.now())
     next += interval
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())))
   }
@@ -123,11 +140,23 @@ it.each([
 
       pub = createPublisher({ redis: redis.url, publishTimeout: 10_000 })
       const published = new Map<string, number>()
+      const lastPublishAt = new Map<string, number>()
       const started = Date.now()
       const until = started + PUBLISH_FOR
       const publishing = Promise.all(
-        CHANNELS.map((channel) => publishSteadily(pub as Publisher, channel, until, published)),
+        CHANNELS.map((channel) =>
+          publishSteadily(pub as Publisher, channel, until, published, lastPublishAt),
+        ),
       )
+      const strandedNow: string[] = []
+      const monitor = setInterval(() => {
+        const now = Date.now()
+        clients.forEach((client, index) => {
+          if (client.checkStranded(now, lastPublishAt)) {
+            strandedNow.push(`client ${index}, silent from ${now - started - STRANDED_AFTER} ms`)
+          }
+        })
+      }, 250)
       const dropper = setInterval(() => {
         for (let i = 0; i < 5; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
       }, 300)
@@ -145,20 +174,36 @@ it.each([
         await kill(b)
         await at(7000)
         b = await startNode(redis.url, portB)
+        await at(8000)
+        redis.pause()
+        await at(8300)
+        // Their replay reads reach a Redis that does not answer.
+        for (let i = 0; i < STALL_RESUMES; i++) clients[(i * 7) % CLIENTS]?.drop()
+        await at(8000 + STALL_FOR)
+        redis.resume()
         await publishing
       } finally {
         clearInterval(dropper)
+        redis.resume()
       }
 
-      await waitFor(
+      // A stranded stream never catches up: the monitor counts it meanwhile.
+      const caughtUp = await waitFor(
         () =>
           clients.every((client) =>
             [...client.logs.keys()].every(
               (channel) => client.newest(channel) >= (published.get(channel) ?? 0),
             ),
           ),
-        { what: 'every client to hear the last event of its channels', timeout: 20_000 },
+        {
+          what: 'every client to hear the last event of its channels',
+          timeout: STRANDED_AFTER + 10_000,
+        },
+      ).then(
+        () => true,
+        () => false,
       )
+      clearInterval(monitor)
       await new Promise((r) => setTimeout(r, 300))
 
       const totals = { received: 0, duplicates: 0, lost: 0, outOfOrder: 0, excused: 0 }
@@ -187,6 +232,7 @@ it.each([
         }
       })
       if (lostDetails.length > 0) console.log(`lost: ${lostDetails.slice(0, 10).join('; ')}`)
+      if (strandedNow.length > 0) console.log(`stranded: ${strandedNow.slice(0, 10).join('; ')}`)
       const figures = {
         events: [...published.values()].reduce((s, n) => s + n, 0),
         delivered: totals.received,
@@ -197,6 +243,7 @@ it.each([
         duplicates: totals.duplicates,
         outOfOrder: totals.outOfOrder,
         lost: totals.lost,
+        stranded: clients.reduce((s, c) => s + c.stranded, 0),
       }
       console.log(
         `chaos figures (${persist ? 'persistent' : 'empty'} restart): ${JSON.stringify(figures)}`,
@@ -209,7 +256,9 @@ it.each([
         duplicates: figures.duplicates,
         outOfOrder: figures.outOfOrder,
         lost: figures.lost,
-      }).toEqual({ duplicates: 0, outOfOrder: 0, lost: 0 })
+        stranded: figures.stranded,
+        caughtUp,
+      }).toEqual({ duplicates: 0, outOfOrder: 0, lost: 0, stranded: 0, caughtUp: true })
       // With its data kept, Redis history covers every gap; without it, every
       // stream must be told (epoch-changed) rather than skip silently.
       if (persist) expect(figures.resets).toBe(0)

@@ -7,6 +7,9 @@ export interface ChannelLog {
   runs: number[][]
 }
 
+/** A stream open this long without an event or a reset while its channels publish is stranded. */
+export const STRANDED_AFTER = 10_000
+
 /**
  * A reconnecting SSE client as a browser's EventSource behaves: on any end
  * or error it reconnects after a short delay with `Last-Event-ID`, trying
@@ -20,6 +23,15 @@ export class ChaosClient {
   /** Events that arrived on a resumed connection before its `:ok`: replayed from history. */
   replayed = 0
   resets = 0
+  /**
+   * Connections that stayed open {@link STRANDED_AFTER} ms with neither an
+   * event nor a reset while their channels were publishing.
+   */
+  stranded = 0
+  /** When the open connection last received an event or a reset (or opened). */
+  private lastActivity = 0
+  private open = false
+  private flagged = false
   /** Every connection and what it received, to explain a failure. */
   readonly trace: Array<{
     node: string
@@ -56,6 +68,19 @@ export class ChaosClient {
     this.current?.destroy()
   }
 
+  /**
+   * Counts the open connection as stranded (once) when it heard nothing for
+   * {@link STRANDED_AFTER} ms although one of its channels published since.
+   * @param lastPublishAt time of the newest publish per channel
+   */
+  checkStranded(now: number, lastPublishAt: ReadonlyMap<string, number>): boolean {
+    if (!this.open || this.flagged || now - this.lastActivity < STRANDED_AFTER) return false
+    if (!this.channels.some((c) => (lastPublishAt.get(c) ?? 0) > this.lastActivity)) return false
+    this.flagged = true
+    this.stranded += 1
+    return true
+  }
+
   /** Newest counter received on `channel`, or 0. */
   newest(channel: string): number {
     const runs = this.logs.get(channel)?.runs ?? []
@@ -84,6 +109,7 @@ export class ChaosClient {
     const retry = () => {
       if (this.current !== req) return
       this.current = undefined
+      this.open = false
       // Next attempt goes to the next node, like a balancer skipping a dead one.
       this.nodeIndex += 1
       setTimeout(() => this.connect(), 50 + Math.random() * 100)
@@ -97,6 +123,9 @@ export class ChaosClient {
         return
       }
       this.connects += 1
+      this.open = true
+      this.flagged = false
+      this.lastActivity = Date.now()
       const parser = createParser({
         onComment: (comment) => {
           if (comment.trim() !== 'ok') return
@@ -104,6 +133,7 @@ export class ChaosClient {
           this.resolveReady?.()
         },
         onEvent: (event) => {
+          this.lastActivity = Date.now()
           if (event.id) this.lastEventId = event.id
           entry.ids.push(`${event.id}${live ? '' : '(r)'}=${event.data.slice(0, 30)}`)
           if (event.event === 'redisse:reset') {

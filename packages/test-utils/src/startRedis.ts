@@ -13,6 +13,12 @@ export interface RedisProcess {
   stop(options?: { hard?: boolean }): Promise<void>
   /** Starts it again on the same port: empty, or with its data when started with `persist`. */
   restart(): Promise<void>
+  /** Process id of the running server (it changes on restart). */
+  readonly pid: number
+  /** Stalls the server (SIGSTOP): connections stay open and nothing is answered, as with a hung host. */
+  pause(): void
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void
 }
 
 const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
@@ -136,12 +142,23 @@ export async function startRedis(
     await new Promise<void>((resolve) => {
       current.once('exit', () => resolve())
       current.kill(hard ? 'SIGKILL' : 'SIGTERM')
+      // A paused server only acts on SIGTERM once it runs again.
+      if (!hard) current.kill('SIGCONT')
     })
   }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     ...(tls ? { tlsUrl: `rediss://127.0.0.1:${tls.port}` } : {}),
+    get pid() {
+      return child?.pid ?? 0
+    },
+    pause() {
+      child?.kill('SIGSTOP')
+    },
+    resume() {
+      child?.kill('SIGCONT')
+    },
     stop,
     async restart() {
       await stop({ hard: true })

@@ -15,6 +15,10 @@ import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
+import { withDeadline } from './withDeadline'
+
+/** Default bound of every Redis command the broker sends, ms. */
+const DEFAULT_COMMAND_TIMEOUT = 5000
 
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {
@@ -30,6 +34,15 @@ export interface RedisBrokerOptions {
   publishTimeout?: number
   /** Canary probe of the subscriber connection, or false for none. */
   probe?: ProbeOptions | false
+  /**
+   * Bound of every command the broker sends (reads, SUBSCRIBE, token and
+   * subject calls), ms: past it, or once the connection it was sent on is
+   * lost, the call fails with `broker-unavailable` and the stream waiting on
+   * it is ended, so its client reconnects and resumes. Also the ioredis
+   * `commandTimeout` of the connections the broker opens.
+   * @defaultValue 5000
+   */
+  commandTimeout?: number
 }
 
 // Duck-typed so an instance from another copy of ioredis is accepted too.
@@ -42,10 +55,11 @@ function isIoredis(value: unknown): value is Redis {
   )
 }
 
-function openCommand(redis: string | RedisOptions): Redis {
+function openCommand(redis: string | RedisOptions, commandTimeout: number): Redis {
   const ours = {
     lazyConnect: false,
     maxRetriesPerRequest: 1,
+    commandTimeout,
     // A publish whose reply was lost may have run: resending it blindly
     // could append it twice, so it fails and the caller decides.
     autoResendUnfulfilledCommands: false,
@@ -67,14 +81,41 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const keys = createKeys(options.prefix)
   const given = options.redis
   const ownsCommand = !isIoredis(given)
-  const command = isIoredis(given) ? given : openCommand(given)
+  const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT
+  // A publish's own bound is publishTimeout (the publisher's gate): ioredis'
+  // timeout there only catches what the gate would not.
+  const command = isIoredis(given)
+    ? given
+    : openCommand(given, Math.max(timeout, options.publishTimeout ?? 0))
   // The subscriber keeps its own offline queue: SUBSCRIBE issued while
   // Redis is away is sent on reconnect, and ioredis resubscribes the rest.
+  // Its commands (SUBSCRIBE, UNSUBSCRIBE, PING) are safe to send twice, so
+  // those in flight when the connection drops are sent again rather than
+  // dropped unanswered (redis/ioredis#2193). The timeout fails a SUBSCRIBE
+  // still queued while Redis stays away, so the streams waiting on it end
+  // (and their clients come back) rather than wait in silence; ioredis may
+  // still send it later, which the hub's UNSUBSCRIBE after them, and its
+  // resubscription after each reconnect, set right.
   const subscriber = command.duplicate({
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     autoResubscribe: true,
+    autoResendUnfulfilledCommands: true,
+    commandTimeout: timeout,
   })
+  // Commands in flight on a command connection that closed are never
+  // answered (ioredis 6.0.0 drops them on reconnect without settling them,
+  // redis/ioredis#2193): each close fails the calls sent before it at once.
+  let commandLost = new AbortController()
+  const onCommandClose = () => {
+    commandLost.abort()
+    commandLost = new AbortController()
+  }
+  command.on('close', onCommandClose)
+  const bounded = <T>(what: string, work: Promise<T>): Promise<T> =>
+    withDeadline(work, { what, ms: timeout, signal: commandLost.signal })
+  const boundedSub = <T>(what: string, work: Promise<T>): Promise<T> =>
+    withDeadline(work, { what, ms: timeout })
   const publisher: Publisher = createPublisher({
     redis: command,
     prefix: options.prefix,
@@ -111,12 +152,18 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   // on the same connection proves they are, so recovery reads history only
   // once live events flow again.
   subscriber.on('ready', () => {
-    subscriber.ping().then(
+    boundedSub('ping the subscriber connection', subscriber.ping()).then(
       () => {
         setState('ready')
         probe?.resume()
       },
-      () => {},
+      (err: unknown) => {
+        // Unanswered, the node would stay 'reconnecting' with its probe paused: start over.
+        logger.warn('redis subscriber connection did not answer PING: reconnecting', {
+          err: String(err),
+        })
+        if (subscriber.status === 'ready') subscriber.disconnect(true)
+      },
     )
   })
   subscriber.on('reconnecting', () => {
@@ -154,7 +201,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     listeners.emitEnvelope(envelope)
   })
 
-  return {
+  const broker: Broker = {
     kind: 'redis',
     get state() {
       return state
@@ -186,7 +233,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       })
     },
     async head() {
-      const [epoch, seq] = await command.mget(keys.epoch, keys.seq)
+      const [epoch, seq] = await bounded('read the log head', command.mget(keys.epoch, keys.seq))
       return { epoch: epoch ?? undefined, seq: Number(seq ?? 0) }
     },
     async histories(channels, afterSeq) {
@@ -228,22 +275,25 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       })
     },
     async subscribe(channel) {
-      await subscriber.subscribe(keys.pubsub(channel))
+      await boundedSub(`subscribe to ${channel}`, subscriber.subscribe(keys.pubsub(channel)))
     },
     async unsubscribe(channel) {
-      await subscriber.unsubscribe(keys.pubsub(channel))
+      await boundedSub(`unsubscribe from ${channel}`, subscriber.unsubscribe(keys.pubsub(channel)))
     },
     ...listeners.register,
     async resolveToken(token) {
       const hash = await hashToken(token)
       // Sent together (one write): the token's remaining life in ms, for the
       // server to end its streams when it runs out.
-      const [subject, pttl] = await Promise.all([
-        command.get(keys.token(hash)),
-        command.pttl(keys.token(hash)),
-      ])
+      const [subject, pttl] = await bounded(
+        'look the token up',
+        Promise.all([command.get(keys.token(hash)), command.pttl(keys.token(hash))]),
+      )
       if (!subject) return undefined
-      const channels = await command.smembers(keys.subjectChannels(subject))
+      const channels = await bounded(
+        'read the channels of the token',
+        command.smembers(keys.subjectChannels(subject)),
+      )
       return {
         subject,
         channels: channels.sort(),
@@ -253,12 +303,19 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     subjects: {
       generateToken: (subject, opts = {}) =>
-        publisher.subject(subject).generateToken(opts.ttl === undefined ? {} : { ttl: opts.ttl }),
-      addChannel: (subject, channel) => publisher.subject(subject).addChannel(channel),
-      removeChannel: (subject, channel) => publisher.subject(subject).removeChannel(channel),
-      channels: (subject) => publisher.subject(subject).channels(),
-      revokeToken: (subject, token) => publisher.subject(subject).revokeToken(token),
-      clear: (subject) => publisher.subject(subject).clear(),
+        bounded(
+          'store a token',
+          publisher.subject(subject).generateToken(opts.ttl === undefined ? {} : { ttl: opts.ttl }),
+        ),
+      addChannel: (subject, channel) =>
+        bounded('add a channel to a subject', publisher.subject(subject).addChannel(channel)),
+      removeChannel: (subject, channel) =>
+        bounded('remove a channel of a subject', publisher.subject(subject).removeChannel(channel)),
+      channels: (subject) =>
+        bounded('read the channels of a subject', publisher.subject(subject).channels()),
+      revokeToken: (subject, token) =>
+        bounded('revoke a token', publisher.subject(subject).revokeToken(token)),
+      clear: (subject) => bounded('clear a subject', publisher.subject(subject).clear()),
     },
     async configureHistory(history) {
       const write = command.multi().hset(keys.config, {
@@ -270,14 +327,21 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       } else {
         write.hdel(keys.config, 'historyRules')
       }
-      await write.exec()
+      await bounded('store the history settings', write.exec())
     },
     async close() {
       probe?.stop()
       setState('closed')
+      command.off('close', onCommandClose)
       await publisher.close()
       subscriber.disconnect()
       if (ownsCommand) await command.quit().catch(() => command.disconnect())
     },
   }
+  // Bounded around the call rather than inside it, so every history read,
+  // however it is paged, settles.
+  const readHistories = broker.histories
+  broker.histories = (channels, afterSeq) =>
+    bounded(`read the history of ${channels.length} channel(s)`, readHistories(channels, afterSeq))
+  return broker
 }
