@@ -114,7 +114,10 @@ describe('parseScriptError', () => {
   test.each([
     ['invalid-channel', 'REDISSE invalid-channel: use 1 to 200 characters'],
     ['invalid-event-type', 'REDISSE invalid-event-type: no control characters'],
-    ['reserved-event-type', 'ERR REDISSE reserved-event-type: the prefix redisse: belongs to Redisse'],
+    [
+      'reserved-event-type',
+      'ERR REDISSE reserved-event-type: the prefix redisse: belongs to Redisse',
+    ],
   ] as const)('reads the code %s', (code, message) => {
     expect(parseScriptError(message)?.code).toBe(code)
   })
