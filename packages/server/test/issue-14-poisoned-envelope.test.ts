@@ -266,6 +266,25 @@ describe('a real CLI process', () => {
   }, 20_000)
 })
 
+describe('the embedded broker', () => {
+  it.each([
+    ['a type with CR', 'a', 'evil\revent: forged', 'invalid-event-type'],
+    ['a type with U+2028', 'a', 'evil\u2028x', 'invalid-event-type'],
+    ['a reserved type', 'a', 'redisse:reset', 'reserved-event-type'],
+    ['a channel with LF', 'a\nb', 'm', 'invalid-channel'],
+  ])(
+    'refuses %s on server.broker.publish(), as the Redis broker does',
+    async (_what, channel, type, code) => {
+      await using srv = await startServer('embedded', { public: true })
+      const stream = await srv.open('/?channel=a')
+      await expect(srv.publish(channel, type, {})).rejects.toMatchObject({ code })
+      await srv.publish('a', 'marker', 1)
+      await stream.waitForEvents(1)
+      expect(stream.events.map((e) => e.event)).toEqual(['marker'])
+    },
+  )
+})
+
 describe('the hub', () => {
   it('survives an event it cannot encode from a broker that checks nothing, and delivers the next one', async () => {
     const inner = createEmbeddedBroker()
