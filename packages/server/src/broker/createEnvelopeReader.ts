@@ -4,24 +4,36 @@ import type { Logger } from '../createLogger'
 /** Reads envelope text from the bus or history, dropping and counting what fails its checks. */
 export interface EnvelopeReader {
   /**
-   * The envelope in `raw`, or `undefined` (logged and counted) when it fails
-   * `parseEnvelope` or names another channel than the one it came from.
-   * Never throws.
+   * The envelope in `raw`, or `undefined` (counted, and logged) when it
+   * fails `parseEnvelope` or names another channel than the one it came
+   * from. Never throws.
    */
   read(raw: string, pubsubChannel: string, source: 'bus' | 'history'): Envelope | undefined
   /** Envelopes dropped so far. */
   readonly dropped: number
 }
 
+/** Shortest time between two log lines about dropped envelopes, in ms. */
+const LOG_EVERY = 1000
+
 /**
  * Anyone allowed to PUBLISH or write under the prefix can put any text on
  * the bus or in history, whatever the SDKs and the publish script check.
  * What fails the checks, or claims another channel than its own (a way
  * around per-channel ACLs), is dropped here and never reaches a stream.
+ * The log gets one line per second at most (with the count left out), so
+ * a flood of them cannot flood it too.
  */
-export function createEnvelopeReader(options: { keys: RedisKeys; logger: Logger }): EnvelopeReader {
+export function createEnvelopeReader(options: {
+  keys: RedisKeys
+  logger: Logger
+  now?: () => number
+}): EnvelopeReader {
   const { keys, logger } = options
+  const now = options.now ?? Date.now
   let dropped = 0
+  let loggedAt = Number.NEGATIVE_INFINITY
+  let unlogged = 0
   return {
     read(raw, pubsubChannel, source) {
       try {
@@ -33,7 +45,18 @@ export function createEnvelopeReader(options: { keys: RedisKeys; logger: Logger 
         )
       } catch (err) {
         dropped += 1
-        logger.warn('dropped an invalid envelope', { source, pubsubChannel, err: String(err) })
+        if (now() - loggedAt < LOG_EVERY) {
+          unlogged += 1
+          return undefined
+        }
+        loggedAt = now()
+        logger.warn('dropped an invalid envelope', {
+          source,
+          pubsubChannel,
+          err: String(err),
+          ...(unlogged > 0 ? { alsoDroppedSinceLastLine: unlogged } : {}),
+        })
+        unlogged = 0
         return undefined
       }
     },
