@@ -49,6 +49,9 @@ describe('channel names', () => {
     ['CR', 'room\r42'],
     ['NUL', 'room\x0042'],
     ['non-ASCII letter', 'salle:é'],
+    ['U+2028 (line separator)', 'room\u202842'],
+    ['U+2029 (paragraph separator)', 'room\u202942'],
+    ['U+0085 (next line)', 'room\u008542'],
     ['comma', 'a,b'],
   ])('rejects a name with %s', (_rule, name) => {
     expect(isValidChannel(name)).toBe(false)
