@@ -1,5 +1,5 @@
 import { createKeys, formatEnvelope } from '@redisse/protocol'
-import { describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import type { Logger } from '../createLogger'
 import { createEnvelopeReader } from './createEnvelopeReader'
 
@@ -49,5 +49,41 @@ describe('createEnvelopeReader', () => {
     expect(lines).toHaveLength(2)
     expect(lines[0]?.fields).not.toHaveProperty('alsoDroppedSinceLastLine')
     expect(lines[1]?.fields).toMatchObject({ alsoDroppedSinceLastLine: 999 })
+  })
+
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  test('parses the data of an envelope read again (live, then in replays) only once', () => {
+    const { reader, keys } = setup()
+    const parse = vi.spyOn(JSON, 'parse')
+    const raw = formatEnvelope({ ...good, data: '{"text":"hi"}' })
+    const first = reader.read(raw, keys.pubsub('a'), 'bus')
+    for (let i = 0; i < 100; i++) {
+      expect(reader.read(raw.slice(0, 5) + raw.slice(5), keys.pubsub('a'), 'history')).toBe(first)
+    }
+    expect(parse).toHaveBeenCalledTimes(1)
+  })
+
+  test('still drops a remembered envelope read from another channel', () => {
+    const { reader, keys } = setup()
+    const raw = formatEnvelope(good)
+    expect(reader.read(raw, keys.pubsub('a'), 'bus')).toEqual(good)
+    expect(reader.read(raw, keys.pubsub('b'), 'bus')).toBeUndefined()
+    expect(reader.dropped).toBe(1)
+  })
+
+  test('remembers a bounded amount of text, the newest', () => {
+    const { reader, keys } = setup()
+    const parse = vi.spyOn(JSON, 'parse')
+    const big = (n: number) =>
+      formatEnvelope({ ...good, id: `k3x9a2bq-${n}`, data: `"${'x'.repeat(1024 * 1024)}"` })
+    for (let n = 1; n <= 10; n++) reader.read(big(n), keys.pubsub('a'), 'bus')
+    expect(parse).toHaveBeenCalledTimes(10)
+    reader.read(big(10), keys.pubsub('a'), 'history')
+    expect(parse).toHaveBeenCalledTimes(10)
+    reader.read(big(1), keys.pubsub('a'), 'history')
+    expect(parse).toHaveBeenCalledTimes(11)
   })
 })

@@ -15,6 +15,8 @@ export interface EnvelopeReader {
 
 /** Shortest time between two log lines about dropped envelopes, in ms. */
 const LOG_EVERY = 1000
+/** Text of the envelopes already checked that the reader keeps, in UTF-16 units. */
+const CHECKED_CAPACITY = 8 * 1024 * 1024
 
 /**
  * Anyone allowed to PUBLISH or write under the prefix can put any text on
@@ -23,6 +25,11 @@ const LOG_EVERY = 1000
  * around per-channel ACLs), is dropped here and never reaches a stream.
  * The log gets one line per second at most (with the count left out), so
  * a flood of them cannot flood it too.
+ *
+ * Checking costs a `JSON.parse` of the data; the newest valid envelopes
+ * (8 Mi characters of them) are remembered by their text, so an event read
+ * again (live, then in the replays of every client that resumes across it)
+ * is parsed once per node, not once per reader.
  */
 export function createEnvelopeReader(options: {
   keys: RedisKeys
@@ -34,10 +41,27 @@ export function createEnvelopeReader(options: {
   let dropped = 0
   let loggedAt = Number.NEGATIVE_INFINITY
   let unlogged = 0
+  // Insertion order is age: the oldest go first once over capacity.
+  const checked = new Map<string, Envelope>()
+  let checkedSize = 0
+  const remember = (raw: string, envelope: Envelope) => {
+    if (raw.length > CHECKED_CAPACITY) return
+    checked.set(raw, envelope)
+    checkedSize += raw.length
+    for (const oldest of checked.keys()) {
+      if (checkedSize <= CHECKED_CAPACITY) break
+      checked.delete(oldest)
+      checkedSize -= oldest.length
+    }
+  }
   return {
     read(raw, pubsubChannel, source) {
       try {
-        const envelope = parseEnvelope(raw)
+        let envelope = checked.get(raw)
+        if (!envelope) {
+          envelope = parseEnvelope(raw)
+          remember(raw, envelope)
+        }
         if (keys.pubsub(envelope.channel) === pubsubChannel) return envelope
         throw new RedisseError(
           'invalid-envelope',
