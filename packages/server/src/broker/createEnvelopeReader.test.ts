@@ -16,6 +16,10 @@ function setup() {
 const good = { id: 'k3x9a2bq-1', channel: 'a', type: 'm', ts: 1, data: '{}' }
 
 describe('createEnvelopeReader', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   test('returns valid envelopes of the channel they came from', () => {
     const { reader, keys, lines } = setup()
     expect(reader.read(formatEnvelope(good), keys.pubsub('a'), 'bus')).toEqual(good)
@@ -49,10 +53,6 @@ describe('createEnvelopeReader', () => {
     expect(lines).toHaveLength(2)
     expect(lines[0]?.fields).not.toHaveProperty('alsoDroppedSinceLastLine')
     expect(lines[1]?.fields).toMatchObject({ alsoDroppedSinceLastLine: 999 })
-  })
-
-  afterEach(() => {
-    vi.restoreAllMocks()
   })
 
   test('parses the data of an envelope read again (live, then in replays) only once', () => {
