@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { ENVELOPE_VERSION, type Envelope, formatEnvelope, parseEnvelope } from './envelope'
 import { isRedisseError } from './errors'
+import { isValidEventType } from './names'
 
 const sample: Envelope = {
   id: 'k3x9a2bq-42',
@@ -53,22 +54,71 @@ describe('parseEnvelope', () => {
     })
   })
 
-  test('round-trips any data and any type and channel without LF', () => {
-    const noLf = fc
-      .string({ unit: 'binary', minLength: 1, maxLength: 40 })
-      .filter((s) => !s.includes('\n'))
+  test('round-trips any valid channel, type and JSON data', () => {
+    const channel = fc.stringMatching(/^[A-Za-z0-9_\-.:@/=+]{1,200}$/)
+    const type = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+      .filter((t) => isValidEventType(t))
     fc.assert(
-      fc.property(
-        noLf,
-        noLf,
-        fc.string({ unit: 'binary', maxLength: 200 }),
-        fc.nat(),
-        (channel, type, data, ts) => {
-          const envelope = { id: 'e-1', channel, type, ts, data }
-          expect(parseEnvelope(formatEnvelope(envelope))).toEqual(envelope)
-        },
-      ),
+      fc.property(channel, type, fc.json(), fc.nat(), (channel, type, data, ts) => {
+        const envelope = { id: 'k3x9a2bq-7', channel, type, ts, data }
+        expect(parseEnvelope(formatEnvelope(envelope))).toEqual(envelope)
+      }),
     )
+  })
+
+  test('rejects any data that JSON.parse refuses, and only that', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), (data) => {
+        let json = true
+        try {
+          JSON.parse(data)
+        } catch {
+          json = false
+        }
+        const raw = formatEnvelope({ ...sample, data })
+        expect(codeOf(() => parseEnvelope(raw))).toBe(json ? undefined : 'invalid-envelope')
+      }),
+    )
+  })
+
+  test.each([
+    ['a type with CR', { type: 'evil\revent: forged' }],
+    ['a type with NUL', { type: 'evil\0' }],
+    ['a type with U+2028', { type: 'evil\u2028x' }],
+    ['a type with U+2029', { type: 'evil\u2029x' }],
+    ['a type with U+0085', { type: 'evil\u0085x' }],
+    ['a reserved type', { type: 'redisse:reset' }],
+    ['a type of 101 characters', { type: 't'.repeat(101) }],
+    ['a channel with CR', { channel: 'room\r42' }],
+    ['a channel with a glob', { channel: 'room:*' }],
+    ['a channel with a space', { channel: 'room 42' }],
+    ['an id that is no cursor', { id: 'not a cursor' }],
+    ['an id with a channel part', { id: 'k3x9a2bq-42@room:42' }],
+    ['an id with an uppercase epoch', { id: 'K3X9-42' }],
+    ['an id with a negative seq', { id: 'k3x9--42' }],
+    ['data that is not JSON', { data: '{"text":' }],
+    ['data that would splice a forged frame', { data: '1},{"type":"forged","data":2' }],
+    ['two JSON values', { data: '{} {}' }],
+    ['a JavaScript literal', { data: 'undefined' }],
+    ['single-quoted strings', { data: "'hi'" }],
+  ] as const)('rejects an envelope with %s, with code invalid-envelope', (_what, change) => {
+    const raw = formatEnvelope({ ...sample, ...change })
+    expect(codeOf(() => parseEnvelope(raw))).toBe('invalid-envelope')
+  })
+
+  test('says which field is wrong, and where such an envelope comes from', () => {
+    expect(() => parseEnvelope(formatEnvelope({ ...sample, data: 'nope' }))).toThrowError(
+      /^invalid envelope, its data is not JSON text: ".*"; it was not written by a Redisse publisher/,
+    )
+    expect(() => parseEnvelope(formatEnvelope({ ...sample, type: 'a\rb' }))).toThrowError(
+      /its event type is not valid or is reserved/,
+    )
+  })
+
+  test('reads JSON data with whitespace and line breaks around and inside it', () => {
+    const envelope = { ...sample, data: ' \n{ "a" :\r\n [1, 2] }\t\n' }
+    expect(parseEnvelope(formatEnvelope(envelope))).toEqual(envelope)
   })
 
   test.each([

@@ -61,7 +61,9 @@ export {
   DEFAULT_HISTORY,
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
+  parseScriptError,
   publishScriptArgs,
+  SCRIPT_ERROR_PREFIX,
 } from './publishScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'

@@ -49,6 +49,9 @@ describe('channel names', () => {
     ['CR', 'room\r42'],
     ['NUL', 'room\x0042'],
     ['non-ASCII letter', 'salle:é'],
+    ['U+2028 (line separator)', 'room\u202842'],
+    ['U+2029 (paragraph separator)', 'room\u202942'],
+    ['U+0085 (next line)', 'room\u008542'],
     ['comma', 'a,b'],
   ])('rejects a name with %s', (_rule, name) => {
     expect(isValidChannel(name)).toBe(false)
@@ -90,6 +93,8 @@ describe('event types', () => {
     'a',
     'with space inside',
     'ünïcödé 🎉',
+    'a\u00a0b',
+    'a\u2027b\u202ac',
     'a:b',
     't'.repeat(MAX_EVENT_TYPE_LENGTH),
   ])('accepts %j', (type) => {
@@ -106,6 +111,11 @@ describe('event types', () => {
     ['tab', 'a\tb'],
     ['escape', 'a\x1bb'],
     ['DEL', 'a\x7fb'],
+    ['U+2028 (line separator)', 'a\u2028b'],
+    ['U+2029 (paragraph separator)', 'a\u2029b'],
+    ['U+0085 (next line)', 'a\u0085b'],
+    ['another C1 control', 'a\u009bb'],
+    ['U+2028 at the end', 'message\u2028'],
     ['a leading space', ' message'],
     ['a trailing space', 'message '],
   ])('rejects a type with %s with code invalid-event-type', (_rule, type) => {
@@ -122,7 +132,7 @@ describe('event types', () => {
 
   test('error message states the rule', () => {
     expect(thrownBy(() => validateEventType('a\nb')).message).toBe(
-      `invalid event type "a\\nb": use 1 to ${MAX_EVENT_TYPE_LENGTH} characters, no control characters, no leading or trailing spaces`,
+      `invalid event type "a\\nb": use 1 to ${MAX_EVENT_TYPE_LENGTH} characters, no control characters or line separators (U+0085, U+2028, U+2029), no leading or trailing spaces`,
     )
   })
 

@@ -13,9 +13,12 @@ export const RESERVED_PREFIX = 'redisse:'
  */
 export const CHANNEL_PATTERN = /^[A-Za-z0-9_\-.:@/=+]+$/
 
-// C0 controls and DEL: CR/LF would end an SSE line early, NUL is dropped by parsers.
+// C0 controls and DEL: CR/LF would end an SSE line early, NUL is dropped by
+// parsers. C1 controls (NEL, U+0085, among them) and the Unicode line and
+// paragraph separators U+2028/U+2029: line-oriented tools, log pipelines and
+// some hand-written SSE parsers break lines on them too.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
 /** True when `name` is a valid channel name. */
 export function isValidChannel(name: unknown): name is string {
@@ -40,7 +43,12 @@ export function validateChannel(name: unknown): string {
   )
 }
 
-/** True when `type` is a valid event type (reserved `redisse:` types only with `allowReserved`). */
+/**
+ * True when `type` is a valid event type: 1 to {@link MAX_EVENT_TYPE_LENGTH}
+ * characters, no control characters (C0, DEL, C1 such as U+0085), no U+2028
+ * or U+2029, no leading or trailing whitespace, and reserved `redisse:`
+ * types only with `allowReserved`.
+ */
 export function isValidEventType(type: unknown, { allowReserved = false } = {}): type is string {
   return (
     typeof type === 'string' &&
@@ -68,6 +76,6 @@ export function validateEventType(type: unknown, { allowReserved = false } = {})
   const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 60)) : typeof type
   throw new RedisseError(
     'invalid-event-type',
-    `invalid event type ${shown}: use 1 to ${MAX_EVENT_TYPE_LENGTH} characters, no control characters, no leading or trailing spaces`,
+    `invalid event type ${shown}: use 1 to ${MAX_EVENT_TYPE_LENGTH} characters, no control characters or line separators (U+0085, U+2028, U+2029), no leading or trailing spaces`,
   )
 }

@@ -4,7 +4,9 @@ import {
   DEFAULT_HISTORY,
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
+  parseScriptError,
   publishScriptArgs,
+  SCRIPT_ERROR_PREFIX,
 } from './publishScript'
 
 // The script itself runs against a real Redis in the server's integration
@@ -20,7 +22,7 @@ describe('publishScriptArgs', () => {
         'redisse:epoch',
         'redisse:h:room:42',
         'redisse:config',
-        '',
+        'redisse:seq',
         'redisse:hm:room:42',
       ],
       args: [
@@ -56,7 +58,13 @@ describe('publishScriptArgs', () => {
 
   test('treats an empty idempotency key as none', () => {
     const call = publishScriptArgs(createKeys(), event, { epoch: 'e', idempotencyKey: '' })
-    expect(call.keys[4]).toBe('')
+    expect(call.keys[4]).toBe('redisse:seq')
+  })
+
+  test('passes the seq key again, never an empty name, when there is no idempotency key (ACL key patterns)', () => {
+    const call = publishScriptArgs(createKeys('app:'), event, { epoch: 'e' })
+    expect(call.keys[4]).toBe(call.keys[0])
+    for (const key of call.keys) expect(key.startsWith('app:')).toBe(true)
   })
 
   test('builds every key under the given prefix', () => {
@@ -67,6 +75,18 @@ describe('publishScriptArgs', () => {
 })
 
 describe('PUBLISH_SCRIPT', () => {
+  test('checks channel and type before anything else, with typed error replies', () => {
+    const guard = PUBLISH_SCRIPT.slice(0, PUBLISH_SCRIPT.indexOf("redis.call('GET'"))
+    for (const code of ['invalid-channel', 'invalid-event-type', 'reserved-event-type']) {
+      expect(guard).toContain(`redis.error_reply('${SCRIPT_ERROR_PREFIX} ${code}: `)
+    }
+  })
+
+  test('runs the idempotency steps only for a key that is neither empty nor KEYS[1]', () => {
+    expect(PUBLISH_SCRIPT).toContain("local idem = KEYS[5] ~= '' and KEYS[5] ~= KEYS[1]")
+    expect(PUBLISH_SCRIPT).not.toContain("if KEYS[5] ~= '' then")
+  })
+
   test('inlines the default history size and ttl', () => {
     expect(PUBLISH_SCRIPT).toContain(
       `tonumber(conf[1]) or ${DEFAULT_HISTORY.size}, tonumber(conf[2]) or ${DEFAULT_HISTORY.ttl}\n`,
@@ -88,4 +108,33 @@ test('builds exactly PUBLISH_SCRIPT_KEY_COUNT keys', () => {
     { epoch: 'e' },
   )
   expect(call.keys).toHaveLength(PUBLISH_SCRIPT_KEY_COUNT)
+})
+
+describe('parseScriptError', () => {
+  test.each([
+    ['invalid-channel', 'REDISSE invalid-channel: use 1 to 200 characters'],
+    ['invalid-event-type', 'REDISSE invalid-event-type: no control characters'],
+    [
+      'reserved-event-type',
+      'ERR REDISSE reserved-event-type: the prefix redisse: belongs to Redisse',
+    ],
+  ] as const)('reads the code %s', (code, message) => {
+    expect(parseScriptError(message)?.code).toBe(code)
+  })
+
+  test('keeps the reason', () => {
+    expect(parseScriptError('REDISSE invalid-channel: use 1 to 200 characters')).toEqual({
+      code: 'invalid-channel',
+      reason: 'use 1 to 200 characters',
+    })
+  })
+
+  test.each([
+    'NOPERM this user has no permissions to access one of the keys used as arguments',
+    'ERR Error running script',
+    'REDISSE internal: not a code the script sends',
+    'REDISSEinvalid-channel: x',
+  ])('returns undefined for %j', (message) => {
+    expect(parseScriptError(message)).toBeUndefined()
+  })
 })

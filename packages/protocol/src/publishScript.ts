@@ -1,4 +1,9 @@
+import type { ErrorCode } from './errors'
 import type { RedisKeys } from './keys'
+import { MAX_CHANNEL_LENGTH, MAX_EVENT_TYPE_LENGTH, RESERVED_PREFIX } from './names'
+
+/** First word of the error replies of {@link PUBLISH_SCRIPT}, before the Redisse error code. */
+export const SCRIPT_ERROR_PREFIX = 'REDISSE'
 
 /** History kept per channel when neither the publish nor the server config says otherwise. */
 export const DEFAULT_HISTORY = { size: 1000, ttl: 3_600_000 } as const
@@ -8,19 +13,44 @@ export const DEFAULT_HISTORY = { size: 1000, ttl: 3_600_000 } as const
  * the next sequence, appends the envelope to the channel's history (bounded
  * and expiring) and PUBLISHes it. Any language can publish by running it.
  *
- * KEYS: 1 seq, 2 epoch, 3 history of the channel, 4 config, 5 idempotency key (or ''),
- * 6 history meta of the channel
+ * KEYS: 1 seq, 2 epoch, 3 history of the channel, 4 config, 5 idempotency key
+ * (or KEYS[1] again when there is none; `''` also works but no ACL key
+ * pattern allows an empty name), 6 history meta of the channel
  *
  * ARGV: 1 pub/sub channel, 2 channel, 3 type, 4 data (JSON text),
  * 5 epoch to create when none exists, 6 history size (or '' for the server's),
  * 7 history ttl ms (or ''), 8 idempotency ttl ms
  *
- * Returns the event's cursor `epoch-seq`. History size 0 writes no history.
+ * Returns the event's cursor `epoch-seq`, or an error reply starting with
+ * {@link SCRIPT_ERROR_PREFIX} and a Redisse error code (`invalid-channel`,
+ * `invalid-event-type`, `reserved-event-type`) when the channel or type
+ * would not pass `validateChannel` / `validateEventType` (the length and
+ * control-character rules; leading or trailing Unicode spaces are left to
+ * the servers, which drop such envelopes). History size 0 writes no history.
  * Without ARGV 6/7 the size and ttl come from the config hash: the first
  * rule of `historyRules` matching the channel, else `historySize`/`historyTtl`.
  */
 export const PUBLISH_SCRIPT = `
-if KEYS[5] ~= '' then
+-- Names are checked here too, for publishers that run this script without an
+-- SDK: a line break in a type or channel would forge events on every stream.
+local channel, etype = ARGV[2], ARGV[3]
+if #channel == 0 or #channel > ${MAX_CHANNEL_LENGTH} or string.find(channel, '[^A-Za-z0-9_%-%.:@/=+]') then
+  return redis.error_reply('${SCRIPT_ERROR_PREFIX} invalid-channel: use 1 to ${MAX_CHANNEL_LENGTH} characters among A-Z a-z 0-9 _ - . : @ / = +')
+end
+-- Length in UTF-16 units, as the SDKs count it: one per character, two for those beyond U+FFFF.
+local _, units = string.gsub(etype, '[^\\128-\\191]', '')
+local _, astral = string.gsub(etype, '[\\240-\\247]', '')
+if #etype == 0 or units + astral > ${MAX_EVENT_TYPE_LENGTH} or string.find(etype, '[%z\\1-\\31\\127]')
+  or string.find(etype, '\\194[\\128-\\159]') or string.find(etype, '\\226\\128[\\168\\169]') then
+  return redis.error_reply('${SCRIPT_ERROR_PREFIX} invalid-event-type: use 1 to ${MAX_EVENT_TYPE_LENGTH} characters, no control characters or line separators')
+end
+if string.sub(etype, 1, ${RESERVED_PREFIX.length}) == '${RESERVED_PREFIX}' then
+  return redis.error_reply('${SCRIPT_ERROR_PREFIX} reserved-event-type: the prefix ${RESERVED_PREFIX} belongs to Redisse')
+end
+-- No idempotency key: KEYS[5] repeats KEYS[1] ('' from older callers), a
+-- name an ACL restricted to the prefix allows, in the same cluster slot.
+local idem = KEYS[5] ~= '' and KEYS[5] ~= KEYS[1]
+if idem then
   local seen = redis.call('GET', KEYS[5])
   if seen then return seen end
 end
@@ -70,7 +100,7 @@ if size > 0 then
   end
 end
 redis.call('PUBLISH', ARGV[1], envelope)
-if KEYS[5] ~= '' then
+if idem then
   redis.call('SET', KEYS[5], id, 'PX', tonumber(ARGV[8]) or 86400000)
 end
 return id
@@ -105,7 +135,7 @@ export function publishScriptArgs(
       keys.epoch,
       keys.history(event.channel),
       keys.config,
-      options.idempotencyKey ? keys.idempotency(options.idempotencyKey) : '',
+      options.idempotencyKey ? keys.idempotency(options.idempotencyKey) : keys.seq,
       keys.historyMeta(event.channel),
     ],
     args: [
@@ -119,4 +149,24 @@ export function publishScriptArgs(
       String(options.idempotencyTtl ?? 86_400_000),
     ],
   }
+}
+
+const SCRIPT_ERROR = new RegExp(
+  `^(?:ERR )?${SCRIPT_ERROR_PREFIX} (invalid-channel|invalid-event-type|reserved-event-type): (.*)$`,
+)
+
+/**
+ * Reads an error reply of {@link PUBLISH_SCRIPT} (the message of the Redis
+ * client's reply error): its Redisse code and reason, or `undefined` for
+ * any other error.
+ * @example
+ * ```ts
+ * parseScriptError('REDISSE invalid-event-type: use 1 to 100 characters…')
+ * // { code: 'invalid-event-type', reason: 'use 1 to 100 characters…' }
+ * ```
+ */
+export function parseScriptError(message: string): { code: ErrorCode; reason: string } | undefined {
+  const match = SCRIPT_ERROR.exec(message)
+  if (!match) return undefined
+  return { code: match[1] as ErrorCode, reason: match[2] ?? '' }
 }

@@ -132,6 +132,21 @@ describe('createRedisGate', () => {
     await expect(result).resolves.toBe('resent')
   })
 
+  it("keeps the Redisse code of the publish script's own refusals", async () => {
+    const { gate } = setup({}, 'ready')
+    const refused = gate.run('publish', () =>
+      Promise.reject(
+        new ReplyError(
+          'REDISSE invalid-event-type: use 1 to 100 characters, no control characters',
+        ),
+      ),
+    )
+    await expect(refused).rejects.toMatchObject({ code: 'invalid-event-type', status: 400 })
+    await expect(refused).rejects.toThrow(
+      'the publish script refused the event: use 1 to 100 characters, no control characters',
+    )
+  })
+
   it('maps what ioredis throws: a reply error is a refusal, a lost connection a maybe', async () => {
     const { gate } = setup({}, 'ready')
     const refused = gate.run('publish', () =>

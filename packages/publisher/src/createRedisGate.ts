@@ -1,4 +1,4 @@
-import { isRedisseError, RedisseError } from '@redisse/protocol'
+import { isRedisseError, parseScriptError, RedisseError } from '@redisse/protocol'
 import { createOfflineQueue } from './createOfflineQueue'
 import { type Operation, operationText } from './operationText'
 
@@ -67,6 +67,17 @@ function sendFailure(operation: Operation, err: unknown): RedisseError {
   const { noun, failure, outcome } = operationText[operation]
   const message = err instanceof Error ? err.message : String(err)
   if (err instanceof Error && err.name === 'ReplyError') {
+    // The publish script's own refusals carry a Redisse code: keep it.
+    const refusal = parseScriptError(message)
+    if (refusal) {
+      return new RedisseError(
+        refusal.code,
+        `the publish script refused the event: ${refusal.reason}`,
+        {
+          cause: err,
+        },
+      )
+    }
     return new RedisseError(failure, `Redis refused the ${noun}: ${message}`, { cause: err })
   }
   return new RedisseError(

@@ -9,6 +9,7 @@ import {
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
   type PublishScriptCall,
+  parseScriptError,
   publishScriptArgs,
   RedisseError,
 } from '@redisse/protocol'
@@ -216,6 +217,14 @@ export function createRedisTransport<Events extends EventMap>(
       return prepared.map((event, i) => {
         const [err, cursor] = results[i] ?? [new Error('no reply'), null]
         if (err) {
+          const refusal = parseScriptError(err.message)
+          if (refusal) {
+            throw new RedisseError(
+              refusal.code,
+              `the publish script refused event ${i} of the batch: ${refusal.reason} (the other events of the batch were published)`,
+              { cause: err },
+            )
+          }
           throw new RedisseError(
             'publish-failed',
             `Redis refused event ${i} of the batch: ${err.message} (the other events of the batch were published)`,

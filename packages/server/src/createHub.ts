@@ -220,6 +220,15 @@ export function createHub(options: {
   // is written (and flushed) in turn, so the first subscribers are not kept
   // waiting for the whole fan-out.
   let batch: OutgoingEvent[] = []
+  // Flushes run on nextTick/setImmediate, where a throw would end the
+  // process: an event that cannot be encoded (brokers check envelopes, but a
+  // custom broker might not) costs that stream that write, nothing more.
+  let failureLoggedAt = 0
+  const deliveryFailed = (connection: Connection, err: unknown) => {
+    if (Date.now() - failureLoggedAt < 1000) return
+    failureLoggedAt = Date.now()
+    logger.error('cannot deliver an event', { connection: connection.id, err: String(err) })
+  }
   const flushBatch = () => {
     if (batch.length === 0) return
     const events = batch
@@ -227,7 +236,11 @@ export function createHub(options: {
     if (events.length === 1) {
       const event = events[0]!
       for (const connection of byChannel.get(event.envelope.channel) ?? []) {
-        if (connection.deliver(event)) counters.delivered += 1
+        try {
+          if (connection.deliver(event)) counters.delivered += 1
+        } catch (err) {
+          deliveryFailed(connection, err)
+        }
       }
       return
     }
@@ -239,7 +252,13 @@ export function createHub(options: {
         else due.set(connection, [event])
       }
     }
-    for (const [connection, list] of due) counters.delivered += connection.deliverMany(list)
+    for (const [connection, list] of due) {
+      try {
+        counters.delivered += connection.deliverMany(list)
+      } catch (err) {
+        deliveryFailed(connection, err)
+      }
+    }
   }
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1

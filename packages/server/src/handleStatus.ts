@@ -22,7 +22,11 @@ export interface ServerStats {
     /** WebSocket messages handed to `push.onMessage`. */
     messages: number
   }
-  dropped: { slowClients: number }
+  dropped: {
+    slowClients: number
+    /** Envelopes from the bus or history that failed their checks (each time one was read). */
+    envelopes: number
+  }
   rejected: Record<string, number>
   broker: { kind: 'redis' | 'embedded'; state: string; reconnects: number }
   amqp?: { consumed: number; rejected: number }
@@ -45,7 +49,7 @@ export function collectStats(ctx: ServerContext): ServerStats {
       polls: hub.counters.polls,
       messages: hub.counters.messages,
     },
-    dropped: { slowClients: hub.counters.slowClientDrops },
+    dropped: { slowClients: hub.counters.slowClientDrops, envelopes: broker.droppedEnvelopes ?? 0 },
     rejected: { ...counters.rejected },
     broker: { kind: broker.kind, state: broker.state, reconnects: counters.brokerReconnects },
     ...(ctx.amqp ? { amqp: { ...ctx.amqp } } : {}),
@@ -118,6 +122,12 @@ function metricsText(ctx: ServerContext): string {
       help: 'Streams cut off for not reading.',
       type: 'counter',
       values: [{ value: s.dropped.slowClients }],
+    },
+    {
+      name: 'redisse_envelopes_dropped_total',
+      help: 'Envelopes from the bus or history that failed their checks, each time one was read.',
+      type: 'counter',
+      values: [{ value: s.dropped.envelopes }],
     },
     {
       name: 'redisse_connections_rejected_total',

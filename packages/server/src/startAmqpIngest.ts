@@ -14,6 +14,15 @@ export interface AmqpOptions {
   bindingKeys?: string[]
   /** Messages in flight per node. @defaultValue 100 */
   prefetch?: number
+  /**
+   * Let a message's JSON body name its channel (`{ channel, type, data }`)
+   * instead of its routing key. Off by default: whoever may publish to the
+   * exchange under one routing key (an AMQP permission, often granted by
+   * topic) could otherwise publish to any channel. While off, a body whose
+   * `channel` differs from the routing key is rejected.
+   * @defaultValue false
+   */
+  channelFromBody?: boolean
 }
 
 /** Counters of the ingest. */
@@ -24,8 +33,9 @@ export interface AmqpCounters {
 
 /**
  * Turns one AMQP message into a publish: the channel is the routing key
- * unless the JSON body names one, the body is `{ type, data, channel?,
- * idempotencyKey? }`, and `messageId` serves as idempotency key by default.
+ * (or, with `channelFromBody`, the body's `channel` when it has one), the
+ * body is `{ type, data, channel?, idempotencyKey? }`, and `messageId`
+ * serves as idempotency key by default.
  * @throws RedisseError for a message that can never be published
  */
 export function amqpMessageToPublish(
@@ -33,6 +43,7 @@ export function amqpMessageToPublish(
   content: Buffer,
   messageId: string | undefined,
   toRequest: (value: unknown) => PublishRequest,
+  { channelFromBody = false }: { channelFromBody?: boolean | undefined } = {},
 ): PublishRequest {
   let body: unknown
   try {
@@ -44,8 +55,14 @@ export function amqpMessageToPublish(
     throw new RedisseError('invalid-request', 'AMQP message body must be an object { type, data }')
   }
   const event = body as Record<string, unknown>
+  if (!channelFromBody && event.channel !== undefined && event.channel !== routingKey) {
+    throw new RedisseError(
+      'invalid-request',
+      'AMQP message body names another channel than its routing key: publish with the channel as routing key, or set amqp.channelFromBody',
+    )
+  }
   return toRequest({
-    channel: event.channel ?? routingKey,
+    channel: channelFromBody ? (event.channel ?? routingKey) : routingKey,
     type: event.type,
     data: event.data,
     ...((event.idempotencyKey ?? messageId)
@@ -102,6 +119,7 @@ export function startAmqpIngest(options: {
           msg.content,
           msg.properties.messageId,
           options.toRequest,
+          { channelFromBody: amqp.channelFromBody === true },
         )
       } catch (err) {
         counters.rejected += 1

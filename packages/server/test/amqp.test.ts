@@ -42,7 +42,7 @@ describe.skipIf(!rabbitBin)('AMQP ingest against a real RabbitMQ', () => {
     send('orders', JSON.stringify({ type: 'created', data: { id: 1 } }), 'm-1')
     send('orders', '{not json')
     send('orders', JSON.stringify({ type: 'created', data: { id: 1 } }), 'm-1') // redelivered duplicate
-    send('ignored-key', JSON.stringify({ channel: 'audit', type: 'logged', data: 'x' }))
+    send('audit', JSON.stringify({ channel: 'audit', type: 'logged', data: 'x' }))
     send('orders', JSON.stringify({ type: 'redisse:reset', data: null }))
 
     const events = await stream.waitForEvents(2)
@@ -58,6 +58,39 @@ describe.skipIf(!rabbitBin)('AMQP ingest against a real RabbitMQ', () => {
     expect(stream.events).toHaveLength(2) // the duplicate message id published once
     const queue = await channel.checkQueue('redisse.test.ingest')
     expect(queue.messageCount).toBe(0)
+    await conn.close()
+  })
+
+  // Issue 15: whoever may publish under one routing key (an AMQP permission,
+  // often granted by topic) could name any channel in the body.
+  it.each([
+    ['rejects a body naming another channel than its routing key by default', false],
+    ['takes the channel from the body with amqp.channelFromBody', true],
+  ])('%s', async (_what, channelFromBody) => {
+    const queue = `redisse.test.channel-from-body.${channelFromBody}`
+    await using srv = await startServer('redis', {
+      public: true,
+      amqp: { url: rabbit.url, exchange: 'redisse-test-cfb', queue, channelFromBody },
+    })
+    await srv.server.amqpReady()
+    const stream = await srv.open('/?channel=public&channel=private')
+    const conn = await connect(rabbit.url)
+    const channel = await conn.createChannel()
+    const send = (key: string, body: unknown) =>
+      channel.publish('redisse-test-cfb', key, Buffer.from(JSON.stringify(body)))
+    send('public', { channel: 'private', type: 'forged', data: 1 })
+    send('public', { channel: 'public', type: 'same', data: 2 })
+    send('public', { type: 'marker', data: 3 })
+    const events = await stream.waitForEvents(channelFromBody ? 3 : 2)
+    await waitFor(() => srv.server.stats().amqp?.consumed === (channelFromBody ? 3 : 2), {
+      what: 'consumed',
+    })
+    expect(srv.server.stats().amqp?.rejected).toBe(channelFromBody ? 0 : 1)
+    expect(events.map((e) => [e.event, e.id?.split('@')[1]])).toEqual([
+      ...(channelFromBody ? [['forged', 'private']] : []),
+      ['same', 'public'],
+      ['marker', 'public'],
+    ])
     await conn.close()
   })
 })

@@ -71,6 +71,12 @@ export interface Broker {
    * of two channels.
    */
   histories(channels: readonly string[], afterSeq: number): Promise<ChannelHistory[]>
+  /**
+   * Envelopes read from the bus or from history that failed their checks
+   * (`parseEnvelope`) and were dropped, each time one was read. Brokers that
+   * only carry envelopes they built themselves leave it out.
+   */
+  readonly droppedEnvelopes?: number
   /** Registers the single receiver of every envelope of subscribed channels. */
   onEnvelope(listener: (envelope: Envelope) => void): void
   /** Registers the receiver of subject edits (token mode). */

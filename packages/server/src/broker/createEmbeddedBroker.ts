@@ -9,6 +9,8 @@ import {
   newEpoch,
   newToken,
   RedisseError,
+  validateChannel,
+  validateEventType,
   validateToken,
 } from '@redisse/protocol'
 import { historyCovers } from '../historyCoverage'
@@ -85,6 +87,10 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     async ready() {},
     async publish(request: PublishRequest) {
       if (state === 'closed') throw closedError()
+      // As the Redis broker's publisher does: `server.broker.publish()` is
+      // public, and nothing the hub cannot encode may enter the log.
+      validateChannel(request.channel)
+      validateEventType(request.type)
       const idemKey = request.idempotencyKey
       if (idemKey) {
         const seen = idempotency.get(idemKey)

@@ -5,7 +5,6 @@ import {
   formatHistoryRules,
   hashToken,
   parseControl,
-  parseEnvelope,
   RedisseError,
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
@@ -15,6 +14,7 @@ import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
+import { createEnvelopeReader } from './createEnvelopeReader'
 import { withDeadline } from './withDeadline'
 
 /** Default bound of every Redis command the broker sends, ms. */
@@ -177,6 +177,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   if (ownsCommand) {
     command.on('error', (err: Error) => logger.warn('redis command error', { err: err.message }))
   }
+  const reader = createEnvelopeReader({ keys, logger })
   subscriber.on('message', (pubsubChannel: string, message: string) => {
     if (pubsubChannel === probeChannel) {
       probe?.heard(message)
@@ -191,20 +192,17 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       }
       return
     }
-    let envelope: Envelope
-    try {
-      envelope = parseEnvelope(message)
-    } catch (err) {
-      logger.warn('ignored a malformed envelope', { channel: pubsubChannel, err: String(err) })
-      return
-    }
-    listeners.emitEnvelope(envelope)
+    const envelope = reader.read(message, pubsubChannel, 'bus')
+    if (envelope) listeners.emitEnvelope(envelope)
   })
 
   const broker: Broker = {
     kind: 'redis',
     get state() {
       return state
+    },
+    get droppedEnvelopes() {
+      return reader.dropped
     },
     async ready() {
       if (subscriber.status !== 'ready') {
@@ -265,11 +263,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         )
         const envelopes: Envelope[] = []
         for (const raw of (results[i * 3 + 2]?.[1] ?? []) as string[]) {
-          try {
-            envelopes.push(parseEnvelope(raw))
-          } catch (err) {
-            logger.warn('skipped a malformed envelope in history', { channel, err: String(err) })
-          }
+          const envelope = reader.read(raw, keys.pubsub(channel), 'history')
+          if (envelope) envelopes.push(envelope)
         }
         return { covered, envelopes }
       })
