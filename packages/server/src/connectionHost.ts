@@ -49,6 +49,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
     },
     closed(connection) {
       hub.detach(connection)
+      ctx.admissions.closed(connection)
       options.logger.info('stream closed', {
         conn: connection.id,
         transport: connection.transport,

@@ -2,10 +2,9 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { RedisseError } from '@redisse/protocol'
 import { WebSocketServer } from 'ws'
-import { admitConnection, lastEventIdOf } from './admitConnection'
+import { type AdmittedAccess, admitConnection, lastEventIdOf } from './admitConnection'
 import { connectionHostOf } from './connectionHost'
 import type { CorsOptions } from './cors'
-import type { Access } from './resolveAccess'
 import type { ServerContext } from './ServerContext'
 import { startDelivery } from './startDelivery'
 import { WsConnection } from './WsConnection'
@@ -76,12 +75,18 @@ export function createUpgradeHandler(ctx: ServerContext): {
     socket: Duplex,
     head: Buffer,
     url: URL,
-    access: Access,
+    access: AdmittedAccess,
   ): Promise<void> => {
     if (!wss) return
-    const ws = await new Promise<import('ws').WebSocket>((resolve) =>
-      wss.handleUpgrade(req, socket, head, resolve),
-    )
+    // ws never calls back for a socket that closed during the handshake.
+    const ws = await new Promise<import('ws').WebSocket | undefined>((resolve) => {
+      socket.once('close', () => resolve(undefined))
+      wss.handleUpgrade(req, socket, head, resolve)
+    })
+    if (!ws) {
+      access.reservation.release()
+      return
+    }
     const push = options.push
     const host = connectionHostOf(ctx)
     const onMessage = push?.onMessage
@@ -135,8 +140,13 @@ export function createUpgradeHandler(ctx: ServerContext): {
         refuse(socket, admission.error, admission.headers)
         return
       }
-      if (socket.destroyed) return
-      await open(req, socket, head, url, admission.access)
+      if (socket.destroyed) {
+        admission.access.reservation.release()
+        return
+      }
+      await open(req, socket, head, url, admission.access).finally(() =>
+        admission.access.reservation.release(),
+      )
     }
     serve().catch((err: unknown) => {
       options.logger.error('upgrade failed', { err: String(err) })
