@@ -82,9 +82,12 @@ export async function admitConnection(
         cause: String((err as Error).cause ?? ''),
       })
     }
-    const error = isRedisseError(err)
-      ? err
-      : new RedisseError('internal', 'internal error: see the server log', { cause: err })
+    // What an internal error says (an invalid channel the app returned, a
+    // stack) is for the log only.
+    const error =
+      isRedisseError(err) && err.code !== 'internal'
+        ? err
+        : new RedisseError('internal', 'internal error: see the server log', { cause: err })
     return { ok: false, error, headers: {} }
   }
   if (ctx.closing) {

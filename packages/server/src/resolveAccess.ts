@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { isRedisseError, isValidChannel, RedisseError } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
+import type { Logger } from './createLogger'
 import type { ResolvedOptions } from './options'
 
 /** Who a stream belongs to and what it may hear. */
@@ -26,17 +27,24 @@ export function tokenOf(req: IncomingMessage, url: URL, cookieName: string): str
   return undefined
 }
 
-function denied(err: unknown): RedisseError {
+/**
+ * The answer to a `channels(req)` that threw. What the app threw can hold
+ * anything (a database URL with its password, a stack), so the client gets
+ * a fixed message and the log gets the detail. An app that wants to tell
+ * the client why throws a `RedisseError` itself: its message is sent as is.
+ */
+function denied(err: unknown, logger: Logger): RedisseError {
   if (isRedisseError(err)) return err
   const status =
     (err as { status?: unknown; statusCode?: unknown } | null)?.status ??
     (err as { statusCode?: unknown } | null)?.statusCode
-  const message = err instanceof Error && err.message ? err.message : 'access denied'
+  logger.warn('channels(req) refused a request', {
+    status: status === 401 ? 401 : 403,
+    err: err instanceof Error ? err.message : String(err),
+  })
   return status === 401
-    ? new RedisseError('unauthorized', message, { cause: err })
-    : new RedisseError('forbidden', `channels(req) refused this request: ${message}`, {
-        cause: err,
-      })
+    ? new RedisseError('unauthorized', 'authentication required', { cause: err })
+    : new RedisseError('forbidden', 'access denied', { cause: err })
 }
 
 /**
@@ -57,7 +65,7 @@ export async function resolveAccess(
     try {
       list = await options.channels(req)
     } catch (err) {
-      throw denied(err)
+      throw denied(err, options.logger)
     }
     const channels = [...new Set(list)]
     const bad = channels.find((c) => !isValidChannel(c))
