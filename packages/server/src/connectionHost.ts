@@ -36,6 +36,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
   host = {
     maxBufferedBytes: options.limits.bufferBytes,
     maxChannels: options.limits.channelsPerConnection,
+    maxMessagesPerSecond: options.websocket ? options.websocket.maxMessagesPerSecond : Infinity,
     subscribe: (connection, channel) => hub.addChannel(connection, channel),
     unsubscribe: (connection, channel) => hub.removeChannel(connection, channel),
     opened(connection, details) {
