@@ -26,7 +26,8 @@ Options (each also read from the environment variable shown):
                         (REDISSE_STATS_KEY); without it both are off (404).
                         A config file may set stats: 'public' instead
   --public [list]       allow ?channel= subscriptions; optional comma-separated
-                        allow-list with * globs, e.g. "news,room:*" (REDISSE_PUBLIC)
+                        allow-list with globs, e.g. "news,room:*" (REDISSE_PUBLIC):
+                        * stays within a :-separated segment, ** crosses them
   --channel-event       send the channel name as the event type (REDISSE_CHANNEL_EVENT=1)
   --amqp <url>          consume events from AMQP (REDISSE_AMQP_URL): topic exchange
                         --amqp-exchange (REDISSE_AMQP_EXCHANGE, default redisse),

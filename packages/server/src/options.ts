@@ -65,7 +65,11 @@ export interface ServerOptions {
   channels?: ChannelsCallback
   /** Token mode: `?access_token=`, `Authorization: Bearer` or a cookie. */
   tokens?: boolean | { cookie?: string }
-  /** Public channels by `?channel=`, limited to a list, pattern or predicate (`*` globs in lists). */
+  /**
+   * Public channels by `?channel=`, limited to a list, pattern or predicate.
+   * In a list, `*` matches within one `:`-separated segment and `**` across
+   * segments: `'room:*'` allows `room:42` but not `room:42:private`.
+   */
   public?: PublicChannels
   cors?: CorsOptions
   /** Keep-alive comment interval, ms. @defaultValue 15000 */
@@ -187,9 +191,18 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   return value
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*')
-  return new RegExp(`^${escaped}$`)
+/**
+ * A public allow-list glob: `*` matches within one `:`-separated segment,
+ * `**` across segments. The allow-list decides access, so a pattern that
+ * matches less than meant fails closed (a 403 the operator sees), never
+ * opens `room:42:private` to a pattern written for `room:42`. (History
+ * overrides, which decide no access, keep `*` matching anything: see
+ * `historyRules` in the protocol package.)
+ */
+export function publicGlobToRegExp(glob: string): RegExp {
+  const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
+  const parts = glob.split('**').map((part) => part.split('*').map(escape).join('[^:]*'))
+  return new RegExp(`^${parts.join('.*')}$`)
 }
 
 function publicMatcher(
@@ -199,7 +212,7 @@ function publicMatcher(
   if (value === true) return () => true
   if (typeof value === 'function') return value
   if (value instanceof RegExp) return (channel) => value.test(channel)
-  const patterns = value.map(globToRegExp)
+  const patterns = value.map(publicGlobToRegExp)
   return (channel) => patterns.some((p) => p.test(channel))
 }
 
