@@ -4,7 +4,7 @@ import { RedisseError } from '@redisse/protocol'
 import { WebSocketServer } from 'ws'
 import { type AdmittedAccess, admitConnection, lastEventIdOf } from './admitConnection'
 import { connectionHostOf } from './connectionHost'
-import type { CorsOptions } from './cors'
+import { type CorsOptions, isSameOrigin } from './cors'
 import type { ServerContext } from './ServerContext'
 import { startDelivery } from './startDelivery'
 import { WsConnection } from './WsConnection'
@@ -33,16 +33,13 @@ function refuse(socket: Duplex, err: RedisseError, headers: Record<string, strin
 /**
  * WebSockets are not bound by CORS, so a page of any origin could open one
  * with the user's cookies: browsers' upgrades are accepted from the page's
- * own host or from an origin `cors.origin` allows; others get 403.
+ * own host or from an origin `cors.origin` allows; others get 403. Whether
+ * the cookie then authenticates is decided as on every transport
+ * (`cookieAuthenticates`): never for an origin only `'*'` lets in.
  */
 function originAllowed(cors: CorsOptions | undefined, req: IncomingMessage): boolean {
   const origin = req.headers.origin
-  if (!origin) return true
-  try {
-    if (new URL(origin).host === req.headers.host) return true
-  } catch {
-    return false
-  }
+  if (!origin || isSameOrigin(req)) return true
   if (!cors) return false
   const list = Array.isArray(cors.origin) ? cors.origin : [cors.origin]
   return list.includes('*') || list.includes(origin)

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { isRedisseError, isValidChannel, RedisseError } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
+import { cookieAuthenticates } from './cors'
 import type { Logger } from './createLogger'
 import type { ResolvedOptions } from './options'
 
@@ -13,11 +14,16 @@ export interface Access {
 }
 
 /** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
-export function tokenOf(req: IncomingMessage, url: URL, cookieName: string): string | undefined {
+export function tokenOf(
+  req: IncomingMessage,
+  url: URL,
+  cookieName: string | undefined,
+): string | undefined {
   const query = url.searchParams.get('access_token')
   if (query) return query
   const auth = req.headers.authorization
   if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim() || undefined
+  if (cookieName === undefined) return undefined
   for (const part of req.headers.cookie?.split(';') ?? []) {
     const eq = part.indexOf('=')
     if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
@@ -100,7 +106,14 @@ export async function resolveAccess(
     }
     access = { channels, subject: undefined, mode: 'public' }
   } else if (options.tokens) {
-    const token = tokenOf(req, url, options.tokens.cookie)
+    const cookieOk = cookieAuthenticates(options.cors, req)
+    const token = tokenOf(req, url, cookieOk ? options.tokens.cookie : undefined)
+    if (!token && !cookieOk && tokenOf(req, url, options.tokens.cookie)) {
+      throw new RedisseError(
+        'unauthorized',
+        `the token cookie does not authenticate requests from origin ${String(req.headers.origin).slice(0, 100)}: list it in cors.origin with cors.credentials, or send the token in Authorization: Bearer`,
+      )
+    }
     if (!token) {
       throw new RedisseError(
         'unauthorized',
