@@ -68,6 +68,12 @@ export async function admitConnection(
       headers: retryAfter,
     }
   }
+  // Whatever path a transport takes after admission, a place never outlives
+  // the client's socket unless a connection holds it.
+  const socket = req.socket
+  const onGone = () => reservation.release()
+  socket.once('close', onGone)
+  reservation.onSettle(() => socket.off('close', onGone))
   let access: Access
   try {
     access = await resolveAccess(req, url, options, ctx.broker)

@@ -27,14 +27,14 @@ export interface Reservation {
   attached(connection: Connection): SubjectEdit[]
   /** Gives the place back; no-op once released or attached (a connection releases on close). */
   release(): void
+  /** Calls `listener` once, when the reservation is attached or released. */
+  onSettle(listener: () => void): void
 }
 
 /** The node's count of admitted connections, and the edits they must not miss. */
 export interface AdmissionLedger {
   /** Places held: connections being admitted plus open ones. */
   readonly size: number
-  /** Places held by one client address. */
-  countOf(ip: string): number
   /**
    * Takes a place, checking `limits.connections` and `limits.connectionsPerIp`
    * in the same synchronous step. From now on the edits of the subject this
@@ -98,7 +98,6 @@ export function createAdmissionLedger(limits: {
     get size() {
       return size
     },
-    countOf: (ip) => perIp.get(ip) ?? 0,
     reserve(ip) {
       if (size >= limits.connections) return 'node'
       if (ip !== undefined && (perIp.get(ip) ?? 0) >= limits.connectionsPerIp) return 'ip'
@@ -110,7 +109,10 @@ export function createAdmissionLedger(limits: {
       let subject: string | undefined
       let waiting: { edits: SubjectEdit[] } | undefined
       let state: 'pending' | 'attached' | 'released' = 'pending'
+      let onSettle: (() => void) | undefined
       const unwait = () => {
+        onSettle?.()
+        onSettle = undefined
         if (reading) {
           reading = false
           stopReading(from)
@@ -159,6 +161,10 @@ export function createAdmissionLedger(limits: {
           state = 'released'
           unwait()
           giveBack()
+        },
+        onSettle(listener) {
+          if (state !== 'pending') listener()
+          else onSettle = listener
         },
       }
     },
