@@ -200,8 +200,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
  * `historyRules` in the protocol package.)
  */
 export function publicGlobToRegExp(glob: string): RegExp {
-  const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
-  const parts = glob.split('**').map((part) => part.split('*').map(escape).join('[^:]*'))
+  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
+  const parts = glob.split('**').map((part) => part.split('*').map(literal).join('[^:]*'))
   return new RegExp(`^${parts.join('.*')}$`)
 }
 

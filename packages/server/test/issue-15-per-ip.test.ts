@@ -86,9 +86,12 @@ describe.each(TRANSPORTS)('limits.connectionsPerIp over %s', (transport) => {
       }
     }
     const stats = () => srv.server.stats()
-    await waitFor(() => stats().rejected['ip-limit'] + stats().transports[transport] === 50, {
-      what: 'every connect answered or open',
-    })
+    await waitFor(
+      () => (stats().rejected['ip-limit'] ?? 0) + stats().transports[transport] === 50,
+      {
+        what: 'every connect answered or open',
+      },
+    )
     expect(stats().transports[transport]).toBe(2)
     for (const close of closers) close()
   })
