@@ -3,7 +3,7 @@ import type { Connection } from './Connection'
 import { createAdmissionLedger, type Reservation } from './createAdmissionLedger'
 
 const limits = { connections: 3, connectionsPerSubject: 2, connectionsPerIp: 2 }
-const conn = () => ({}) as Connection
+const conn = () => ({ closed: false }) as Connection
 const taken = (r: Reservation | string): Reservation => {
   if (typeof r === 'string') throw new Error(`refused: ${r}`)
   return r

@@ -153,7 +153,9 @@ export function createAdmissionLedger(limits: {
           state = 'attached'
           const edits = waiting?.edits ?? []
           unwait()
-          byConnection.set(connection, giveBack)
+          // A connection that already closed will never report it again.
+          if (connection.closed) giveBack()
+          else byConnection.set(connection, giveBack)
           return edits
         },
         release() {

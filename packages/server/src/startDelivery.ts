@@ -17,6 +17,12 @@ export async function startDelivery(
   lastEventId: string | undefined,
 ): Promise<ReplayOutcome | undefined | false> {
   const { options, hub } = ctx
+  // Closed before it could join (the client left during the handshake):
+  // joining now would hold subscriptions and a place nobody frees.
+  if (connection.closed) {
+    access.reservation.release()
+    return false
+  }
   const resume = lastEventId !== undefined && options.history.enabled
   if (resume) connection.holdLive()
   try {
