@@ -1,6 +1,6 @@
 import { openSse, openWs, waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
-import type { ServerOptions } from '../src/index'
+import { createServer, type ServerOptions } from '../src/index'
 import { type Running, startServer } from './harness'
 
 const TRANSPORTS = ['sse', 'websocket', 'poll'] as const
@@ -122,4 +122,19 @@ describe.each(TRANSPORTS)('limits.connectionsPerIp over %s', (transport) => {
     expect([a.status, b.status]).toEqual([200, 429])
     a.close()
   })
+})
+
+it('refuses invalid trustProxy, connectionsPerIp and maxMessagesPerSecond at start-up', () => {
+  const bad: Array<Partial<ServerOptions>> = [
+    { trustProxy: 'yes' as unknown as boolean },
+    { trustProxy: [''] },
+    { limits: { connectionsPerIp: 0 } },
+    { limits: { connectionsPerIp: 1.5 } },
+    { websocket: { maxMessagesPerSecond: 0 } },
+  ]
+  for (const options of bad) {
+    expect(() => createServer({ logger: 'silent', public: true, ...options })).toThrow(
+      expect.objectContaining({ code: 'invalid-option' }),
+    )
+  }
 })
