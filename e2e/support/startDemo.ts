@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '@redisse/test-utils'
 
 const demoDir = fileURLToPath(new URL('../../apps/demo', import.meta.url))
+/** `/events/stats` is off without a key: the e2e demo nodes get this one. */
+const E2E_STATS_KEY = 'e2e-stats-key'
 
 /** One demo server process, which a test can kill and start again on the same port. */
 export interface DemoNode {
@@ -39,6 +41,7 @@ function spawnDemo(port: number, options: StartDemoOptions): Promise<ChildProces
           HOST: '127.0.0.1',
           REDIS_URL: options.redis ?? '',
           DEMO_SECRET: 'e2e-secret',
+          DEMO_STATS_KEY: E2E_STATS_KEY,
           ...options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,7 +103,9 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<DemoNod
       await start()
     },
     async stats() {
-      const res = await fetch(`${url}/events/stats`)
+      const res = await fetch(`${url}/events/stats`, {
+        headers: { authorization: `Bearer ${E2E_STATS_KEY}` },
+      })
       if (!res.ok) throw new Error(`GET /events/stats answered ${res.status}`)
       return (await res.json()) as { connections: number }
     },

@@ -102,6 +102,8 @@ export const WsCloseCodes = {
   goingAway: 1001,
   /** The client sent a message the server does not take: no `push.onMessage`, or a binary one. */
   messagesNotAccepted: 1003,
+  /** The client sent messages faster than the server's rate limit (`websocket.maxMessagesPerSecond`). */
+  policyViolation: 1008,
   /** The client sent a message over the server's size limit. */
   messageTooLarge: 1009,
   /** The server failed (subscribing, replaying history). */

@@ -14,6 +14,8 @@ export interface ConnectionHost {
   /** Bytes queued (or held during replay) before a client counts as slow. */
   readonly maxBufferedBytes: number
   readonly maxChannels: number
+  /** Client messages per second a WebSocket may send (token bucket); Infinity when unbounded. */
+  readonly maxMessagesPerSecond?: number
   subscribe(connection: Connection, channel: string): Promise<void>
   unsubscribe(connection: Connection, channel: string): void
   /** Called once, after the transport was closed. */

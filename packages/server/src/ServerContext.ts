@@ -1,4 +1,5 @@
 import type { Broker } from './broker/Broker'
+import type { AdmissionLedger } from './createAdmissionLedger'
 import type { Hub } from './createHub'
 import type { ResolvedOptions } from './options'
 import type { AmqpCounters } from './startAmqpIngest'
@@ -9,7 +10,10 @@ export interface NodeCounters {
   publishErrors: number
   /** Times the broker connection was lost and retried. */
   brokerReconnects: number
-  rejected: Record<'limit' | 'subject-limit' | 'unauthorized' | 'forbidden' | 'invalid', number>
+  rejected: Record<
+    'limit' | 'subject-limit' | 'ip-limit' | 'unauthorized' | 'forbidden' | 'invalid',
+    number
+  >
 }
 
 /** What the request handlers share. */
@@ -17,6 +21,8 @@ export interface ServerContext {
   options: ResolvedOptions
   broker: Broker
   hub: Hub
+  /** Places held against the connection limits, and edits racing admissions. */
+  admissions: AdmissionLedger
   counters: NodeCounters
   /** Ingest counters when AMQP is on. */
   amqp?: AmqpCounters | undefined

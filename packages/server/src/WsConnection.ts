@@ -15,6 +15,9 @@ export class WsConnection extends Connection {
   private awaitingDrain = false
   /** Close code and reason to send when the connection ends for a protocol error. */
   private protocolClose: { code: number; reason: string } | undefined
+  /** Token bucket of client messages: what may still be sent now, refilled with time. */
+  private allowance: number
+  private allowanceAt = Date.now()
 
   constructor(
     private readonly ws: WebSocket,
@@ -24,6 +27,7 @@ export class WsConnection extends Connection {
     private readonly onText: ((connection: WsConnection, text: string) => void) | undefined,
   ) {
     super(subject, host)
+    this.allowance = host.maxMessagesPerSecond ?? Infinity
     ws.on('pong', () => {
       this.alive = true
     })
@@ -61,9 +65,30 @@ export class WsConnection extends Connection {
       this.close('protocol-error')
       return
     }
+    if (!this.takeAllowance()) {
+      const rate = this.host.maxMessagesPerSecond
+      this.protocolClose = {
+        code: WsCloseCodes.policyViolation,
+        reason: `too many messages: at most ${rate} per second`,
+      }
+      this.close('protocol-error')
+      return
+    }
     // ws hands text messages over as one Buffer (binaryType 'nodebuffer').
     const text = data.toString('utf8')
     this.onText(this, text)
+  }
+
+  /** One message's worth of the rate limit; false when the client is over it. */
+  private takeAllowance(): boolean {
+    const rate = this.host.maxMessagesPerSecond ?? Infinity
+    if (rate === Infinity) return true
+    const now = Date.now()
+    this.allowance = Math.min(rate, this.allowance + ((now - this.allowanceAt) * rate) / 1000)
+    this.allowanceAt = now
+    if (this.allowance < 1) return false
+    this.allowance -= 1
+    return true
   }
 
   private sendText(data: Buffer | string): boolean {

@@ -7,7 +7,11 @@ import type { ResolvedOptions } from './options'
  * node: added channels are heard from now on, removed ones at once, and a
  * stream whose list becomes empty (or whose subject was cleared) ends.
  */
-export function applySubjectEdit(hub: Hub, edit: SubjectEdit, options: ResolvedOptions): void {
+export function applySubjectEdit(
+  hub: Pick<Hub, 'connectionsOf' | 'addChannel' | 'removeChannel'>,
+  edit: SubjectEdit,
+  options: ResolvedOptions,
+): void {
   if (edit.op === 'revoke') {
     // Only the streams of that one token: the subject's others stay open.
     for (const connection of hub.connectionsOf(edit.subject)) {

@@ -22,9 +22,12 @@ Options (each also read from the environment variable shown):
   --keep-alive <s>      keep-alive comment interval, seconds (REDISSE_KEEP_ALIVE) default 15
   --retry <ms>          reconnection delay sent to clients (REDISSE_RETRY) default 5000
   --publish-key <key>   enables POST /publish and /subjects (REDISSE_PUBLISH_KEY)
-  --stats-key <key>     protects /stats and /metrics (REDISSE_STATS_KEY)
+  --stats-key <key>     serves /stats and /metrics to Authorization: Bearer <key>
+                        (REDISSE_STATS_KEY); without it both are off (404).
+                        A config file may set stats: 'public' instead
   --public [list]       allow ?channel= subscriptions; optional comma-separated
-                        allow-list with * globs, e.g. "news,room:*" (REDISSE_PUBLIC)
+                        allow-list with globs, e.g. "news,room:*" (REDISSE_PUBLIC):
+                        * stays within a :-separated segment, ** crosses them
   --channel-event       send the channel name as the event type (REDISSE_CHANNEL_EVENT=1)
   --amqp <url>          consume events from AMQP (REDISSE_AMQP_URL): topic exchange
                         --amqp-exchange (REDISSE_AMQP_EXCHANGE, default redisse),

@@ -37,6 +37,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
   host = {
     maxBufferedBytes: options.limits.bufferBytes,
     maxChannels: options.limits.channelsPerConnection,
+    maxMessagesPerSecond: options.websocket ? options.websocket.maxMessagesPerSecond : Infinity,
     subscribe: (connection, channel) => hub.addChannel(connection, channel),
     unsubscribe: (connection, channel) => hub.removeChannel(connection, channel),
     opened(connection, details) {
@@ -51,6 +52,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
     closed(connection) {
       untrackStreamToken(ctx, connection)
       hub.detach(connection)
+      ctx.admissions.closed(connection)
       options.logger.info('stream closed', {
         conn: connection.id,
         transport: connection.transport,

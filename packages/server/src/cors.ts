@@ -11,6 +11,34 @@ export interface CorsOptions {
 
 const ALLOWED_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Cache-Control'
 
+/** True when the request's Origin is the page's own host (a same-origin request). */
+export function isSameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (!origin) return false
+  try {
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether the token cookie may authenticate this request. One rule for SSE,
+ * WebSocket and poll: a request without an Origin (not a browser page) or
+ * from the page's own host, or from an origin listed by name in
+ * `cors.origin` with `cors.credentials: true`. Never from an origin that only
+ * `'*'` lets in: a browser sends the cookie on a cross-site WebSocket (and on
+ * an SSE request with `withCredentials`) whatever CORS says, so any site
+ * could otherwise read a user's stream.
+ */
+export function cookieAuthenticates(cors: CorsOptions | undefined, req: IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined || isSameOrigin(req)) return true
+  if (!cors?.credentials) return false
+  const list = Array.isArray(cors.origin) ? cors.origin : [cors.origin]
+  return list.includes(origin)
+}
+
 /** Checks CORS options once, at start-up. */
 export function validateCors(cors: CorsOptions): void {
   const wildcard = cors.origin === '*' || (Array.isArray(cors.origin) && cors.origin.includes('*'))

@@ -12,6 +12,7 @@ import type { Broker } from './broker/Broker'
 import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
 import { applyCors } from './cors'
+import { createAdmissionLedger } from './createAdmissionLedger'
 import { createHub } from './createHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
@@ -100,16 +101,27 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     options: resolved,
     broker,
     hub,
+    admissions: createAdmissionLedger(resolved.limits),
     counters: {
       published: 0,
       publishErrors: 0,
       brokerReconnects: 0,
-      rejected: { limit: 0, 'subject-limit': 0, unauthorized: 0, forbidden: 0, invalid: 0 },
+      rejected: {
+        limit: 0,
+        'subject-limit': 0,
+        'ip-limit': 0,
+        unauthorized: 0,
+        forbidden: 0,
+        invalid: 0,
+      },
     },
     startedAt: Date.now(),
     closing: false,
   }
-  broker.onSubjectEdit((edit) => applySubjectEdit(hub, edit, resolved))
+  broker.onSubjectEdit((edit) => {
+    ctx.admissions.recordEdit(edit)
+    applySubjectEdit(hub, edit, resolved)
+  })
   // Start-up transitions are summed up by the caller's first log line.
   let started = false
   let previousState = broker.state

@@ -2,10 +2,9 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { RedisseError } from '@redisse/protocol'
 import { WebSocketServer } from 'ws'
-import { admitConnection, lastEventIdOf } from './admitConnection'
+import { type AdmittedAccess, admitConnection, lastEventIdOf } from './admitConnection'
 import { connectionHostOf } from './connectionHost'
-import type { CorsOptions } from './cors'
-import type { Access } from './resolveAccess'
+import { type CorsOptions, isSameOrigin } from './cors'
 import type { ServerContext } from './ServerContext'
 import { startDelivery } from './startDelivery'
 import { WsConnection } from './WsConnection'
@@ -34,16 +33,13 @@ function refuse(socket: Duplex, err: RedisseError, headers: Record<string, strin
 /**
  * WebSockets are not bound by CORS, so a page of any origin could open one
  * with the user's cookies: browsers' upgrades are accepted from the page's
- * own host or from an origin `cors.origin` allows; others get 403.
+ * own host or from an origin `cors.origin` allows; others get 403. Whether
+ * the cookie then authenticates is decided as on every transport
+ * (`cookieAuthenticates`): never for an origin only `'*'` lets in.
  */
 function originAllowed(cors: CorsOptions | undefined, req: IncomingMessage): boolean {
   const origin = req.headers.origin
-  if (!origin) return true
-  try {
-    if (new URL(origin).host === req.headers.host) return true
-  } catch {
-    return false
-  }
+  if (!origin || isSameOrigin(req)) return true
   if (!cors) return false
   const list = Array.isArray(cors.origin) ? cors.origin : [cors.origin]
   return list.includes('*') || list.includes(origin)
@@ -76,12 +72,18 @@ export function createUpgradeHandler(ctx: ServerContext): {
     socket: Duplex,
     head: Buffer,
     url: URL,
-    access: Access,
+    access: AdmittedAccess,
   ): Promise<void> => {
     if (!wss) return
-    const ws = await new Promise<import('ws').WebSocket>((resolve) =>
-      wss.handleUpgrade(req, socket, head, resolve),
-    )
+    // ws never calls back for a socket that closed during the handshake.
+    const ws = await new Promise<import('ws').WebSocket | undefined>((resolve) => {
+      socket.once('close', () => resolve(undefined))
+      wss.handleUpgrade(req, socket, head, resolve)
+    })
+    if (!ws) {
+      access.reservation.release()
+      return
+    }
     const push = options.push
     const host = connectionHostOf(ctx)
     const onMessage = push?.onMessage
@@ -135,8 +137,13 @@ export function createUpgradeHandler(ctx: ServerContext): {
         refuse(socket, admission.error, admission.headers)
         return
       }
-      if (socket.destroyed) return
-      await open(req, socket, head, url, admission.access)
+      if (socket.destroyed) {
+        admission.access.reservation.release()
+        return
+      }
+      await open(req, socket, head, url, admission.access).finally(() =>
+        admission.access.reservation.release(),
+      )
     }
     serve().catch((err: unknown) => {
       options.logger.error('upgrade failed', { err: String(err) })

@@ -26,18 +26,24 @@ export async function handlePoll(
     sendError(res, admission.error, admission.headers)
     return
   }
-  if (res.destroyed || req.destroyed) return
-  ctx.hub.counters.polls += 1
   const { access } = admission
+  if (res.destroyed || req.destroyed) {
+    access.reservation.release()
+    return
+  }
+  ctx.hub.counters.polls += 1
   const lastEventId = lastEventIdOf(req, url)
   if (lastEventId === undefined) {
     const head = await ctx.broker.head().catch((cause: unknown) => {
+      access.reservation.release()
       throw new RedisseError('broker-unavailable', 'cannot read the log head: retry shortly', {
         cause,
       })
     })
     // An empty log has no cursor to give: wait for its first event instead.
     if (head.epoch !== undefined) {
+      // Answered without a connection: the place is given back at once.
+      access.reservation.release()
       const body = encodePollResponse([], formatCursor({ epoch: head.epoch, seq: head.seq }))
       res.writeHead(200, {
         'Content-Type': 'application/json; charset=utf-8',

@@ -154,7 +154,12 @@ function metricsText(ctx: ServerContext): string {
   ])
 }
 
-/** `GET /healthz`, `/stats` and `/metrics`. Returns false for other paths. */
+/**
+ * `GET /healthz` (always), `/stats` and `/metrics` (per the `stats` and
+ * `statsKey` options). Returns false for other paths, and for `/stats` and
+ * `/metrics` when they are off, so a mounted handler passes them on with
+ * `next()` and a standalone one answers 404: nothing tells a stranger they exist.
+ */
 export function handleStatus(
   ctx: ServerContext,
   req: IncomingMessage,
@@ -167,8 +172,9 @@ export function handleStatus(
     return true
   }
   if (path !== '/stats' && path !== '/metrics') return false
-  const key = ctx.options.statsKey
-  if (key && !hasBearer(req.headers.authorization, key)) {
+  const { stats, statsKey } = ctx.options
+  if (stats === 'off') return false
+  if (stats === 'key' && !hasBearer(req.headers.authorization, statsKey ?? '')) {
     sendError(
       res,
       new RedisseError('unauthorized', `send Authorization: Bearer <stats key> to read ${path}`),

@@ -46,7 +46,10 @@ export async function openStream(
     sendError(res, admission.error, admission.headers)
     return
   }
-  if (res.destroyed || req.destroyed) return
+  if (res.destroyed || req.destroyed) {
+    admission.access.reservation.release()
+    return
+  }
 
   // A stream lives as long as the client wants: no idle or request timeout
   // of the host server may cut it.

@@ -10,6 +10,7 @@ import {
 import type { Redis, RedisOptions } from 'ioredis'
 import type { PerMessageDeflateOptions } from 'ws'
 import type { Broker } from './broker/Broker'
+import type { TrustProxy } from './clientAddressOf'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
 import type { PollSettings } from './PollConnection'
@@ -38,6 +39,13 @@ export interface Limits {
   payloadBytes?: number
   /** Largest request body of the HTTP API. @defaultValue 1048576 */
   bodyBytes?: number
+  /**
+   * Open streams per client address (see `trustProxy` behind a proxy);
+   * beyond, 429 with Retry-After. Off by default: many users can share one
+   * address (offices, mobile carriers).
+   * @defaultValue Infinity (off)
+   */
+  connectionsPerIp?: number
 }
 
 /** Options of {@link createServer}. */
@@ -57,7 +65,11 @@ export interface ServerOptions {
   channels?: ChannelsCallback
   /** Token mode: `?access_token=`, `Authorization: Bearer` or a cookie. */
   tokens?: boolean | { cookie?: string }
-  /** Public channels by `?channel=`, limited to a list, pattern or predicate (`*` globs in lists). */
+  /**
+   * Public channels by `?channel=`, limited to a list, pattern or predicate.
+   * In a list, `*` matches within one `:`-separated segment and `**` across
+   * segments: `'room:*'` allows `room:42` but not `room:42:private`.
+   */
   public?: PublicChannels
   cors?: CorsOptions
   /** Keep-alive comment interval, ms. @defaultValue 15000 */
@@ -80,8 +92,27 @@ export interface ServerOptions {
     | false
   /** Enables `POST /publish` and the subject endpoints with this bearer key. */
   publishKey?: string
-  /** Protects `/stats` and `/metrics` with this bearer key when set. */
+  /**
+   * Serves `/stats` and `/metrics` to requests with `Authorization: Bearer
+   * <statsKey>`. Without a key (and without `stats: 'public'`) both paths
+   * are off: `/stats` names channels, so user ids and private rooms.
+   */
   statsKey?: string
+  /**
+   * `'public'` serves `/stats` and `/metrics` to anyone (a port only your
+   * monitoring reaches); `false` turns them off even with a `statsKey`
+   * unset. `/healthz` is always served.
+   * @defaultValue off, or protected by `statsKey` when it is set
+   */
+  stats?: 'public' | false
+  /**
+   * Believe `X-Forwarded-For` for the client address (used by
+   * `limits.connectionsPerIp`): `true` when every request comes through
+   * your proxy, or the list of your proxies' addresses. Never set it on a
+   * port clients reach directly: they could pose as any address.
+   * @defaultValue false
+   */
+  trustProxy?: TrustProxy
   limits?: Limits
   /** Send the channel name as the event type (Sinapse's `SINAPSE_CHANNEL_EVENT`). */
   channelAsEvent?: boolean
@@ -106,7 +137,8 @@ export interface ServerOptions {
   push?: PushHandler
   /**
    * WebSocket streams on the stream path, or false to refuse upgrades.
-   * `maxMessageBytes` (default 65536) bounds client messages (close 1009 beyond);
+   * `maxMessageBytes` (default 65536) bounds client messages (close 1009 beyond),
+   * `maxMessagesPerSecond` (default 50) their rate (close 1008 beyond);
    * `perMessageDeflate` (default false) is handed to `ws`.
    */
   websocket?: Partial<WebSocketSettings> | false
@@ -115,6 +147,12 @@ export interface ServerOptions {
 /** Settings of WebSocket streams. */
 export interface WebSocketSettings {
   maxMessageBytes: number
+  /**
+   * Client messages per second one socket may send to `push.onMessage`
+   * (token bucket, bursts up to the same number); beyond, the socket is
+   * closed with 1008. @defaultValue 50
+   */
+  maxMessagesPerSecond: number
   perMessageDeflate: boolean | PerMessageDeflateOptions
 }
 
@@ -131,6 +169,9 @@ export interface ResolvedOptions {
   history: { size: number; ttl: number; rules: HistoryRule[]; enabled: boolean }
   publishKey: string | undefined
   statsKey: string | undefined
+  /** Who may read `/stats` and `/metrics`. */
+  stats: 'public' | 'key' | 'off'
+  trustProxy: TrustProxy
   limits: Required<Limits>
   channelAsEvent: boolean
   publishTimeout: number
@@ -150,9 +191,18 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   return value
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*')
-  return new RegExp(`^${escaped}$`)
+/**
+ * A public allow-list glob: `*` matches within one `:`-separated segment,
+ * `**` across segments. The allow-list decides access, so a pattern that
+ * matches less than meant fails closed (a 403 the operator sees), never
+ * opens `room:42:private` to a pattern written for `room:42`. (History
+ * overrides, which decide no access, keep `*` matching anything: see
+ * `historyRules` in the protocol package.)
+ */
+export function publicGlobToRegExp(glob: string): RegExp {
+  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
+  const parts = glob.split('**').map((part) => part.split('*').map(literal).join('[^:]*'))
+  return new RegExp(`^${parts.join('.*')}$`)
 }
 
 function publicMatcher(
@@ -162,7 +212,7 @@ function publicMatcher(
   if (value === true) return () => true
   if (typeof value === 'function') return value
   if (value instanceof RegExp) return (channel) => value.test(channel)
-  const patterns = value.map(globToRegExp)
+  const patterns = value.map(publicGlobToRegExp)
   return (channel) => patterns.some((p) => p.test(channel))
 }
 
@@ -180,6 +230,34 @@ function resolveHistory(history: ServerOptions['history']): ResolvedOptions['his
     }
   })
   return { size, ttl, rules, enabled: size > 0 || rules.some((rule) => rule.size > 0) }
+}
+
+function resolveStats(options: ServerOptions): ResolvedOptions['stats'] {
+  if (options.stats !== undefined && options.stats !== 'public' && options.stats !== false) {
+    throw new RedisseError('invalid-option', "stats must be 'public' or false")
+  }
+  if (options.statsKey !== undefined && options.statsKey.length < 8) {
+    throw new RedisseError('invalid-option', 'statsKey must be at least 8 characters long')
+  }
+  if (options.stats !== undefined && options.statsKey) {
+    throw new RedisseError(
+      'invalid-option',
+      `stats: ${options.stats === false ? 'false' : "'public'"} contradicts statsKey: set one of them`,
+    )
+  }
+  if (options.stats === 'public') return 'public'
+  return options.statsKey ? 'key' : 'off'
+}
+
+function resolveTrustProxy(value: TrustProxy | undefined): TrustProxy {
+  if (value === undefined || typeof value === 'boolean') return value ?? false
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.trim() === '')) {
+    throw new RedisseError(
+      'invalid-option',
+      'trustProxy must be true, false or a list of proxy addresses (e.g. ["10.0.0.2"])',
+    )
+  }
+  return value
 }
 
 /** Applies defaults and rejects contradictory options with a message naming the option. */
@@ -213,6 +291,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     history,
     publishKey: options.publishKey,
     statsKey: options.statsKey,
+    stats: resolveStats(options),
+    trustProxy: resolveTrustProxy(options.trustProxy),
     limits: {
       connections: positiveInt('limits.connections', limits.connections, 10_000),
       connectionsPerSubject: positiveInt(
@@ -232,6 +312,10 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
         DEFAULT_MAX_PAYLOAD_BYTES,
       ),
       bodyBytes: positiveInt('limits.bodyBytes', limits.bodyBytes, 1024 * 1024),
+      connectionsPerIp:
+        limits.connectionsPerIp === undefined || limits.connectionsPerIp === Infinity
+          ? Infinity
+          : positiveInt('limits.connectionsPerIp', limits.connectionsPerIp, Infinity),
     },
     channelAsEvent: options.channelAsEvent ?? false,
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
@@ -258,6 +342,11 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
               'websocket.maxMessageBytes',
               options.websocket?.maxMessageBytes,
               64 * 1024,
+            ),
+            maxMessagesPerSecond: positiveInt(
+              'websocket.maxMessagesPerSecond',
+              options.websocket?.maxMessagesPerSecond,
+              50,
             ),
             perMessageDeflate: options.websocket?.perMessageDeflate ?? false,
           },

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { isRedisseError, isValidChannel, RedisseError } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
+import { cookieAuthenticates } from './cors'
+import type { Logger } from './createLogger'
 import type { ResolvedOptions } from './options'
 
 /** Who a stream belongs to and what it may hear. */
@@ -14,11 +16,16 @@ export interface Access {
 }
 
 /** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
-export function tokenOf(req: IncomingMessage, url: URL, cookieName: string): string | undefined {
+export function tokenOf(
+  req: IncomingMessage,
+  url: URL,
+  cookieName: string | undefined,
+): string | undefined {
   const query = url.searchParams.get('access_token')
   if (query) return query
   const auth = req.headers.authorization
   if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim() || undefined
+  if (cookieName === undefined) return undefined
   for (const part of req.headers.cookie?.split(';') ?? []) {
     const eq = part.indexOf('=')
     if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
@@ -28,17 +35,24 @@ export function tokenOf(req: IncomingMessage, url: URL, cookieName: string): str
   return undefined
 }
 
-function denied(err: unknown): RedisseError {
+/**
+ * The answer to a `channels(req)` that threw. What the app threw can hold
+ * anything (a database URL with its password, a stack), so the client gets
+ * a fixed message and the log gets the detail. An app that wants to tell
+ * the client why throws a `RedisseError` itself: its message is sent as is.
+ */
+function denied(err: unknown, logger: Logger): RedisseError {
   if (isRedisseError(err)) return err
   const status =
     (err as { status?: unknown; statusCode?: unknown } | null)?.status ??
     (err as { statusCode?: unknown } | null)?.statusCode
-  const message = err instanceof Error && err.message ? err.message : 'access denied'
+  logger.warn('channels(req) refused a request', {
+    status: status === 401 ? 401 : 403,
+    err: err instanceof Error ? err.message : String(err),
+  })
   return status === 401
-    ? new RedisseError('unauthorized', message, { cause: err })
-    : new RedisseError('forbidden', `channels(req) refused this request: ${message}`, {
-        cause: err,
-      })
+    ? new RedisseError('unauthorized', 'authentication required', { cause: err })
+    : new RedisseError('forbidden', 'access denied', { cause: err })
 }
 
 /**
@@ -59,7 +73,7 @@ export async function resolveAccess(
     try {
       list = await options.channels(req)
     } catch (err) {
-      throw denied(err)
+      throw denied(err, options.logger)
     }
     const channels = [...new Set(list)]
     const bad = channels.find((c) => !isValidChannel(c))
@@ -94,7 +108,14 @@ export async function resolveAccess(
     }
     access = { channels, subject: undefined, mode: 'public' }
   } else if (options.tokens) {
-    const token = tokenOf(req, url, options.tokens.cookie)
+    const cookieOk = cookieAuthenticates(options.cors, req)
+    const token = tokenOf(req, url, cookieOk ? options.tokens.cookie : undefined)
+    if (!token && !cookieOk && tokenOf(req, url, options.tokens.cookie)) {
+      throw new RedisseError(
+        'unauthorized',
+        `the token cookie does not authenticate requests from origin ${String(req.headers.origin).slice(0, 100)}: list it in cors.origin with cors.credentials, or send the token in Authorization: Bearer`,
+      )
+    }
     if (!token) {
       throw new RedisseError(
         'unauthorized',

@@ -1,7 +1,8 @@
 import { isRedisseError } from '@redisse/protocol'
+import type { AdmittedAccess } from './admitConnection'
+import { applySubjectEdit } from './applySubjectEdit'
 import type { Connection } from './Connection'
 import { type ReplayOutcome, replayHistory } from './replayHistory'
-import type { Access } from './resolveAccess'
 import type { ServerContext } from './ServerContext'
 import { trackStreamToken } from './trackStreamToken'
 
@@ -14,15 +15,30 @@ import { trackStreamToken } from './trackStreamToken'
 export async function startDelivery(
   ctx: ServerContext,
   connection: Connection,
-  access: Access,
+  access: AdmittedAccess,
   lastEventId: string | undefined,
 ): Promise<ReplayOutcome | undefined | false> {
   const { options, hub } = ctx
+  // Closed before it could join (the client left during the handshake):
+  // joining now would hold subscriptions and a place nobody frees.
+  if (connection.closed) {
+    access.reservation.release()
+    return false
+  }
   trackStreamToken(ctx, connection, access.token)
   const resume = lastEventId !== undefined && options.history.enabled
   if (resume) connection.holdLive()
   try {
-    await hub.attach(connection, access.channels)
+    const attaching = hub.attach(connection, access.channels)
+    // Edits of the subject that arrived while it was admitted (its channel
+    // list read, not yet among the subject's connections) are applied now,
+    // in the same step as joining, so none falls in between.
+    const missed = access.reservation.attached(connection)
+    if (missed.length > 0) {
+      const self = { ...hub, connectionsOf: () => [connection] }
+      for (const edit of missed) applySubjectEdit(self, edit, options)
+    }
+    await attaching
     if (!resume) return undefined
     const outcome = await replayHistory(ctx.broker, hub, connection, lastEventId)
     options.logger.info('stream resumed', {

@@ -6,7 +6,12 @@ import { call } from './harness'
 
 it('reports the outage on /healthz and /metrics, resubscribes after Redis restarts empty, tells streams to reset, and keeps them open', async () => {
   const redis = await startRedis()
-  const server = createServer({ logger: 'silent', redis: redis.url, public: true })
+  const server = createServer({
+    logger: 'silent',
+    redis: redis.url,
+    public: true,
+    stats: 'public',
+  })
   const pub = createPublisher({ redis: redis.url, publishTimeout: 5000 })
   try {
     const { url } = await server.listen(0, '127.0.0.1')

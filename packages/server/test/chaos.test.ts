@@ -42,6 +42,9 @@ interface Node {
   child: ChildProcess
 }
 
+/** `/stats` is off on the CLI without a key. */
+const STATS_KEY = 'chaos-stats-key'
+
 async function startNode(redisUrl: string, port: number): Promise<Node> {
   const child = spawn(
     process.execPath,
@@ -53,6 +56,8 @@ async function startNode(redisUrl: string, port: number): Promise<Node> {
       '--config',
       configPath,
       '--public',
+      '--stats-key',
+      STATS_KEY,
       '--host',
       '127.0.0.1',
       '--port',
@@ -85,7 +90,9 @@ function kill(node: Node): Promise<void> {
 }
 
 async function recoveredOn(node: Node): Promise<number> {
-  const res = await fetch(`${node.url}/stats`).catch(() => undefined)
+  const res = await fetch(`${node.url}/stats`, {
+    headers: { authorization: `Bearer ${STATS_KEY}` },
+  }).catch(() => undefined)
   const stats = (await res?.json()) as { events?: { recovered?: number } } | undefined
   return stats?.events?.recovered ?? 0
 }

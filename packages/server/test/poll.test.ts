@@ -181,7 +181,7 @@ describe('long polling on the embedded broker', () => {
   })
 
   it('counts polls in /stats and /metrics', async () => {
-    await using srv = await startServer('embedded', { public: true })
+    await using srv = await startServer('embedded', { public: true, stats: 'public' })
     await srv.publish('s', 'm', 1)
     await call(`${srv.url}/poll?channel=s`)
     await call(`${srv.url}/poll?channel=s`)

@@ -3,7 +3,7 @@ import { BROKERS, call, startServer } from './harness'
 
 describe.each(BROKERS)('stats, metrics and health on the %s broker', (kind) => {
   it('reports connections, per-channel subscribers and delivered counts', async () => {
-    await using srv = await startServer(kind, { public: true })
+    await using srv = await startServer(kind, { public: true, stats: 'public' })
     await srv.open('/?channel=a&channel=b')
     await srv.open('/?channel=a')
     const s1 = await srv.open('/?channel=a')

@@ -13,7 +13,7 @@ import type { Store } from './Store'
 import { serveStatic } from './serveStatic'
 import { createSessions } from './session'
 
-/** Where Redisse is mounted: the stream is `/events`, stats `/events/stats`. */
+/** Where Redisse is mounted: the stream is `/events`, stats `/events/stats` (with `statsKey`). */
 export const EVENTS_PATH = '/events'
 
 export interface DemoServerOptions {
@@ -37,6 +37,12 @@ export interface DemoServerOptions {
   historySize?: number
   /** The built frontend. @defaultValue apps/demo/dist/web */
   webRoot?: string
+  /**
+   * Serves Redisse's `/events/stats` and `/events/metrics` to
+   * `Authorization: Bearer <statsKey>`; without it both are off (they name
+   * every channel, so who is in which private room).
+   */
+  statsKey?: string | undefined
 }
 
 export interface DemoServer {
@@ -79,6 +85,7 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
     ...(redissePrefix ? { prefix: redissePrefix } : {}),
     tokens: true,
     ...(publishKey ? { publishKey } : {}),
+    ...(options.statsKey ? { statsKey: options.statsKey } : {}),
     // Typing indicators are stale a second later: never replayed.
     history: {
       ...(options.historySize === undefined ? {} : { size: options.historySize }),

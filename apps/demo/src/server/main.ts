@@ -8,6 +8,7 @@ const server = await createDemoServer({
   ...(process.env.DEMO_SECRET ? { secret: process.env.DEMO_SECRET } : {}),
   ...(process.env.DEMO_PREFIX ? { prefix: process.env.DEMO_PREFIX } : {}),
   ...(process.env.DEMO_HISTORY_SIZE ? { historySize: Number(process.env.DEMO_HISTORY_SIZE) } : {}),
+  ...(process.env.DEMO_STATS_KEY ? { statsKey: process.env.DEMO_STATS_KEY } : {}),
 })
 if (!process.env.DEMO_SECRET) {
   console.warn(
