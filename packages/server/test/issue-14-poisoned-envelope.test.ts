@@ -196,7 +196,7 @@ describe('poisoned envelopes on the bus, over long polling', () => {
 describe('the counter of dropped envelopes', () => {
   it('is in /stats and /metrics', async () => {
     const prefix = uniquePrefix('poison')
-    await using srv = await startServer('redis', { public: true }, { prefix })
+    await using srv = await startServer('redis', { public: true, stats: 'public' }, { prefix })
     const stream: AnyStream = await srv.open('/?channel=a')
     await redis.publish(createKeys(prefix).pubsub('a'), 'redisse/1\nnot a cursor\na\nm\n0\n{}')
     await waitFor(() => dropped(srv) === 1, { what: 'dropped' })
@@ -226,6 +226,8 @@ describe('a real CLI process', () => {
         String(port),
         '--prefix',
         prefix,
+        '--stats-key',
+        'poison-stats-key',
       ],
       { env: { ...process.env, REDIS_URL: inject('redisUrl') }, stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -255,7 +257,9 @@ describe('a real CLI process', () => {
       const events = await sse.waitForEvents(1)
       expect(events.map((e) => [e.event, e.data])).toEqual([['marker', '"alive"']])
       expect(cli.exitCode).toBeNull()
-      const stats = (await (await fetch(`${base}/stats`)).json()) as { dropped: unknown }
+      const stats = (await (
+        await fetch(`${base}/stats`, { headers: { Authorization: 'Bearer poison-stats-key' } })
+      ).json()) as { dropped: unknown }
       expect(stats.dropped).toMatchObject({ envelopes: 2 })
       expect(output).toContain('dropped an invalid envelope')
       sse.close()
