@@ -12,6 +12,7 @@ import type { Broker } from './broker/Broker'
 import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
 import { applyCors } from './cors'
+import { replayPacing } from './createHistoryPager'
 import { createHub } from './createHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
@@ -95,6 +96,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     logger: resolved.logger,
     keepAlive: resolved.keepAlive,
     channelAsEvent: resolved.channelAsEvent,
+    pacing: replayPacing(resolved.limits.bufferBytes, resolved.limits.stallTimeout),
   })
   const ctx: ServerContext = {
     options: resolved,

@@ -38,6 +38,12 @@ export interface Limits {
   payloadBytes?: number
   /** Largest request body of the HTTP API. @defaultValue 1048576 */
   bodyBytes?: number
+  /**
+   * How long a stream may take none of its backlog while history is
+   * replayed to it before it is cut off as a slow client, ms.
+   * @defaultValue 30000
+   */
+  stallTimeout?: number
 }
 
 /** Options of {@link createServer}. */
@@ -100,7 +106,7 @@ export interface ServerOptions {
   logger?: Logger | LogLevel
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
   amqp?: AmqpOptions
-  /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `coalesce` (ms, 25). */
+  /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `maxBytes` per answer (262144), `coalesce` (ms, 25). */
   poll?: Partial<PollSettings>
   /** App callbacks on every connection (SSE, WebSocket, poll). */
   push?: PushHandler
@@ -232,6 +238,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
         DEFAULT_MAX_PAYLOAD_BYTES,
       ),
       bodyBytes: positiveInt('limits.bodyBytes', limits.bodyBytes, 1024 * 1024),
+      stallTimeout: positiveInt('limits.stallTimeout', limits.stallTimeout, 30_000),
     },
     channelAsEvent: options.channelAsEvent ?? false,
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
@@ -248,6 +255,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       wait: positiveInt('poll.wait', options.poll?.wait, 25_000, 0),
       maxEvents: positiveInt('poll.maxEvents', options.poll?.maxEvents, 500),
       coalesce: positiveInt('poll.coalesce', options.poll?.coalesce, 25, 0),
+      maxBytes: positiveInt('poll.maxBytes', options.poll?.maxBytes, 256 * 1024),
     },
     push: options.push,
     websocket:

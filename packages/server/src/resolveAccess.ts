@@ -9,6 +9,8 @@ export interface Access {
   /** The subject of the token, in token mode. */
   subject: string | undefined
   mode: 'callback' | 'token' | 'public'
+  /** Token mode: per channel, the log position when it was granted (replay never starts before it). */
+  grantedAt?: Record<string, string> | undefined
 }
 
 /** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
@@ -112,7 +114,12 @@ export async function resolveAccess(
     if (grant.channels.length === 0) {
       throw new RedisseError('unauthorized', 'this token grants no channel yet')
     }
-    access = { channels: grant.channels, subject: grant.subject, mode: 'token' }
+    access = {
+      channels: grant.channels,
+      subject: grant.subject,
+      mode: 'token',
+      grantedAt: grant.grantedAt,
+    }
   } else {
     throw new RedisseError('invalid-request', 'ask for channels with ?channel=name (public mode)')
   }

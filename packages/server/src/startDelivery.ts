@@ -1,4 +1,5 @@
 import type { Connection } from './Connection'
+import { replayPacing } from './createHistoryPager'
 import { type ReplayOutcome, replayHistory } from './replayHistory'
 import type { Access } from './resolveAccess'
 import type { ServerContext } from './ServerContext'
@@ -21,11 +22,19 @@ export async function startDelivery(
   try {
     await hub.attach(connection, access.channels)
     if (!resume) return undefined
-    const outcome = await replayHistory(ctx.broker, hub, connection, lastEventId)
+    const outcome = await replayHistory({
+      broker: ctx.broker,
+      hub,
+      connection,
+      lastEventId,
+      pacing: replayPacing(options.limits.bufferBytes, options.limits.stallTimeout),
+      grantedAt: access.grantedAt,
+    })
     options.logger.info('stream resumed', {
       conn: connection.id,
       from: lastEventId.slice(0, 100),
       replayed: outcome.replayed,
+      pages: outcome.pages,
       ...(outcome.reset
         ? { reset: outcome.reset.reason, resetChannels: outcome.reset.channels.length }
         : {}),

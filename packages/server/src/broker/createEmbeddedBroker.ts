@@ -104,17 +104,46 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     async head() {
       return { epoch: seq > 0 ? epoch : undefined, seq }
     },
-    async histories(channels, afterSeq) {
-      return channels.map((channel) => {
+    async histories({ channels, after, maxEvents, maxBytes }) {
+      const due: Array<{ seq: number; envelope: Envelope }> = []
+      const covered = channels.map((channel, i) => {
+        const from = after[i] ?? 0
         const log = liveLog(channel)
         const info = meta.get(channel)
-        const covered = historyCovers(
+        // Events are in seq order: a page's worth of each (and one to tell
+        // that there is more) is all a page can take.
+        const events = log?.events ?? []
+        let at = events.length
+        while (at > 0 && (events[at - 1]?.seq ?? 0) > from) at -= 1
+        due.push(...events.slice(at, at + maxEvents + 1))
+        return historyCovers(
           { last: info?.last, since: info?.since ?? 0, exists: log !== undefined },
-          afterSeq,
+          from,
         )
-        const envelopes = (log?.events ?? []).filter((e) => e.seq > afterSeq).map((e) => e.envelope)
-        return { covered, envelopes }
       })
+      due.sort((a, b) => a.seq - b.seq)
+      const envelopes: Envelope[] = []
+      let bytes = 0
+      let complete = true
+      for (const { envelope } of due) {
+        const size = envelope.data.length + envelope.type.length + envelope.channel.length + 64
+        if (envelopes.length >= maxEvents || (envelopes.length > 0 && bytes + size > maxBytes)) {
+          complete = false
+          break
+        }
+        bytes += size
+        envelopes.push(envelope)
+      }
+      const last = envelopes[envelopes.length - 1]
+      const through = complete || !last ? seq : Number(last.id.slice(last.id.lastIndexOf('-') + 1))
+      return {
+        epoch: seq > 0 ? epoch : undefined,
+        head: seq,
+        covered,
+        envelopes,
+        through,
+        complete,
+      }
     },
     async subscribe(channel) {
       subscribed.add(channel)

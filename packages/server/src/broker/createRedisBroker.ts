@@ -15,6 +15,7 @@ import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
+import { HISTORY_PAGE_SCRIPT } from './historyPageScript'
 
 /** Options of the Redis broker. */
 export interface RedisBrokerOptions {
@@ -75,6 +76,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     enableOfflineQueue: true,
     autoResubscribe: true,
   })
+  command.defineCommand('redisseHistoryPage', { lua: HISTORY_PAGE_SCRIPT })
   const publisher: Publisher = createPublisher({
     redis: command,
     prefix: options.prefix,
@@ -189,43 +191,53 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const [epoch, seq] = await command.mget(keys.epoch, keys.seq)
       return { epoch: epoch ?? undefined, seq: Number(seq ?? 0) }
     },
-    async histories(channels, afterSeq) {
-      if (channels.length === 0) return []
-      // One MULTI: metadata and events of every channel at the same instant.
-      const multi = command.multi()
-      for (const channel of channels) {
-        multi
-          .hmget(keys.historyMeta(channel), 'last', 'since')
-          .exists(keys.history(channel))
-          .zrangebyscore(keys.history(channel), `(${afterSeq}`, '+inf')
-      }
-      const results = await multi.exec()
-      if (!results) throw new Error('history read aborted')
-      const failed = results.find((r) => r[0])
-      if (failed) throw failed[0]
-      return channels.map((channel, i) => {
-        const [last, since] = (results[i * 3]?.[1] ?? [null, null]) as [
-          string | null,
-          string | null,
-        ]
-        const covered = historyCovers(
+    async histories({ channels, after, maxEvents, maxBytes }) {
+      const keyList = [keys.seq, keys.epoch]
+      for (const channel of channels) keyList.push(keys.history(channel), keys.historyMeta(channel))
+      const reply = (await (
+        command as Redis & { redisseHistoryPage(...args: Array<string | number>): Promise<unknown> }
+      ).redisseHistoryPage(
+        keyList.length,
+        ...keyList,
+        maxEvents,
+        maxBytes,
+        ...channels.map((_, i) => after[i] ?? 0),
+      )) as [
+        string | null,
+        string,
+        number,
+        Array<[string | null, string | null, number]>,
+        string[],
+        string | null,
+      ]
+      const [epoch, head, complete, metas, raws, last] = reply
+      const covered = channels.map((_, i) => {
+        const [last, since, exists] = metas[i] ?? [null, null, 0]
+        return historyCovers(
           {
             last: last === null ? undefined : Number(last),
             since: Number(since ?? 0),
-            exists: results[i * 3 + 1]?.[1] === 1,
+            exists: exists === 1,
           },
-          afterSeq,
+          after[i] ?? 0,
         )
-        const envelopes: Envelope[] = []
-        for (const raw of (results[i * 3 + 2]?.[1] ?? []) as string[]) {
-          try {
-            envelopes.push(parseEnvelope(raw))
-          } catch (err) {
-            logger.warn('skipped a malformed envelope in history', { channel, err: String(err) })
-          }
-        }
-        return { covered, envelopes }
       })
+      const envelopes: Envelope[] = []
+      for (const raw of raws) {
+        try {
+          envelopes.push(parseEnvelope(raw))
+        } catch (err) {
+          logger.warn('skipped a malformed envelope in history', { err: String(err) })
+        }
+      }
+      return {
+        epoch: epoch ?? undefined,
+        head: Number(head),
+        covered,
+        envelopes,
+        through: complete === 1 || last === null ? Number(head) : Number(last),
+        complete: complete === 1,
+      }
     },
     async subscribe(channel) {
       await subscriber.subscribe(keys.pubsub(channel))

@@ -1,0 +1,260 @@
+import { connect, type Socket } from 'node:net'
+import type { PollResponse } from '@redisse/protocol'
+import { openSse, openWs, waitFor } from '@redisse/test-utils'
+import { describe, expect, it } from 'vitest'
+import { BROKERS, call, type Running, startServer } from './harness'
+
+/** Events as any transport received them: id, type, channel and the data's JSON text. */
+interface Got {
+  id: string
+  type: string
+  data: string
+}
+
+const TRANSPORTS = ['sse', 'websocket', 'poll'] as const
+const MATRIX = BROKERS.flatMap((broker) => TRANSPORTS.map((t) => [broker, t] as const))
+
+const seqOf = (id: string) => Number((id.split('@')[0] ?? '').split('-').pop())
+
+/** Publishes `count` events of `bytes` bytes of data on `channel`, in order, a batch at a time. */
+async function fill(srv: Running, channel: string, count: number, bytes: number): Promise<void> {
+  const pad = 'x'.repeat(bytes)
+  for (let i = 0; i < count; i += 50) {
+    const batch: Promise<string>[] = []
+    for (let j = i; j < Math.min(count, i + 50); j++) {
+      batch.push(srv.publish(channel, 'm', { i: j, pad }))
+    }
+    await Promise.all(batch)
+  }
+}
+
+/**
+ * Resumes from `cursor` over `transport` and collects events until the
+ * `marker` type arrived; `onFirst` runs once the first event arrived (while
+ * the replay is still being written).
+ */
+async function resume(
+  srv: Running,
+  transport: (typeof TRANSPORTS)[number],
+  path: string,
+  cursor: string,
+  marker: string,
+  onFirst: () => Promise<unknown>,
+): Promise<{ events: Got[]; answers: number[] }> {
+  const answers: number[] = []
+  const timeout = 30_000
+  if (transport === 'sse') {
+    const stream = await openSse(srv.url + path, { headers: { 'last-event-id': cursor } })
+    expect(stream.status).toBe(200)
+    await stream.waitForEvents(1, timeout)
+    await onFirst()
+    await waitFor(() => stream.events.some((e) => e.event === marker) || stream.isEnded, {
+      timeout,
+      what: 'the marker',
+    })
+    stream.close()
+    return {
+      events: stream.events.map((e) => ({ id: e.id ?? '', type: e.event ?? '', data: e.data })),
+      answers,
+    }
+  }
+  if (transport === 'websocket') {
+    const stream = await openWs(srv.url + path, { headers: { 'last-event-id': cursor } })
+    expect(stream.status).toBe(101)
+    await waitFor(() => stream.frames.length > 0, { timeout, what: 'a first frame' })
+    await onFirst()
+    await waitFor(() => stream.frames.some((f) => f.type === marker) || stream.isClosed, {
+      timeout,
+      what: 'the marker',
+    })
+    stream.close()
+    return {
+      events: stream.frames
+        .filter((f) => f.type !== 'redisse:ready')
+        .map((f) => ({ id: f.id ?? '', type: f.type, data: JSON.stringify(f.data) })),
+      answers,
+    }
+  }
+  const events: Got[] = []
+  let from = cursor
+  let first = true
+  const until = Date.now() + timeout
+  while (!events.some((e) => e.type === marker)) {
+    if (Date.now() > until) throw new Error(`no marker after ${events.length} events`)
+    const sep = path.includes('?') ? '&' : '?'
+    const res = await fetch(`${srv.url}/poll${path.slice(1)}${sep}lastEventId=${from}`)
+    const text = await res.text()
+    answers.push(Buffer.byteLength(text))
+    const body = JSON.parse(text) as PollResponse
+    for (const e of body.events) {
+      events.push({ id: e.id ?? '', type: e.type, data: JSON.stringify(e.data) })
+    }
+    from = encodeURIComponent(body.lastEventId ?? from)
+    if (first && body.events.length > 0) {
+      first = false
+      await onFirst()
+    }
+  }
+  return { events, answers }
+}
+
+describe.each(MATRIX)(
+  'issue 14: a resume of a gap as long as history holds, on the %s broker over %s',
+  (kind, transport) => {
+    for (const [label, bytes] of [
+      ['400 B', 400],
+      ['16 KB', 16 * 1024],
+    ] as const) {
+      it(`delivers a 1,000-event gap of ${label} events whole, once and in order, then a live event published during the replay`, async () => {
+        await using srv = await startServer(kind, {
+          public: true,
+          history: { size: 2000, ttl: 600_000 },
+        })
+        const cursor = await srv.publish('gap', 'start', 0)
+        await fill(srv, 'gap', 1000, bytes)
+        const started = Date.now()
+        const { events, answers } = await resume(
+          srv,
+          transport,
+          '/?channel=gap',
+          cursor,
+          'live',
+          () => srv.publish('gap', 'live', 'marker'),
+        )
+        const took = Date.now() - started
+        const replayed = events.filter((e) => e.type === 'm')
+        expect(events.filter((e) => e.type === 'redisse:reset')).toEqual([])
+        expect(replayed.map((e) => (JSON.parse(e.data) as { i: number }).i)).toEqual(
+          Array.from({ length: 1000 }, (_, i) => i),
+        )
+        // Exactly once, in publish order, the live marker last.
+        const seqs = events.map((e) => seqOf(e.id))
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+        expect(new Set(seqs).size).toBe(seqs.length)
+        expect(events.map((e) => e.type)).toEqual([...replayed.map(() => 'm'), 'live'])
+        // Poll answers are bounded in bytes (poll.maxBytes, 256 KiB by default, plus one event).
+        for (const size of answers) expect(size).toBeLessThan(256 * 1024 + bytes + 1024)
+        if (bytes > 1000) console.info(`16 MB gap over ${transport} on ${kind}: ${took} ms`)
+      }, 60_000)
+    }
+  },
+)
+
+/** A raw HTTP request whose socket reads its headers, then nothing more. */
+function stopReading(port: number, target: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.once('connect', () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`)
+    })
+    socket.once('data', () => {
+      socket.pause()
+      resolve(socket)
+    })
+    setTimeout(() => reject(new Error('no answer')), 10_000).unref()
+  })
+}
+
+describe.each(BROKERS)('issue 14: replay limits on the %s broker', (kind) => {
+  it('cuts a client that stops reading during a big replay as slow-client, with memory bounded', async () => {
+    await using srv = await startServer(kind, {
+      public: true,
+      history: { size: 2000, ttl: 600_000 },
+      limits: { stallTimeout: 500 },
+    })
+    const cursor = await srv.publish('big', 'start', 0)
+    await fill(srv, 'big', 1000, 16 * 1024)
+    global.gc?.()
+    const before = process.memoryUsage().rss
+    const port = Number(new URL(srv.url).port)
+    const sockets = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        stopReading(port, `/?channel=big&lastEventId=${encodeURIComponent(cursor)}`),
+      ),
+    )
+    let peak = 0
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss - before)
+    }, 20)
+    try {
+      await waitFor(() => srv.server.stats().dropped.slowClients === 5, {
+        timeout: 15_000,
+        what: '5 slow-client drops',
+      })
+    } finally {
+      clearInterval(sampler)
+      for (const s of sockets) s.destroy()
+    }
+    console.info(
+      `5 non-reading resumes of a 16 MB gap: RSS peak +${(peak / 2 ** 20).toFixed(1)} MB`,
+    )
+    // Five 16 MB replays held at once would be 80 MB and more.
+    expect(peak).toBeLessThan(40 * 2 ** 20)
+    await waitFor(() => srv.server.stats().connections === 0, { what: 'streams freed' })
+  }, 60_000)
+
+  it('keeps 20 polls that never read their answers over a big history bounded in memory, and /healthz at 200', async () => {
+    await using srv = await startServer(kind, {
+      public: true,
+      history: { size: 1000, ttl: 600_000 },
+    })
+    const cursor = await srv.publish('other', 'start', 0)
+    const channels = Array.from({ length: 20 }, (_, i) => `c${i}`)
+    const loadStart = Date.now()
+    await Promise.all(channels.map((channel) => fill(srv, channel, 250, 8 * 1024)))
+    console.info(`loaded 20 × 250 × 8 KB in ${Date.now() - loadStart} ms`)
+    global.gc?.()
+    const before = process.memoryUsage().rss
+    let peak = 0
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss - before)
+    }, 10)
+    const port = Number(new URL(srv.url).port)
+    const query = channels.map((c) => `channel=${c}`).join('&')
+    const epoch = cursor.split('@')[0]?.split('-').slice(0, -1).join('-')
+    const sockets: Socket[] = []
+    try {
+      for (let i = 0; i < 20; i++) {
+        sockets.push(await stopReading(port, `/poll?${query}&lastEventId=${epoch}-0`))
+        expect((await call(`${srv.url}/healthz`)).status).toBe(200)
+      }
+      await new Promise((r) => setTimeout(r, 300))
+    } finally {
+      clearInterval(sampler)
+      for (const s of sockets) s.destroy()
+    }
+    console.info(
+      `20 non-reading polls over 40 MB of history: RSS peak +${(peak / 2 ** 20).toFixed(1)} MB`,
+    )
+    expect(peak).toBeLessThan(48 * 2 ** 20)
+    expect((await call(`${srv.url}/healthz`)).status).toBe(200)
+  }, 60_000)
+
+  it('counts a poll answer against limits.connections until it has left', async () => {
+    await using srv = await startServer(kind, {
+      public: true,
+      history: { size: 1000, ttl: 600_000 },
+      limits: { connections: 3 },
+      poll: { maxBytes: 8 * 1024 * 1024 },
+    })
+    const cursor = await srv.publish('p', 'start', 0)
+    await fill(srv, 'p', 500, 32 * 1024)
+    const port = Number(new URL(srv.url).port)
+    const sockets: Socket[] = []
+    try {
+      for (let i = 0; i < 3; i++) {
+        sockets.push(
+          await stopReading(port, `/poll?channel=p&lastEventId=${encodeURIComponent(cursor)}`),
+        )
+      }
+      // The three answers (16 MB each) cannot all have left to a client that reads nothing.
+      const refused = await call(`${srv.url}/poll?channel=p`)
+      expect(refused.status).toBe(503)
+    } finally {
+      for (const s of sockets) s.destroy()
+    }
+    await waitFor(() => srv.server.stats().connections === 0, { what: 'polls freed' })
+    expect((await call(`${srv.url}/poll?channel=p`)).status).toBe(200)
+  }, 60_000)
+})
