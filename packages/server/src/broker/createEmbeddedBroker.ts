@@ -51,6 +51,8 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
   const tokens = new Map<string, StoredToken>()
   const subjectChannels = new Map<string, Set<string>>()
   const subjectTokens = new Map<string, Set<string>>()
+  // Per subject: channel → log position at its grant (see keys.subjectGranted).
+  const subjectGranted = new Map<string, Map<string, string>>()
   const listeners = createBrokerListeners()
 
   // Delivery is deferred like a network bus would, so callers never see
@@ -159,6 +161,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
       const grant: TokenGrant = {
         subject: stored.subject,
         channels: [...(subjectChannels.get(stored.subject) ?? [])].sort(),
+        grantedAt: Object.fromEntries(subjectGranted.get(stored.subject) ?? []),
       }
       return grant
     },
@@ -180,6 +183,11 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         const added = !set.has(channel)
         set.add(channel)
         subjectChannels.set(subject, set)
+        if (added) {
+          const granted = subjectGranted.get(subject) ?? new Map<string, string>()
+          granted.set(channel, `${seq > 0 ? epoch : ''}-${seq}`)
+          subjectGranted.set(subject, granted)
+        }
         emitEdit({ op: 'add', subject, channel })
         return added
       },
@@ -187,6 +195,8 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         const set = subjectChannels.get(subject)
         const removed = set?.delete(channel) ?? false
         if (set && set.size === 0) subjectChannels.delete(subject)
+        subjectGranted.get(subject)?.delete(channel)
+        if (subjectGranted.get(subject)?.size === 0) subjectGranted.delete(subject)
         emitEdit({ op: 'remove', subject, channel })
         return removed
       },
@@ -197,6 +207,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         for (const hash of subjectTokens.get(subject) ?? []) tokens.delete(hash)
         subjectTokens.delete(subject)
         subjectChannels.delete(subject)
+        subjectGranted.delete(subject)
         emitEdit({ op: 'clear', subject })
       },
     },

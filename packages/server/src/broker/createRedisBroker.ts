@@ -249,8 +249,11 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     async resolveToken(token) {
       const subject = await command.get(keys.token(await hashToken(token)))
       if (!subject) return undefined
-      const channels = await command.smembers(keys.subjectChannels(subject))
-      return { subject, channels: channels.sort() }
+      const [channels, granted] = await Promise.all([
+        command.smembers(keys.subjectChannels(subject)),
+        command.hgetall(keys.subjectGranted(subject)),
+      ])
+      return { subject, channels: channels.sort(), grantedAt: granted }
     },
     subjects: {
       generateToken: (subject, opts = {}) =>
