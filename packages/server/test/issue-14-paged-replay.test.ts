@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net'
-import { waitFor } from '@redisse/test-utils'
+import { openSse, waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
 import { BROKERS, call, startServer } from './harness'
 import { fill, MATRIX, resume, seqOf } from './resumeAny'
@@ -43,6 +43,37 @@ describe.each(MATRIX)(
         if (bytes > 1000) console.info(`16 MB gap over ${transport} on ${kind}: ${took} ms`)
       }, 60_000)
     }
+
+    it('delivers a burst of live events larger than the buffer, published during a long replay, once and in order', async () => {
+      await using srv = await startServer(kind, {
+        public: true,
+        history: { size: 2000, ttl: 600_000 },
+      })
+      const cursor = await srv.publish('busy', 'start', 0)
+      await fill(srv, 'busy', 1000, 16 * 1024)
+      const pad = 'y'.repeat(8 * 1024)
+      // 300 × 8 KB live events: far more than the half of limits.bufferBytes held live events get.
+      const burst = async () => {
+        for (let i = 0; i < 300; i += 20) {
+          await Promise.all(
+            Array.from({ length: 20 }, (_, k) => srv.publish('busy', 'burst', { i: i + k, pad })),
+          )
+        }
+        await srv.publish('busy', 'live', 'marker')
+      }
+      const { events } = await resume(srv, transport, '/?channel=busy', cursor, 'live', burst)
+      expect(events.filter((e) => e.type === 'redisse:reset')).toEqual([])
+      const seqs = events.map((e) => seqOf(e.id))
+      expect(new Set(seqs).size).toBe(seqs.length)
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+      expect(events.filter((e) => e.type === 'm')).toHaveLength(1000)
+      expect(
+        events
+          .filter((e) => e.type === 'burst')
+          .map((e) => (JSON.parse(e.data) as { i: number }).i),
+      ).toEqual(Array.from({ length: 300 }, (_, i) => i))
+      expect(events.at(-1)?.type).toBe('live')
+    }, 60_000)
   },
 )
 
@@ -135,6 +166,43 @@ describe.each(BROKERS)('issue 14: replay limits on the %s broker', (kind) => {
     )
     expect(peak).toBeLessThan(48 * 2 ** 20)
     expect((await call(`${srv.url}/healthz`)).status).toBe(200)
+  }, 60_000)
+
+  it('serves 12 concurrent resumes of a big history while /healthz stays 200 and the probe never fires', async () => {
+    await using srv = await startServer(kind, {
+      public: true,
+      history: { size: 1000, ttl: 600_000 },
+      probe: { interval: 200, timeout: 1000 },
+    })
+    const cursor = await srv.publish('other', 'start', 0)
+    const channels = Array.from({ length: 20 }, (_, i) => `c${i}`)
+    for (const channel of channels) await fill(srv, channel, 50, 8 * 1024)
+    const query = channels.map((c) => `channel=${c}`).join('&')
+    const reconnects = srv.server.stats().broker.reconnects
+    const health: number[] = []
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        health.push((await call(`${srv.url}/healthz`)).status)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    try {
+      const streams = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          openSse(`${srv.url}/?${query}`, { headers: { 'last-event-id': cursor } }),
+        ),
+      )
+      const started = Date.now()
+      for (const stream of streams) await stream.waitForEvents(1000, 30_000)
+      console.info(`12 concurrent resumes of 8 MB over 20 channels: ${Date.now() - started} ms`)
+      for (const stream of streams) stream.close()
+    } finally {
+      sampling = false
+      await sampler
+    }
+    expect(health.filter((status) => status !== 200)).toEqual([])
+    expect(srv.server.stats().broker.reconnects).toBe(reconnects)
   }, 60_000)
 
   it('counts a poll answer against limits.connections until it has left', async () => {
