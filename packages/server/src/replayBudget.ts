@@ -1,12 +1,13 @@
 import type { Broker } from './broker/Broker'
 
 /** History reads of one node in flight at once, across every replay and recovery. */
-const READS_IN_FLIGHT = 2
+const READS_IN_FLIGHT = 8
 
 /**
  * A node-wide semaphore of history reads: resumes queue for a slot, so a
  * burst of them cannot fill the broker connection that live delivery,
- * publishes and the canary probe share.
+ * publishes and the canary probe share (at most 8 pages, 512 KiB, ahead of
+ * them), while small resumes of a reconnect storm still pipeline.
  */
 export interface ReplayBudget {
   /** Runs `read` once a slot is free. */

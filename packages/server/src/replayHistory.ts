@@ -61,7 +61,6 @@ function floorsOf(
  */
 export async function replayHistory(request: ReplayRequest): Promise<ReplayOutcome> {
   const { broker, hub, connection, lastEventId, pacing } = request
-  const head = await replayBudgetOf(broker).run(() => broker.head())
   const parsed = parseEventId(lastEventId)
   const resetAll = (reason: ResetEventData['reason'], at: LogHead): ReplayOutcome => {
     const reset: ResetEventData = { channels: [...connection.channels], reason }
@@ -70,17 +69,10 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
     connection.goLive(at.seq)
     return { replayed: 0, reset, head: at, pages: 0 }
   }
-  if (!parsed) return resetAll('invalid-cursor', head)
-  const { cursor } = parsed
-  if (head.epoch === undefined || cursor.epoch !== head.epoch)
-    return resetAll('epoch-changed', head)
-  if (cursor.seq > head.seq) return resetAll('invalid-cursor', head)
-  if (cursor.seq === head.seq) {
-    // Nothing was missed: what comes next arrives live (held since before the head was read).
-    connection.goLive(head.seq)
-    return { replayed: 0, reset: undefined, head, pages: 0 }
+  if (!parsed) {
+    return resetAll('invalid-cursor', await replayBudgetOf(broker).run(() => broker.head()))
   }
-
+  const { cursor } = parsed
   const pager = createHistoryPager(broker, {
     from: cursor.seq,
     floors: floorsOf(request.grantedAt, cursor.epoch),
@@ -89,7 +81,7 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
   let replayed = 0
   let pages = 0
   const gaps = new Set<string>()
-  let reached: LogHead = head
+  let reached: LogHead = { epoch: cursor.epoch, seq: cursor.seq }
   let caughtUp = false
   connection.replaying = true
   try {
@@ -98,10 +90,14 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
       if (!connection.wantsReplay) break
       const page = await pager.next([...connection.channels])
       pages += 1
-      if (page.epoch !== cursor.epoch) {
-        // The log was lost while the replay ran: nothing of the old one can be resumed.
+      // The first page also checks the cursor: a cursor of another log (or
+      // of this one, lost while the replay ran) or from the future resumes
+      // nothing.
+      const future = pages === 1 && page.epoch === cursor.epoch && cursor.seq > page.head
+      if (page.epoch !== cursor.epoch || future) {
         connection.replaying = false
-        const outcome = resetAll('epoch-changed', { epoch: page.epoch, seq: page.head })
+        const at = { epoch: page.epoch, seq: page.head }
+        const outcome = resetAll(future ? 'invalid-cursor' : 'epoch-changed', at)
         return { ...outcome, pages }
       }
       if (page.gaps.length > 0) {
