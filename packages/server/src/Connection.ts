@@ -195,7 +195,10 @@ export abstract class Connection implements PushConnection {
     const batch = due.length > 1
     if (batch) this.cork()
     try {
-      for (const event of due) if (this.send(event)) sent += 1
+      for (const event of due) {
+        // A channel removed while the page was read is heard no more.
+        if (this.channels.has(event.envelope.channel) && this.send(event)) sent += 1
+      }
     } finally {
       if (batch) this.uncork()
     }

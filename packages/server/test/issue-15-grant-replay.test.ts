@@ -1,6 +1,7 @@
+import { waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
 import { startServer } from './harness'
-import { MATRIX, resume } from './resumeAny'
+import { fill, MATRIX, resume, seqOf } from './resumeAny'
 
 describe.each(MATRIX)(
   'issue 15 item 9: a channel replays nothing from before its grant, on the %s broker over %s',
@@ -55,5 +56,38 @@ describe.each(MATRIX)(
       )
       expect(events.map((e) => JSON.parse(e.data))).toEqual(['second-grant', 'marker'])
     })
+
+    it('a channel added live during a long replay replays nothing from before it was added', async () => {
+      await using srv = await startServer(kind, {
+        tokens: true,
+        history: { size: 2000, ttl: 600_000 },
+      })
+      const subjects = srv.server.broker.subjects
+      await subjects.addChannel('u3', 'a')
+      const cursor = await srv.publish('a', 'start', 0)
+      await fill(srv, 'a', 1000, 16 * 1024)
+      await srv.publish('b', 'm', 'b-before-grant')
+      const token = await subjects.generateToken('u3')
+      const { events } = await resume(
+        srv,
+        transport,
+        `/?access_token=${token}`,
+        cursor,
+        'live',
+        async () => {
+          await subjects.addChannel('u3', 'b')
+          if (transport !== 'poll') {
+            await waitFor(() => srv.server.stats().channels.b === 1, { what: 'b subscribed' })
+          }
+          await srv.publish('b', 'm', 'b-after-grant')
+          await srv.publish('b', 'live', 'marker')
+        },
+      )
+      const ofB = events.filter((e) => e.id.endsWith('@b')).map((e) => JSON.parse(e.data))
+      expect(ofB).toEqual(['b-after-grant', 'marker'])
+      expect(events.filter((e) => e.type === 'm' && e.id.endsWith('@a'))).toHaveLength(1000)
+      const seqs = events.map((e) => seqOf(e.id))
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+    }, 60_000)
   },
 )
