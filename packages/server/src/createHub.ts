@@ -304,7 +304,9 @@ export function createHub(options: {
           const due: OutgoingEvent[] = []
           for (const channel of connection.channels) due.push(...(byCh.get(channel) ?? []))
           due.sort((a, b) => a.seq - b.seq)
-          recovered += connection.replayPage(due, page.through)
+          const sent = connection.replayPage(due, page.through)
+          recovered += sent
+          counters.recovered += sent
           if (connection.heldDropped > dropped) dropped = connection.heldDropped
         }
         if (page.complete && page.head >= dropped) break
@@ -315,7 +317,6 @@ export function createHub(options: {
         )
         if (loss !== losses) return
       }
-      counters.recovered += recovered
       complete = true
       logger.warn('recovered events missed while the bus was away', { since, events: recovered })
     } catch (err) {
