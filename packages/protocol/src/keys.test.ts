@@ -31,6 +31,7 @@ function otherKinds(keys: RedisKeys, arg: string): string[] {
     keys.token(arg),
     keys.subjectChannels(arg),
     keys.subjectTokens(arg),
+    keys.subjectGranted(arg),
     keys.idempotency(arg),
     keys.probe(arg),
   ]
@@ -51,6 +52,7 @@ describe('createKeys', () => {
       token: keys.token('ba7816bf'),
       subjectChannels: keys.subjectChannels('42'),
       subjectTokens: keys.subjectTokens('42'),
+      subjectGranted: keys.subjectGranted('42'),
       idempotency: keys.idempotency('order-7'),
       probe: keys.probe('n1'),
     }).toEqual({
@@ -63,6 +65,7 @@ describe('createKeys', () => {
       token: 'redisse:token:ba7816bf',
       subjectChannels: 'redisse:subject-channels:42',
       subjectTokens: 'redisse:subject-tokens:42',
+      subjectGranted: 'redisse:subject-granted:42',
       idempotency: 'redisse:idem:order-7',
       probe: 'redisse:probe:n1',
     })

@@ -37,6 +37,12 @@ export interface RedisKeys {
    * they issue or revoke a token of the subject.
    */
   subjectTokens(subject: string): string
+  /**
+   * Hash: channel → log position (`<epoch>-<seq>`, epoch empty when nothing
+   * was published yet) at the moment the channel was granted to the subject;
+   * a resume never replays a channel from before it.
+   */
+  subjectGranted(subject: string): string
   /** Pub/sub channel announcing subject edits to every server node. */
   control: string
   /** String: event id already assigned to an idempotency key. */
@@ -69,6 +75,7 @@ export function createKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     token: (tokenHash) => `${prefix}token:${tokenHash}`,
     subjectChannels: (subject) => `${prefix}subject-channels:${subject}`,
     subjectTokens: (subject) => `${prefix}subject-tokens:${subject}`,
+    subjectGranted: (subject) => `${prefix}subject-granted:${subject}`,
     control: `${prefix}control`,
     idempotency: (key) => `${prefix}idem:${key}`,
     probe: (node) => `${prefix}probe:${node}`,

@@ -24,10 +24,28 @@ async function execAll(tx: ChainableCommander): Promise<unknown[]> {
 }
 
 /**
+ * Grants a channel and records the log position of the grant, in one step:
+ * KEYS subject channels, subject grants, epoch, seq; ARGV the channel, the
+ * control channel and its message. A channel already granted keeps its
+ * first grant.
+ */
+const ADD_CHANNEL_SCRIPT = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+if added == 1 then
+  local epoch = redis.call('GET', KEYS[3]) or ''
+  local seq = redis.call('GET', KEYS[4]) or '0'
+  redis.call('HSET', KEYS[2], ARGV[1], epoch .. '-' .. seq)
+end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return added
+`
+
+/**
  * A subject over Redis, with protocol's key layout: `token:<sha256>` →
- * subject id, and two sets per subject (token hashes, channels). Each edit
- * of the channel list is one MULTI with its control message, so servers
- * never hear of a change that did not happen.
+ * subject id, two sets per subject (token hashes, channels) and the hash of
+ * when each channel was granted. Each edit of the channel list is one
+ * transaction with its control message, so servers never hear of a change
+ * that did not happen.
  */
 export function createRedisSubject(
   rawId: string,
@@ -37,11 +55,28 @@ export function createRedisSubject(
   const id = validateSubject(rawId)
   const edit = async (op: 'add' | 'remove', rawChannel: string): Promise<boolean> => {
     const channel = validateChannel(rawChannel)
+    const control = formatControl({ v: 1, op, subject: id, channel })
+    if (op === 'add') {
+      const added = await gate.run('change', () =>
+        redis.eval(
+          ADD_CHANNEL_SCRIPT,
+          4,
+          keys.subjectChannels(id),
+          keys.subjectGranted(id),
+          keys.epoch,
+          keys.seq,
+          channel,
+          keys.control,
+          control,
+        ),
+      )
+      return added === 1
+    }
     const [changed] = await gate.run('change', () => {
       const tx = redis.multi()
-      if (op === 'add') tx.sadd(keys.subjectChannels(id), channel)
-      else tx.srem(keys.subjectChannels(id), channel)
-      tx.publish(keys.control, formatControl({ v: 1, op, subject: id, channel }))
+      tx.srem(keys.subjectChannels(id), channel)
+      tx.hdel(keys.subjectGranted(id), channel)
+      tx.publish(keys.control, control)
       return execAll(tx)
     })
     return changed === 1
@@ -98,6 +133,7 @@ export function createRedisSubject(
           tx.srem(keys.subjectTokens(id), ...hashes)
         }
         tx.del(keys.subjectChannels(id))
+        tx.del(keys.subjectGranted(id))
         tx.publish(keys.control, formatControl({ v: 1, op: 'clear', subject: id }))
         return execAll(tx)
       })

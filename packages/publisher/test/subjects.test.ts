@@ -25,13 +25,16 @@ async function setup() {
     keys,
     control,
     /** Every key under the prefix with its value (strings and sets). */
-    async dump(): Promise<Record<string, string | string[]>> {
-      const out: Record<string, string | string[]> = {}
+    async dump(): Promise<Record<string, string | string[] | Record<string, string>>> {
+      const out: Record<string, string | string[] | Record<string, string>> = {}
       for (const key of await redis.keys(`${prefix}*`)) {
+        const type = await redis.type(key)
         out[key] =
-          (await redis.type(key)) === 'set'
+          type === 'set'
             ? (await redis.smembers(key)).sort()
-            : ((await redis.get(key)) ?? '')
+            : type === 'hash'
+              ? await redis.hgetall(key)
+              : ((await redis.get(key)) ?? '')
       }
       return out
     },
@@ -173,6 +176,23 @@ describe('subject channels', () => {
     ])
   })
 
+  it('records the log position of each grant, keeps the first one, and forgets it on removal', async () => {
+    await using ctx = await setup()
+    const user = ctx.pub.subject('user-1')
+    await user.addChannel('early')
+    const id = await ctx.pub.publish('elsewhere', 'm', 1)
+    const cursor = id.split('@')[0] ?? ''
+    await user.addChannel('room:1')
+    await ctx.pub.publish('room:1', 'm', 2)
+    await user.addChannel('room:1')
+    expect(await redis.hgetall(ctx.keys.subjectGranted('user-1'))).toEqual({
+      early: '-0',
+      'room:1': cursor,
+    })
+    await user.removeChannel('room:1')
+    expect(await redis.hgetall(ctx.keys.subjectGranted('user-1'))).toEqual({ early: '-0' })
+  })
+
   it('lists no channels for an unknown subject', async () => {
     await using ctx = await setup()
     expect(await ctx.pub.subject('nobody').channels()).toEqual([])
@@ -192,6 +212,7 @@ describe('subject channels', () => {
       [ctx.keys.token(await hashToken(kept))]: 'user-2',
       [ctx.keys.subjectTokens('user-2')]: [await hashToken(kept)],
       [ctx.keys.subjectChannels('user-2')]: ['room:1'],
+      [ctx.keys.subjectGranted('user-2')]: { 'room:1': '-0' },
     })
     await waitFor(() => ctx.control.some((m) => m.op === 'clear'), { what: 'the clear message' })
     expect(ctx.control.at(-1)).toEqual({ v: 1, op: 'clear', subject: 'user-1' })

@@ -11,7 +11,7 @@ import type { CloseReason, PushConnection, Transport } from './PushHandler'
 
 /** What a connection needs from the node that holds it. */
 export interface ConnectionHost {
-  /** Bytes queued (or held during replay) before a client counts as slow. */
+  /** Bytes queued before a client counts as slow (live events held during a replay take at most half). */
   readonly maxBufferedBytes: number
   readonly maxChannels: number
   /** Client messages per second a WebSocket may send (token bucket); Infinity when unbounded. */
@@ -45,13 +45,28 @@ export abstract class Connection implements PushConnection {
   /** Sequence of the newest event written, so recovery never sends one twice. */
   lastSeq = 0
   /**
-   * While history is replayed, live events and replayed ones wait here, to
-   * be written in one merged pass in sequence order.
+   * While history is replayed, live events wait here, to be merged by
+   * sequence with the history pages that reach them.
    */
   private held: OutgoingEvent[] | undefined
   private heldBytes = 0
   /** Replays in progress (the connection's own, and the node's recovery after a bus outage). */
   private holds = 0
+  /**
+   * Newest live event let go from {@link held} for room (0: none): history
+   * holds it too, so the replay reads at least this far before going live.
+   */
+  heldDropped = 0
+  /** A paged replay of this connection's own is writing history. */
+  replaying = false
+  /**
+   * The node's recovery after a bus outage found this connection in its own
+   * replay and left the missed events to it: that replay reads once more,
+   * up to a head read after the bus came back.
+   */
+  recoveryPending = false
+  /** Replays waiting for the backlog to shrink ({@link waitWritable}). */
+  private waiters: Set<() => void> | undefined
 
   constructor(
     readonly subject: string | undefined,
@@ -68,6 +83,15 @@ export abstract class Connection implements PushConnection {
   abstract heartbeat(): void
   /** Ends the transport. */
   protected abstract end(reason: CloseReason): void
+
+  /**
+   * After {@link end}: settles once the last bytes left, for a transport
+   * whose answer is still on its way (a poll); until then the connection
+   * stays counted by its host.
+   */
+  protected flushing(): Promise<void> | undefined {
+    return undefined
+  }
 
   /**
    * False (and the connection closed) once the client's backlog passes the
@@ -105,17 +129,22 @@ export abstract class Connection implements PushConnection {
   }
 
   /**
-   * Delivers a live event, or holds it during replay (counted against the
-   * same buffer limit as a slow client).
+   * Delivers a live event, or holds it during replay. Held events take at
+   * most half the buffer limit: beyond, they are let go and the replay reads
+   * them from history instead (see {@link heldDropped}), so a long replay
+   * on a busy channel neither loses them nor grows.
    */
   deliver(event: OutgoingEvent): boolean {
     if (!this.held) return this.send(event)
-    if (this.closed) return false
-    this.heldBytes += event.size
-    if (this.heldBytes > this.host.maxBufferedBytes) {
-      this.close('slow-client')
+    if (this.closed || event.seq <= this.lastSeq) return false
+    if (this.heldBytes + event.size > this.host.maxBufferedBytes / 2) {
+      for (const held of this.held) if (held.seq > this.heldDropped) this.heldDropped = held.seq
+      if (event.seq > this.heldDropped) this.heldDropped = event.seq
+      this.held = []
+      this.heldBytes = 0
       return false
     }
+    this.heldBytes += event.size
     this.held.push(event)
     return true
   }
@@ -148,18 +177,82 @@ export abstract class Connection implements PushConnection {
   protected uncork(): void {}
 
   /**
-   * Queues an event read from history during a replay. History and live
-   * events are merged by sequence at {@link goLive}: live events read off
-   * the subscriber connection may lag behind a history read on the command
-   * connection, so neither side alone is complete. Not counted against the
-   * buffer limit: history is bounded by its own size.
-   * @returns false when the event was already written
+   * Writes one page of history read during a replay, merged by sequence
+   * with the held live events it reaches: `through` is the sequence up to
+   * which the page holds every event of the connection's channels, so held
+   * events up to it go out with it and none later falls behind it.
+   * @returns how many events were written
    */
-  replay(event: OutgoingEvent): boolean {
-    if (event.seq <= this.lastSeq || this.closed) return false
-    if (!this.held) return this.send(event)
-    this.held.push(event)
-    return true
+  replayPage(events: readonly OutgoingEvent[], through: number): number {
+    if (this.closed) return 0
+    let due = events
+    if (this.held && this.held.length > 0) {
+      const reached = this.held.filter((e) => e.seq <= through)
+      if (reached.length > 0) {
+        this.held = this.held.filter((e) => e.seq > through)
+        this.heldBytes = 0
+        for (const e of this.held) this.heldBytes += e.size
+        due = [...events, ...reached].sort((a, b) => a.seq - b.seq)
+      }
+    }
+    let sent = 0
+    const batch = due.length > 1
+    if (batch) this.cork()
+    try {
+      for (const event of due) {
+        // A channel removed while the page was read is heard no more.
+        if (this.channels.has(event.envelope.channel) && this.send(event)) sent += 1
+      }
+    } finally {
+      if (batch) this.uncork()
+    }
+    if (through > this.lastSeq && !this.closed) this.lastSeq = through
+    return sent
+  }
+
+  /** Whether a replay should read more history for this connection (a full poll answer wants none). */
+  get wantsReplay(): boolean {
+    return !this.closed
+  }
+
+  /**
+   * Resolves once at most `lowWater` bytes wait for the network, so a replay
+   * writes its next page only when the client took the previous one. A
+   * client that takes nothing for `stallMs` is cut off as a slow client.
+   * @returns false when the connection is (now) closed
+   */
+  async waitWritable(lowWater: number, stallMs: number): Promise<boolean> {
+    let least = this.pending
+    let progressAt = Date.now()
+    while (!this.closed && this.pending > lowWater) {
+      // Woken by a drain; the timer also notices a backlog that shrinks
+      // without one (a transport that queues above the socket).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(stallMs, 250))
+        this.waiters ??= new Set()
+        const waiters = this.waiters
+        function done() {
+          clearTimeout(timer)
+          waiters.delete(done)
+          resolve()
+        }
+        waiters.add(done)
+      })
+      const now = Date.now()
+      if (this.pending < least) {
+        least = this.pending
+        progressAt = now
+      } else if (now - progressAt >= stallMs) {
+        this.close('slow-client')
+      }
+    }
+    return !this.closed
+  }
+
+  /** The transport took the backlog: wakes a replay waiting for room, tells the host. */
+  protected drained(): void {
+    if (this.waiters) for (const wake of [...this.waiters]) wake()
+    this.host.drained(this)
   }
 
   /**
@@ -174,6 +267,7 @@ export abstract class Connection implements PushConnection {
     const held = this.held ?? []
     this.held = undefined
     this.heldBytes = 0
+    this.heldDropped = 0
     held.sort((a, b) => a.seq - b.seq)
     // A replay often writes hundreds of events at once.
     const batch = held.length > 1
@@ -226,7 +320,10 @@ export abstract class Connection implements PushConnection {
     this.closed = true
     this.closeReason = reason
     this.held = undefined
+    if (this.waiters) for (const wake of [...this.waiters]) wake()
     this.end(reason)
-    this.host.closed(this)
+    const flushing = this.flushing()
+    if (flushing) void flushing.then(() => this.host.closed(this))
+    else this.host.closed(this)
   }
 }

@@ -17,15 +17,25 @@ export interface PollSettings {
   wait: number
   /** Most events in one answer. */
   maxEvents: number
+  /**
+   * Most bytes of events in one answer (one larger event still goes alone);
+   * the next poll continues from the answer's cursor.
+   */
+  maxBytes: number
   /** After a first live event, how long to gather more before answering, ms. */
   coalesce: number
 }
+
+/** How long an answer may take to leave before its socket is cut, ms. */
+const FLUSH_TIMEOUT = 30_000
 
 /**
  * One `GET /poll` request while it waits: it collects JSON frames (the very
  * text WebSocket connections send) and answers once, with the cursor to
  * poll from next. It is a connection like the others while it waits, so
- * live edits, limits and fan-out treat it alike.
+ * live edits, limits and fan-out treat it alike, and it stays counted until
+ * its answer has left (or its socket is gone), so polls that never read
+ * their answers cannot escape `limits.connections`.
  */
 export class PollConnection extends Connection {
   readonly transport = 'poll'
@@ -91,12 +101,29 @@ export class PollConnection extends Connection {
     return this.add(encodeEventFrame(frame), frame.id, true)
   }
 
+  /** A full answer wants no more history: the next poll reads on from its cursor. */
+  override get wantsReplay(): boolean {
+    return !this.closed && !this.full
+  }
+
+  /** The answer is gathered in memory, bounded by `maxBytes`: nothing to wait for. */
+  override async waitWritable(): Promise<boolean> {
+    return !this.closed
+  }
+
   private add(text: string, id: string | undefined, force: boolean): boolean {
     if (this.closed || this.full) return false
+    if (this.frames.length > 0 && this.bytes + Buffer.byteLength(text) > this.settings.maxBytes) {
+      this.full = true
+      if (this.waiting) this.close('answered')
+      return false
+    }
     this.frames.push(text)
-    this.bytes += text.length
+    this.bytes += Buffer.byteLength(text)
     if (id !== undefined) this.advance(id, force)
-    if (this.frames.length >= this.settings.maxEvents) this.full = true
+    if (this.frames.length >= this.settings.maxEvents || this.bytes >= this.settings.maxBytes) {
+      this.full = true
+    }
     if (!this.waiting) return true
     if (this.full) {
       this.close('answered')
@@ -135,5 +162,26 @@ export class PollConnection extends Connection {
       'Cache-Control': 'no-store',
     })
     this.res.end(body)
+  }
+
+  protected override flushing(): Promise<void> | undefined {
+    const { res } = this
+    // Only an answer that was written has bytes on their way.
+    if (this.closeReason === 'client-closed' || this.closeReason === 'write-error') return undefined
+    if (res.writableFinished || res.destroyed || !res.socket || res.socket.destroyed)
+      return undefined
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        res.destroy()
+        done()
+      }, FLUSH_TIMEOUT)
+      timer.unref()
+      res.once('finish', done)
+      res.once('close', done)
+    })
   }
 }

@@ -61,7 +61,7 @@ export class SseConnection extends Connection {
   private readonly onDrain = () => {
     if (!this.awaitingDrain || this.closed) return
     this.awaitingDrain = false
-    this.host.drained(this)
+    this.drained()
   }
 
   /**

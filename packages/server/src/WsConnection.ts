@@ -44,7 +44,7 @@ export class WsConnection extends Connection {
     socket.on('drain', () => {
       if (!this.awaitingDrain || this.closed) return
       this.awaitingDrain = false
-      this.host.drained(this)
+      this.drained()
     })
   }
 

@@ -1,6 +1,7 @@
 import type { Envelope } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import type { Connection } from './Connection'
+import { createHistoryPager, type ReplayPacing, replayPacing } from './createHistoryPager'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
 import { OutgoingEvent } from './OutgoingEvent'
@@ -92,6 +93,8 @@ export function createHub(options: {
   logger: Logger
   keepAlive: number
   channelAsEvent: boolean
+  /** Page size and write pacing of the recovery after a bus outage. */
+  pacing?: ReplayPacing
 }): Hub {
   const { broker, logger } = options
   const byChannel = new Map<string, Set<Connection>>()
@@ -324,35 +327,54 @@ export function createHub(options: {
     const since = recoverFrom
     const loss = losses
     const streams = [...heldForRecovery]
-    const channels = [...byChannel.keys()]
+    const pacing = options.pacing ?? replayPacing(256 * 1024, 30_000)
+    // A stream that holds no room for a page is cut sooner than in its own
+    // replay: every stream's live events wait for this one.
+    const stallMs = Math.min(pacing.stallMs, 5000)
+    const pager = createHistoryPager(broker, { from: since, pageBytes: pacing.pageBytes })
     let complete = false
+    let recovered = 0
     try {
-      const read = await broker.histories(channels, since)
-      const histories = new Map(channels.map((channel, i) => [channel, read[i]]))
-      if (loss !== losses) return
-      const events = new Map<Envelope, OutgoingEvent>()
-      for (const connection of streams) {
-        if (connection.closed) continue
-        const gaps: string[] = []
-        const missed: Envelope[] = []
-        for (const channel of connection.channels) {
-          const history = histories.get(channel)
-          if (!history) continue
-          if (history.covered) missed.push(...history.envelopes)
-          else gaps.push(channel)
+      for (;;) {
+        const page = await pager.next([...byChannel.keys()])
+        if (loss !== losses) return
+        // A new log: the epoch change already reset every stream.
+        if (epoch !== undefined && page.epoch !== epoch) break
+        const byCh = new Map<string, OutgoingEvent[]>()
+        for (const envelope of page.envelopes) {
+          const list = byCh.get(envelope.channel)
+          if (list) list.push(outgoing(envelope))
+          else byCh.set(envelope.channel, [outgoing(envelope)])
         }
-        if (gaps.length > 0) connection.reset({ channels: gaps, reason: 'history-gap' })
-        for (const envelope of missed) {
-          let event = events.get(envelope)
-          if (!event) {
-            event = outgoing(envelope)
-            events.set(envelope, event)
+        const gaps = new Set(page.gaps)
+        let dropped = 0
+        for (const connection of streams) {
+          if (connection.closed) continue
+          // Its own replay, still running, reads what was missed too.
+          if (connection.replaying) {
+            connection.recoveryPending = true
+            continue
           }
-          if (connection.replay(event)) counters.recovered += 1
+          const gapped = [...connection.channels].filter((channel) => gaps.has(channel))
+          if (gapped.length > 0) connection.reset({ channels: gapped, reason: 'history-gap' })
+          const due: OutgoingEvent[] = []
+          for (const channel of connection.channels) due.push(...(byCh.get(channel) ?? []))
+          due.sort((a, b) => a.seq - b.seq)
+          const sent = connection.replayPage(due, page.through)
+          recovered += sent
+          counters.recovered += sent
+          if (connection.heldDropped > dropped) dropped = connection.heldDropped
         }
+        if (page.complete && page.head >= dropped) break
+        await Promise.all(
+          streams.map((connection) =>
+            connection.replaying ? true : connection.waitWritable(pacing.lowWater, stallMs),
+          ),
+        )
+        if (loss !== losses) return
       }
       complete = true
-      logger.warn('recovered events missed while the bus was away', { since, events: events.size })
+      logger.warn('recovered events missed while the bus was away', { since, events: recovered })
     } catch (err) {
       logger.error('cannot recover missed events from history', { err: String(err) })
     }

@@ -13,6 +13,7 @@ import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
 import { applyCors } from './cors'
 import { createAdmissionLedger } from './createAdmissionLedger'
+import { replayPacing } from './createHistoryPager'
 import { createHub } from './createHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
@@ -96,6 +97,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     logger: resolved.logger,
     keepAlive: resolved.keepAlive,
     channelAsEvent: resolved.channelAsEvent,
+    pacing: replayPacing(resolved.limits.bufferBytes, resolved.limits.stallTimeout),
   })
   const ctx: ServerContext = {
     options: resolved,

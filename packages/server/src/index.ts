@@ -21,6 +21,9 @@ export { RedisseError } from '@redisse/protocol'
 export type {
   Broker,
   BrokerState,
+  HistoryPage,
+  HistoryPageRequest,
+  LogHead,
   PublishRequest,
   SubjectEdit,
   SubjectStore,

@@ -46,6 +46,12 @@ export interface Limits {
    * @defaultValue Infinity (off)
    */
   connectionsPerIp?: number
+  /**
+   * How long a stream may take none of its backlog while history is
+   * replayed to it before it is cut off as a slow client, ms.
+   * @defaultValue 30000
+   */
+  stallTimeout?: number
 }
 
 /** Options of {@link createServer}. */
@@ -131,7 +137,7 @@ export interface ServerOptions {
   logger?: Logger | LogLevel
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
   amqp?: AmqpOptions
-  /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `coalesce` (ms, 25). */
+  /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `maxBytes` per answer (262144), `coalesce` (ms, 25). */
   poll?: Partial<PollSettings>
   /** App callbacks on every connection (SSE, WebSocket, poll). */
   push?: PushHandler
@@ -316,6 +322,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
         limits.connectionsPerIp === undefined || limits.connectionsPerIp === Infinity
           ? Infinity
           : positiveInt('limits.connectionsPerIp', limits.connectionsPerIp, Infinity),
+      stallTimeout: positiveInt('limits.stallTimeout', limits.stallTimeout, 30_000),
     },
     channelAsEvent: options.channelAsEvent ?? false,
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
@@ -332,6 +339,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       wait: positiveInt('poll.wait', options.poll?.wait, 25_000, 0),
       maxEvents: positiveInt('poll.maxEvents', options.poll?.maxEvents, 500),
       coalesce: positiveInt('poll.coalesce', options.poll?.coalesce, 25, 0),
+      maxBytes: positiveInt('poll.maxBytes', options.poll?.maxBytes, 256 * 1024),
     },
     push: options.push,
     websocket:

@@ -13,6 +13,8 @@ export interface Access {
   mode: 'callback' | 'token' | 'public'
   /** The token the stream opened with (token mode): its hash and expiry. */
   token?: { hash: string; expiresAt: number | undefined } | undefined
+  /** Token mode: per channel, the log position when it was granted (replay never starts before it). */
+  grantedAt?: Record<string, string> | undefined
 }
 
 /** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
@@ -135,7 +137,13 @@ export async function resolveAccess(
     if (grant.channels.length === 0) {
       throw new RedisseError('unauthorized', 'this token grants no channel yet')
     }
-    access = { channels: grant.channels, subject: grant.subject, mode: 'token', token: grant.token }
+    access = {
+      channels: grant.channels,
+      subject: grant.subject,
+      mode: 'token',
+      token: grant.token,
+      grantedAt: grant.grantedAt,
+    }
   } else {
     throw new RedisseError('invalid-request', 'ask for channels with ?channel=name (public mode)')
   }

@@ -2,6 +2,7 @@ import { isRedisseError } from '@redisse/protocol'
 import type { AdmittedAccess } from './admitConnection'
 import { applySubjectEdit } from './applySubjectEdit'
 import type { Connection } from './Connection'
+import { replayPacing } from './createHistoryPager'
 import { type ReplayOutcome, replayHistory } from './replayHistory'
 import type { ServerContext } from './ServerContext'
 import { trackStreamToken } from './trackStreamToken'
@@ -40,11 +41,19 @@ export async function startDelivery(
     }
     await attaching
     if (!resume) return undefined
-    const outcome = await replayHistory(ctx.broker, hub, connection, lastEventId)
+    const outcome = await replayHistory({
+      broker: ctx.broker,
+      hub,
+      connection,
+      lastEventId,
+      pacing: replayPacing(options.limits.bufferBytes, options.limits.stallTimeout),
+      grantedAt: access.grantedAt,
+    })
     options.logger.info('stream resumed', {
       conn: connection.id,
       from: lastEventId.slice(0, 100),
       replayed: outcome.replayed,
+      pages: outcome.pages,
       ...(outcome.reset
         ? { reset: outcome.reset.reason, resetChannels: outcome.reset.channels.length }
         : {}),

@@ -19,7 +19,14 @@ describe.each(BROKERS)('per-channel history overrides on the %s broker', (kind) 
       for (const channel of channels) await srv.publish(channel, 'm', i)
     }
     const held = async (channel: string) =>
-      (await srv.server.broker.histories([channel], 0))[0]?.envelopes.map((e) => Number(e.data))
+      (
+        await srv.server.broker.histories({
+          channels: [channel],
+          after: [0],
+          maxEvents: 1000,
+          maxBytes: 1e9,
+        })
+      ).envelopes.map((e) => Number(e.data))
     expect(await held('typing:1')).toEqual([])
     expect(await held('audit:1')).toEqual([4, 5, 6])
     expect(await held('room:1:pins')).toEqual([5, 6])
@@ -69,7 +76,14 @@ it('matches patterns in the publish script exactly as historyResolver does', asy
   const names = ['a.b', 'a.bc', 'aXb', 'q+x', '+x', 'qx', 'c--d', 'c-1-d', 'c-1-d-', '1:2:z', ':z']
   for (const name of names) {
     for (let i = 0; i < 6; i++) await srv.publish(name, 'm', i)
-    const kept = (await srv.server.broker.histories([name], 0))[0]?.envelopes.length
+    const kept = (
+      await srv.server.broker.histories({
+        channels: [name],
+        after: [0],
+        maxEvents: 1000,
+        maxBytes: 1e9,
+      })
+    ).envelopes.length
     expect({ name, kept }).toEqual({ name, kept: historyOf(name).size })
   }
 })

@@ -19,6 +19,13 @@ export interface TokenGrant {
    * clock; undefined: never). Absent only from brokers that predate it.
    */
   token?: { hash: string; expiresAt: number | undefined } | undefined
+  /**
+   * Per channel, the log position when it was granted (`<epoch>-<seq>`,
+   * epoch empty when nothing was published yet): a resume never replays a
+   * channel from before it. Absent for channels granted before this was
+   * recorded, which replay as far back as history goes.
+   */
+  grantedAt?: Record<string, string>
 }
 
 /** A live edit of a subject's channel list, as every node receives it. */
@@ -28,12 +35,38 @@ export type SubjectEdit =
   /** One token of the subject was revoked: the streams opened with it end. */
   | { op: 'revoke'; subject: string; tokenHash: string }
 
-/** Events of one channel after a cursor, and whether that is all of them. */
-export interface ChannelHistory {
-  /** False when some events after the cursor are no longer held (trimmed or expired). */
-  covered: boolean
-  /** Held events after the cursor, oldest first. */
+/** One bounded read of history: which channels, from where, and how much at most. */
+export interface HistoryPageRequest {
+  channels: readonly string[]
+  /** Per channel (same order), the sequence to read after. */
+  after: readonly number[]
+  /** Most events in the page (at least one is always returned when any is due). */
+  maxEvents: number
+  /** Most bytes of envelopes in the page (exceeded only by a single event larger than it). */
+  maxBytes: number
+}
+
+/** Events of several channels after their cursors, merged in publish order, at most one page of them. */
+export interface HistoryPage {
+  /** The log's epoch at the instant of the read (undefined: empty log). */
+  epoch: string | undefined
+  /** The log's newest sequence at the instant of the read. */
+  head: number
+  /**
+   * Per channel (request order): false when some events after its cursor
+   * are no longer held (trimmed or expired).
+   */
+  covered: boolean[]
+  /** Held events of the channels after their cursors, in sequence order. */
   envelopes: Envelope[]
+  /**
+   * Every held event of the channels with a sequence up to this one is in
+   * `envelopes`: the head when the page holds all that is due, else the
+   * sequence of its last event. The next page reads after it.
+   */
+  through: number
+  /** True when nothing more is due up to `head`. */
+  complete: boolean
 }
 
 /** The newest position of the log. */
@@ -65,12 +98,13 @@ export interface Broker {
   /** The log's epoch and newest sequence. */
   head(): Promise<LogHead>
   /**
-   * Held events of each channel with seq > `afterSeq` (same epoch), read at
-   * ONE instant for all of them (a MULTI on Redis): replay merges this with
-   * live events, which is only exact if no publish falls between the reads
-   * of two channels.
+   * One page of held events of the channels after their cursors (same
+   * epoch), in sequence order and bounded in count and bytes, read at ONE
+   * instant for all of them together with the head (a script on Redis):
+   * replay merges pages with live events, which is only exact if no publish
+   * falls between the reads of two channels.
    */
-  histories(channels: readonly string[], afterSeq: number): Promise<ChannelHistory[]>
+  histories(request: HistoryPageRequest): Promise<HistoryPage>
   /**
    * Envelopes read from the bus or from history that failed their checks
    * (`parseEnvelope`) and were dropped, each time one was read. Brokers that

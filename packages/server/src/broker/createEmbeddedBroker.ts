@@ -73,6 +73,8 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     onExpire: (hash, stored) => forgetToken(hash, stored.subject),
   })
   const subjectChannels = new Map<string, Set<string>>()
+  // Per subject: channel → log position at its grant (see keys.subjectGranted).
+  const subjectGranted = new Map<string, Map<string, string>>()
   const listeners = createBrokerListeners()
 
   // Delivery is deferred like a network bus would, so callers never see
@@ -130,17 +132,46 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
     async head() {
       return { epoch: seq > 0 ? epoch : undefined, seq }
     },
-    async histories(channels, afterSeq) {
-      return channels.map((channel) => {
+    async histories({ channels, after, maxEvents, maxBytes }) {
+      const due: Array<{ seq: number; envelope: Envelope }> = []
+      const covered = channels.map((channel, i) => {
+        const from = after[i] ?? 0
         const log = liveLog(channel)
         const info = meta.get(channel)
-        const covered = historyCovers(
+        // Events are in seq order: a page's worth of each (and one to tell
+        // that there is more) is all a page can take.
+        const events = log?.events ?? []
+        let at = events.length
+        while (at > 0 && (events[at - 1]?.seq ?? 0) > from) at -= 1
+        due.push(...events.slice(at, at + maxEvents + 1))
+        return historyCovers(
           { last: info?.last, since: info?.since ?? 0, exists: log !== undefined },
-          afterSeq,
+          from,
         )
-        const envelopes = (log?.events ?? []).filter((e) => e.seq > afterSeq).map((e) => e.envelope)
-        return { covered, envelopes }
       })
+      due.sort((a, b) => a.seq - b.seq)
+      const envelopes: Envelope[] = []
+      let bytes = 0
+      let complete = true
+      for (const { envelope } of due) {
+        const size = envelope.data.length + envelope.type.length + envelope.channel.length + 64
+        if (envelopes.length >= maxEvents || (envelopes.length > 0 && bytes + size > maxBytes)) {
+          complete = false
+          break
+        }
+        bytes += size
+        envelopes.push(envelope)
+      }
+      const last = envelopes[envelopes.length - 1]
+      const through = complete || !last ? seq : Number(last.id.slice(last.id.lastIndexOf('-') + 1))
+      return {
+        epoch: seq > 0 ? epoch : undefined,
+        head: seq,
+        covered,
+        envelopes,
+        through,
+        complete,
+      }
     },
     async subscribe(channel) {
       subscribed.add(channel)
@@ -158,6 +189,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         subject: stored.subject,
         channels: [...(subjectChannels.get(stored.subject) ?? [])].sort(),
         token: { hash, expiresAt: stored.expiresAt },
+        grantedAt: Object.fromEntries(subjectGranted.get(stored.subject) ?? []),
       }
       return grant
     },
@@ -179,6 +211,11 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         const added = !set.has(channel)
         set.add(channel)
         subjectChannels.set(subject, set)
+        if (added) {
+          const granted = subjectGranted.get(subject) ?? new Map<string, string>()
+          granted.set(channel, `${seq > 0 ? epoch : ''}-${seq}`)
+          subjectGranted.set(subject, granted)
+        }
         emitEdit({ op: 'add', subject, channel })
         return added
       },
@@ -186,6 +223,8 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         const set = subjectChannels.get(subject)
         const removed = set?.delete(channel) ?? false
         if (set && set.size === 0) subjectChannels.delete(subject)
+        subjectGranted.get(subject)?.delete(channel)
+        if (subjectGranted.get(subject)?.size === 0) subjectGranted.delete(subject)
         emitEdit({ op: 'remove', subject, channel })
         return removed
       },
@@ -204,6 +243,7 @@ export function createEmbeddedBroker(options: { now?: () => number } = {}): Brok
         for (const hash of subjectTokens.get(subject) ?? []) tokens.delete(hash)
         subjectTokens.delete(subject)
         subjectChannels.delete(subject)
+        subjectGranted.delete(subject)
         emitEdit({ op: 'clear', subject })
       },
     },

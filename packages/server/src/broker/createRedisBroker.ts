@@ -15,6 +15,7 @@ import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
 import { createEnvelopeReader } from './createEnvelopeReader'
+import { HISTORY_PAGE_SCRIPT } from './historyPageScript'
 import { withDeadline } from './withDeadline'
 
 /** Default bound of every Redis command the broker sends, ms. */
@@ -116,6 +117,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     withDeadline(work, { what, ms: timeout, signal: commandLost.signal })
   const boundedSub = <T>(what: string, work: Promise<T>): Promise<T> =>
     withDeadline(work, { what, ms: timeout })
+  command.defineCommand('redisseHistoryPage', { lua: HISTORY_PAGE_SCRIPT })
   const publisher: Publisher = createPublisher({
     redis: command,
     prefix: options.prefix,
@@ -234,40 +236,54 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       const [epoch, seq] = await bounded('read the log head', command.mget(keys.epoch, keys.seq))
       return { epoch: epoch ?? undefined, seq: Number(seq ?? 0) }
     },
-    async histories(channels, afterSeq) {
-      if (channels.length === 0) return []
-      // One MULTI: metadata and events of every channel at the same instant.
-      const multi = command.multi()
-      for (const channel of channels) {
-        multi
-          .hmget(keys.historyMeta(channel), 'last', 'since')
-          .exists(keys.history(channel))
-          .zrangebyscore(keys.history(channel), `(${afterSeq}`, '+inf')
-      }
-      const results = await multi.exec()
-      if (!results) throw new Error('history read aborted')
-      const failed = results.find((r) => r[0])
-      if (failed) throw failed[0]
-      return channels.map((channel, i) => {
-        const [last, since] = (results[i * 3]?.[1] ?? [null, null]) as [
-          string | null,
-          string | null,
-        ]
-        const covered = historyCovers(
+    async histories({ channels, after, maxEvents, maxBytes }) {
+      const keyList = [keys.seq, keys.epoch]
+      for (const channel of channels) keyList.push(keys.history(channel), keys.historyMeta(channel))
+      const reply = (await (
+        command as Redis & { redisseHistoryPage(...args: Array<string | number>): Promise<unknown> }
+      ).redisseHistoryPage(
+        keyList.length,
+        ...keyList,
+        maxEvents,
+        maxBytes,
+        ...channels.map((_, i) => after[i] ?? 0),
+      )) as [
+        string | null,
+        string,
+        number,
+        Array<[string | null, string | null, number]>,
+        string[],
+        string | null,
+        number[],
+      ]
+      const [epoch, head, complete, metas, raws, last, origins] = reply
+      const covered = channels.map((_, i) => {
+        const [last, since, exists] = metas[i] ?? [null, null, 0]
+        return historyCovers(
           {
             last: last === null ? undefined : Number(last),
             since: Number(since ?? 0),
-            exists: results[i * 3 + 1]?.[1] === 1,
+            exists: exists === 1,
           },
-          afterSeq,
+          after[i] ?? 0,
         )
-        const envelopes: Envelope[] = []
-        for (const raw of (results[i * 3 + 2]?.[1] ?? []) as string[]) {
-          const envelope = reader.read(raw, keys.pubsub(channel), 'history')
-          if (envelope) envelopes.push(envelope)
-        }
-        return { covered, envelopes }
       })
+      const envelopes: Envelope[] = []
+      raws.forEach((raw, i) => {
+        // Checked against the channel whose history it was read from.
+        const channel = channels[(origins[i] ?? 0) - 1]
+        const envelope =
+          channel === undefined ? undefined : reader.read(raw, keys.pubsub(channel), 'history')
+        if (envelope) envelopes.push(envelope)
+      })
+      return {
+        epoch: epoch ?? undefined,
+        head: Number(head),
+        covered,
+        envelopes,
+        through: complete === 1 || last === null ? Number(head) : Number(last),
+        complete: complete === 1,
+      }
     },
     async subscribe(channel) {
       await boundedSub(`subscribe to ${channel}`, subscriber.subscribe(keys.pubsub(channel)))
@@ -285,13 +301,17 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         Promise.all([command.get(keys.token(hash)), command.pttl(keys.token(hash))]),
       )
       if (!subject) return undefined
-      const channels = await bounded(
+      const [channels, granted] = await bounded(
         'read the channels of the token',
-        command.smembers(keys.subjectChannels(subject)),
+        Promise.all([
+          command.smembers(keys.subjectChannels(subject)),
+          command.hgetall(keys.subjectGranted(subject)),
+        ]),
       )
       return {
         subject,
         channels: channels.sort(),
+        grantedAt: granted,
         // -1: no expiry; -2: expired between the two reads.
         token: { hash, expiresAt: pttl === -1 ? undefined : Date.now() + Math.max(0, pttl) },
       }
@@ -336,7 +356,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   // Bounded around the call rather than inside it, so every history read,
   // however it is paged, settles.
   const readHistories = broker.histories
-  broker.histories = (channels, afterSeq) =>
-    bounded(`read the history of ${channels.length} channel(s)`, readHistories(channels, afterSeq))
+  broker.histories = (request) =>
+    bounded(`read the history of ${request.channels.length} channel(s)`, readHistories(request))
   return broker
 }
