@@ -14,10 +14,10 @@ const PREFIX = 'app1:'
 
 /** The server's commands, as documented. */
 const SERVER_COMMANDS =
-  '+ping +info +subscribe +unsubscribe +publish +evalsha +eval +multi +exec +get +pttl +mget +hmget +exists +zrangebyscore +smembers +hset +hdel +set +sadd +srem +scard +srandmember +del +incr +time +hget +zadd +zremrangebyrank +zrange +pexpire'
+  '+ping +info +subscribe +unsubscribe +publish +evalsha +eval +multi +exec +get +pttl +mget +hmget +exists +zrangebyscore +smembers +hgetall +hset +hdel +set +sadd +srem +scard +srandmember +del +incr +time +hget +zadd +zremrangebyrank +zrange +pexpire'
 /** The publisher's commands, as documented. */
 const PUBLISHER_COMMANDS =
-  '+info +evalsha +eval +multi +exec +publish +get +set +hmget +exists +incr +time +hget +hset +zadd +zremrangebyrank +zrange +pexpire +smembers +sadd +srem +scard +srandmember +del'
+  '+info +evalsha +eval +multi +exec +publish +get +set +hmget +exists +incr +time +hget +hset +hdel +zadd +zremrangebyrank +zrange +pexpire +smembers +sadd +srem +scard +srandmember +del'
 
 let redis: RedisProcess
 let admin: Redis
