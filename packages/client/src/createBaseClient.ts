@@ -103,7 +103,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         return
       }
     }
-    const schema = (options.decoders as Record<string, StandardSchemaV1> | undefined)?.[meta.type]
+    // Own properties only: an event type such as `constructor` or
+    // `__proto__` must not find Object.prototype's members.
+    const decoders = options.decoders as Record<string, StandardSchemaV1> | undefined
+    const schema = decoders && Object.hasOwn(decoders, meta.type) ? decoders[meta.type] : undefined
     if (!schema) {
       emit(meta.type, data, meta)
       return
@@ -142,7 +145,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     controller?.abort()
     connection = undefined
     options.signal?.removeEventListener('abort', onAbort)
-    if (typeof removeEventListener === 'function') removeEventListener('online', onOnline)
+    if (typeof removeEventListener === 'function') {
+      removeEventListener('online', onOnline)
+      removeEventListener('offline', onOffline)
+    }
     setState('closed', reason, error)
   }
 
@@ -184,6 +190,8 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         return finish('no-content')
       case 'invalid':
         return finish('invalid-content-type', outcome.error)
+      case 'too-large':
+        return finish('too-large', outcome.error)
       case 'ended':
         return retry('disconnected', outcome.error)
       case 'failed': {
@@ -248,6 +256,14 @@ export function createBaseClient<Events extends EventMap = EventMap>(
       retry(ms) {
         if (live()) serverRetry = ms
       },
+      lost(error) {
+        if (!live()) return
+        // The transport reconnects by itself; the policy still bounds it.
+        if (!reconnect || ++attempt > (reconnect.maxAttempts ?? Infinity)) {
+          return finish(reconnect ? 'max-attempts' : 'disconnected', error)
+        }
+        setState('reconnecting', state === 'open' ? 'disconnected' : 'network-error', error)
+      },
       activity() {
         if (live()) kick()
       },
@@ -274,6 +290,16 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   }
 
   const onAbort = () => finish('aborted')
+  // Chromium keeps open streams through an emulated (or flaky) offline while
+  // new requests fail: give the stream up at once, and come back on `online`.
+  const onOffline = () => {
+    if (state === 'closed') return
+    clearTimeout(timer)
+    clearTimeout(watchdog)
+    controller?.abort()
+    connection = undefined
+    retry('offline')
+  }
   const onOnline = () => {
     if (timer === undefined) return
     clearTimeout(timer)
@@ -324,7 +350,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     return client
   }
   options.signal?.addEventListener('abort', onAbort)
-  if (typeof addEventListener === 'function') addEventListener('online', onOnline)
+  if (typeof addEventListener === 'function') {
+    addEventListener('online', onOnline)
+    addEventListener('offline', onOffline)
+  }
   void connect()
   return client
 }
