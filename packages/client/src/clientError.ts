@@ -20,7 +20,11 @@ export function clientError(
   status?: number,
   cause?: unknown,
 ): ClientError {
-  return Object.assign(new Error(message, { cause }), { name: 'RedisseError' as const, code, status })
+  return Object.assign(new Error(message, { cause }), {
+    name: 'RedisseError' as const,
+    code,
+    status,
+  })
 }
 
 /** A `network-error` {@link ClientError} for what a runtime threw or reported while connecting or reading. */

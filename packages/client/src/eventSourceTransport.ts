@@ -42,7 +42,10 @@ export const eventSourceTransport: Transport = {
       handlers.open()
     }
     source.onerror = (event) => {
-      const error = networkError(event, (event as { message?: string }).message || 'EventSource error')
+      const error = networkError(
+        event,
+        (event as { message?: string }).message || 'EventSource error',
+      )
       // 2: CLOSED (a constructor passed in need not carry the constants).
       if (source.readyState !== 2) return handlers.lost(error)
       source.close()

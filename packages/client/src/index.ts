@@ -16,8 +16,8 @@
  * @module
  */
 
+export type { ClientOptions, TransportName } from './ClientOptions'
 // The one export list is core's; this entry adds transports by name and
 // shadows core's `createClient` (an explicit export wins over `export *`).
 export * from './core'
-export type { ClientOptions, TransportName } from './ClientOptions'
 export { createClient } from './createClient'

@@ -40,13 +40,14 @@ export function parseEventStream(
   callbacks: EventStreamCallbacks,
   maxBufferSize = MAX_BUFFER_SIZE,
 ): (chunk: string) => void {
-  const bound = (length: number) => {
-    if (length > maxBufferSize) {
+  const bound = (text: string) => {
+    if (text.length > maxBufferSize) {
       throw clientError(
         'payload-too-large',
         `an event or line of the stream passed ${maxBufferSize} characters without ending: the server is not sending a readable event stream`,
       )
     }
+    return text
   }
   let rest = ''
   let afterCR = false
@@ -66,7 +67,7 @@ export function parseEventStream(
     const field = colon < 0 ? text : text.slice(0, colon)
     let value = colon < 0 ? '' : text.slice(colon + 1)
     if (value[0] === ' ') value = value.slice(1)
-    if (field === 'data') bound((data = `${data ?? ''}${value}\n`).length)
+    if (field === 'data') data = bound(`${data ?? ''}${value}\n`)
     else if (field === 'event') type = value
     else if (field === 'id' && !value.includes('\0')) id = value
     else if (field === 'retry' && /^\d+$/.test(value)) callbacks.retry(Number(value))
@@ -82,6 +83,6 @@ export function parseEventStream(
       from = LINE_END.lastIndex
       afterCR = match[0] === '\r' && from === text.length
     }
-    bound((rest = text.slice(from)).length)
+    rest = bound(text.slice(from))
   }
 }

@@ -73,7 +73,10 @@ export const websocketTransport: Transport = {
     const invalid = () =>
       close({
         kind: 'invalid',
-        error: clientError('invalid-response', 'not a Redisse event frame: check the url points at a Redisse server'),
+        error: clientError(
+          'invalid-response',
+          'not a Redisse event frame: check the url points at a Redisse server',
+        ),
       })
     ws.onopen = () => {
       connected = true
@@ -100,7 +103,10 @@ export const websocketTransport: Transport = {
     // An error is always followed by close, which reports it; the handler
     // stays set because the `ws` package throws errors nobody listens to.
     ws.onerror = (event) => {
-      failure = networkError(event, String((event as { error?: unknown }).error ?? 'WebSocket error'))
+      failure = networkError(
+        event,
+        String((event as { error?: unknown }).error ?? 'WebSocket error'),
+      )
     }
     ws.onclose = ({ code, reason }) => {
       if (done) return
