@@ -33,7 +33,7 @@ export function eventIterator<T>(
     else {
       failure = clientError(
         'overflow',
-        `events(): ${buffer} events waited while the loop body ran, and one more came: raise option buffer, or make the loop body faster`,
+        `events(): more than ${buffer} events waited for the loop body: raise option buffer`,
       )
       end()
     }

@@ -44,7 +44,7 @@ export function parseEventStream(
     if (text.length > maxBufferSize) {
       throw clientError(
         'payload-too-large',
-        `an event or line of the stream passed ${maxBufferSize} characters without ending: the server is not sending a readable event stream`,
+        `a line or event of the stream passed ${maxBufferSize} characters`,
       )
     }
     return text

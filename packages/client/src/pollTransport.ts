@@ -77,7 +77,7 @@ export function createPollTransport({
           } catch (cause) {
             const error = clientError(
               'invalid-response',
-              `the poll answer is not JSON: check option pollUrl (${url.pathname})`,
+              'the poll answer is not JSON: check option pollUrl',
               200,
               cause,
             )

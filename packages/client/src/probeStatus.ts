@@ -45,6 +45,6 @@ export async function probeStatus(
 export const invalidContentType = (contentType: string | null) =>
   clientError(
     'invalid-response',
-    `expected text/event-stream, got ${contentType}: check the client's url points at the stream`,
+    `expected text/event-stream, got ${contentType}: check the url`,
     200,
   )

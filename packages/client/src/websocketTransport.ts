@@ -73,10 +73,7 @@ export const websocketTransport: Transport = {
     const invalid = () =>
       close({
         kind: 'invalid',
-        error: clientError(
-          'invalid-response',
-          'not a Redisse event frame: check the url points at a Redisse server',
-        ),
+        error: clientError('invalid-response', 'not a Redisse event frame'),
       })
     ws.onopen = () => {
       connected = true
