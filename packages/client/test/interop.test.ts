@@ -1,7 +1,11 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createAdaptorServer } from '@hono/node-server'
-import { waitFor } from '@redisse/test-utils'
+import { freePort, startTcpProxy, waitFor } from '@redisse/test-utils'
 import { createSession } from 'better-sse'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
@@ -162,4 +166,98 @@ describe.each(TRANSPORTS.filter((t) => t.parsesStream))('the $name transport', (
       expect(client.lastEventId).toBe('4')
     },
   )
+})
+
+const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx'
+const NCHAN = process.env.NCHAN_MODULE ?? '/usr/lib/nginx/modules/ngx_nchan_module.so'
+
+/**
+ * nginx with Nchan (memory store), one channel, reached through a TCP proxy
+ * that can cut the client's stream. Nchan resumes from `Last-Event-ID`, and
+ * a request without it gets every buffered message from the oldest.
+ */
+async function startNchan() {
+  const dir = mkdtempSync(join(tmpdir(), 'redisse-nchan-'))
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub))
+  const port = await freePort()
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `load_module ${NCHAN};
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /sub { nchan_subscriber eventsource; nchan_channel_id interop; }
+    location = /pub { nchan_publisher; nchan_channel_id interop; nchan_message_buffer_length 100; }
+  }
+}
+`,
+  )
+  const nginx: ChildProcess = spawn(
+    NGINX,
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+    {
+      stdio: 'ignore',
+    },
+  )
+  const pub = `http://127.0.0.1:${port}/pub`
+  await waitFor(
+    async () => (await fetch(pub, { method: 'GET' }).catch(() => undefined)) !== undefined,
+    { what: 'nginx listening', timeout: 5000 },
+  )
+  const proxy = await startTcpProxy(port)
+  return {
+    url: `http://127.0.0.1:${proxy.port}/sub`,
+    publish: async (data: string) => {
+      const res = await fetch(pub, { method: 'POST', body: JSON.stringify(data) })
+      if (res.status >= 300) throw new Error(`nchan publish answered ${res.status}`)
+    },
+    drop: () => proxy.drop(),
+    async close() {
+      await proxy.close()
+      nginx.kill('SIGTERM')
+      await new Promise((resolve) => nginx.once('exit', resolve))
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+describe.each(TRANSPORTS.filter((t) => t.parsesStream))('the $name transport', (transport) => {
+  it('resumes against Nchan by Last-Event-ID: the event of the gap once, nothing twice', async () => {
+    const nchan = await startNchan()
+    cleanups.push(() => nchan.close())
+    const client = createClient<{ message: string }>(nchan.url, {
+      ...transport.options,
+      reconnect: { delay: 20 },
+    })
+    cleanups.push(() => client.close())
+    const got: string[] = []
+    client.on('message', (data) => got.push(data))
+    let reconnecting = 0
+    client.onState((state) => {
+      if (state === 'reconnecting') reconnecting += 1
+    })
+    await waitFor(() => client.state === 'open', { what: 'client open' })
+    await nchan.publish('a')
+    await nchan.publish('b')
+    await waitFor(() => got.length === 2, { what: `two events (got ${got})` })
+    nchan.drop()
+    await waitFor(() => reconnecting > 0, { what: 'the client sees the cut' })
+    await nchan.publish('in the gap')
+    await waitFor(() => client.state === 'open', { what: 'client open again', timeout: 10_000 })
+    await nchan.publish('marker')
+    await waitFor(() => got.includes('marker'), { what: `the marker (got ${got})` })
+    expect(got).toEqual(['a', 'b', 'in the gap', 'marker'])
+  })
 })
