@@ -62,7 +62,7 @@ describe.each(TRANSPORTS.filter((t) => t.parsesStream))(
 describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
   'retry field over the $name transport',
   (transport) => {
-    it('takes retry values of ASCII digits only as the reconnection base', async () => {
+    it('takes retry values of ASCII digits only as the reconnection base (format-field-retry, format-field-retry-bogus)', async () => {
       await using server = await startConformanceServer()
       // The stream ends after the body, so the client schedules a reconnection
       // whose delay is drawn in [0, base]: an accepted `99999x` would make it huge.
@@ -91,7 +91,7 @@ describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
 describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
   'connection rules over the $name transport',
   (transport) => {
-    it('stops for good on HTTP 204', async () => {
+    it('stops for good on HTTP 204 (request-status-error)', async () => {
       await using server = await startConformanceServer()
       const client = createClient(`${server.url}/status/204`, {
         ...transport.options,

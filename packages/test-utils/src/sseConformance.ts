@@ -109,7 +109,7 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
   },
   // Derived from web-platform-tests eventsource/format-* (same rules, our own bodies).
   {
-    name: 'a data line with nothing after the colon adds an empty line (format-field-data)',
+    name: 'format-field-data: a data line with nothing after the colon adds an empty line',
     wpt: 'format-field-data',
     body: 'data:\n\ndata\ndata\n\ndata:x\n\n',
     expected: [
@@ -119,7 +119,7 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
   },
   {
-    name: 'an event field sets the type of one event only (format-field-event)',
+    name: 'format-field-event: an event field sets the type of one event only',
     wpt: 'format-field-event',
     body: 'event: custom\ndata: 1\n\ndata: 2\n\n',
     expected: [
@@ -128,13 +128,13 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
   },
   {
-    name: 'an empty event field means message (format-field-event-empty)',
+    name: 'format-field-event-empty: an empty event field means message',
     wpt: 'format-field-event-empty',
     body: 'event: \ndata: d\n\n',
     expected: [{ type: 'message', data: 'd', id: '' }],
   },
   {
-    name: 'an id persists over events without one (format-field-id)',
+    name: 'format-field-id: an id persists over events without one',
     wpt: 'format-field-id',
     body: 'id: 1\ndata: a\n\ndata: b\n\n',
     expected: [
@@ -143,7 +143,7 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
   },
   {
-    name: 'id: with an empty value resets the last event id (format-field-id-2)',
+    name: 'format-field-id-2: id: with an empty value resets the last event id',
     wpt: 'format-field-id-2',
     body: 'id: 1\ndata: a\n\nid:\ndata: b\n\ndata: c\n\n',
     expected: [
@@ -153,7 +153,7 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
   },
   {
-    name: 'ids persist and change, and an id field without colon resets (format-field-id-3)',
+    name: 'format-field-id-3: ids persist and change, and an id field without colon resets',
     wpt: 'format-field-id-3',
     body: 'id: 1\ndata: 1\n\ndata: 2\n\nid: 2\ndata: 3\n\ndata: 4\n\nid\ndata: 5\n\n',
     expected: [
@@ -165,55 +165,55 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
   },
   {
-    name: 'an id holding NUL anywhere is ignored (format-field-id-null)',
+    name: 'format-field-id-null: an id holding NUL anywhere is ignored',
     wpt: 'format-field-id-null',
     body: 'id: \u0000\u0000\ndata: 1\n\nid: x\u0000\ndata: 2\n\nid: \u0000x\ndata: 3\n\nid: x\u0000x\ndata: 4\n\nid:  \u0000\ndata: 5\n\n',
     expected: ['1', '2', '3', '4', '5'].map((data) => ({ type: 'message', data, id: '' })),
   },
   {
-    name: 'field names are exact and case-sensitive; NUL and spaces are kept in values (format-field-parsing)',
+    name: 'format-field-parsing: field names are exact and case-sensitive; NUL and spaces are kept in values',
     wpt: 'format-field-parsing',
     body: 'data:\u0000\ndata:  2\rData:1\ndata\u0000:2\ndata:1\r\u0000data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n data:32\ndata:4\n\n',
     expected: [{ type: 'message', data: '\u0000\n 2\n1\n3\n\n4', id: '' }],
   },
   {
-    name: 'unknown fields, lines without colon and comments are ignored (format-field-unknown)',
+    name: 'format-field-unknown: unknown fields, lines without colon and comments are ignored',
     wpt: 'format-field-unknown',
     body: 'data:x\n data\ndata\nfoobar:xxx\njustsometext\n:acomment\ndata:x\n\n',
     expected: [{ type: 'message', data: 'x\n\nx', id: '' }],
   },
   {
-    name: 'only one leading space is stripped, a tab is kept (format-leading-space)',
+    name: 'format-leading-space: only one leading space is stripped, a tab is kept',
     wpt: 'format-leading-space',
     body: 'data:\tx\rdata: \ndata:x\n\n',
     expected: [{ type: 'message', data: '\tx\n\nx', id: '' }],
   },
   {
-    name: 'CRLF, LF and CR end lines alike (format-newlines)',
+    name: 'format-newlines: CRLF, LF and CR end lines alike',
     wpt: 'format-newlines',
     body: 'data:x\r\ndata\ndata:x\r\n\r',
     expected: [{ type: 'message', data: 'x\n\nx', id: '' }],
   },
   {
-    name: 'a NUL in data comes through (format-null-character)',
+    name: 'format-null-character: a NUL in data comes through',
     wpt: 'format-null-character',
     body: 'data:\u0000\n\n\n\n',
     expected: [{ type: 'message', data: '\u0000', id: '' }],
   },
   {
-    name: 'comments anywhere, of any length, are ignored (format-comments)',
+    name: 'format-comments: comments anywhere, of any length, are ignored',
     wpt: 'format-comments',
     body: `data:1\r:\u0000\n:\r\ndata:2\n:${'x'.repeat(300)}\rdata:3\n:data:fail\r:${'x'.repeat(300)}\ndata:4\n\n`,
     expected: [{ type: 'message', data: '1\n2\n3\n4', id: '' }],
   },
   {
-    name: 'the body is UTF-8 whatever the charset says (format-utf-8)',
+    name: 'format-utf-8: the body is UTF-8 whatever the charset says',
     wpt: 'format-utf-8',
     body: 'data: ok\u2026\n\n',
     expected: [{ type: 'message', data: 'ok\u2026', id: '' }],
   },
   {
-    name: 'one leading BOM is dropped (format-bom)',
+    name: 'format-bom: one leading BOM is dropped',
     wpt: 'format-bom',
     body: '\uFEFFdata:1\n\n\uFEFFdata:2\n\ndata:3\n\n',
     expected: [
@@ -222,7 +222,7 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
   },
   {
-    name: 'a second BOM at the start is part of the first line (format-bom-2)',
+    name: 'format-bom-2: a second BOM at the start is part of the first line',
     wpt: 'format-bom-2',
     body: '\uFEFF\uFEFFdata:1\n\ndata:2\n\ndata:3\n\n',
     expected: [
