@@ -265,6 +265,31 @@ describe('createBaseClient', () => {
     expect(c.request.signal.aborted).toBe(true)
   })
 
+  it('without onAuthError, asks a token factory once more on 401, then closes', async () => {
+    let calls = 0
+    const { connection, states } = start({ token: () => `t${++calls}` })
+    const c0 = await connection(0)
+    expect(c0.request.token).toBe('t1')
+    c0.handlers.close({ kind: 'failed', status: 401, error: 'expired' })
+    const c1 = await connection(1)
+    expect(c1.request.token).toBe('t2')
+    c1.handlers.close({ kind: 'failed', status: 401, error: 'refused' })
+    await waitFor(() => states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(states.map(([state, info]) => [state, info.reason])).toEqual([
+      ['reconnecting', 'token-refreshed'],
+      ['closed', 'unauthorized'],
+    ])
+  })
+
+  it('closes on 401 with a fixed token and no onAuthError', async () => {
+    const { connection, states } = start({ token: 'fixed' })
+    ;(await connection(0)).handlers.close({ kind: 'failed', status: 401, error: 'expired' })
+    await waitFor(() => states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(states.map(([state, info]) => [state, info.reason])).toEqual([
+      ['closed', 'unauthorized'],
+    ])
+  })
+
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
     'delivers events of type %s with decoders set (own-property lookup)',
     async (type) => {

@@ -166,15 +166,22 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   }
 
   const authFailed = async (error: unknown, status: number): Promise<void> => {
-    let token: FreshToken
-    try {
-      token = await options.onAuthError?.(error as ClientError)
-    } catch (err) {
-      return finish(status === 401 ? 'unauthorized' : 'forbidden', err)
+    const reason = status === 401 ? 'unauthorized' : 'forbidden'
+    if (options.onAuthError) {
+      let token: FreshToken
+      try {
+        token = await options.onAuthError(error as ClientError)
+      } catch (err) {
+        return finish(reason, err)
+      }
+      if (state === 'closed') return
+      if (!token) return finish(reason, error)
+      freshToken = token
+    } else if (typeof options.token !== 'function' || tokenJustRefreshed) {
+      return finish(reason, error)
     }
-    if (state === 'closed') return
-    if (!token) return finish(status === 401 ? 'unauthorized' : 'forbidden', error)
-    freshToken = token
+    // Without the hook, a token factory is asked once more: a native
+    // EventSource that reconnected by itself kept the token it was made with.
     // A fresh token is tried at once; a refused fresh token falls back to backoff.
     if (tokenJustRefreshed) return retry('token-refreshed', error)
     tokenJustRefreshed = true
