@@ -282,6 +282,35 @@ describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
   },
 )
 
+describe.each(TRANSPORTS.filter((t) => t.probes && t.speaksSse))(
+  'statuses a browser hides, over the $name transport',
+  (transport) => {
+    it('waits for Retry-After on 429, learnt by one fetch of the same URL', async () => {
+      await using server = await startConformanceServer()
+      // Two 429s: the stream request and the probe that learns its status.
+      const client = createClient<{ message: string }>(`${server.url}/busy?times=2`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const states = recordStates(client)
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      const started = Date.now()
+      try {
+        await until(() => got.length === 1, 'the welcome event')
+      } finally {
+        client.close()
+      }
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950)
+      expect(states[0]).toMatchObject({
+        state: 'reconnecting',
+        info: { reason: 'http-error', delay: 1000, attempt: 1, error: { status: 429 } },
+      })
+      expect(server.requests).toHaveLength(3)
+    })
+  },
+)
+
 describe.each(TRANSPORTS.filter((t) => t.seesHeaders))(
   'HTTP details over the $name transport',
   (transport) => {

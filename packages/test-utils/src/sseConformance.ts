@@ -302,7 +302,7 @@ function unauthorized(res: ServerResponse): void {
  *   data `"e<n>"`), then ends the body (poll: answers it); after `3`, stays open.
  * - `/auth`: needs token `good` (query `access_token` or Bearer), else 401;
  *   then one event `"welcome"` and stays open.
- * - `/busy`: 429 with `Retry-After: 1` on the first request, then like `/auth` without auth.
+ * - `/busy?times=<n>`: 429 with `Retry-After: 1` on the first n requests (default 1), then like `/auth` without auth.
  * - `/silent`: headers, then nothing (poll: never answers).
  * - `/welcome`: the welcome event, no auth; `/redirect/<code>`: that redirect to `/welcome`.
  * - `/mime?type=<content type>`: the welcome event under that content type.
@@ -386,7 +386,10 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
         if (token !== 'good') return unauthorized(res)
         return welcome()
       case 'busy':
-        if (requests.filter((r) => r.path === url.pathname).length === 1) {
+        if (
+          requests.filter((r) => r.path === url.pathname).length <=
+          Number(url.searchParams.get('times') ?? 1)
+        ) {
           return sendJson(
             res,
             429,
