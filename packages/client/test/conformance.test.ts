@@ -453,3 +453,41 @@ describe.each(TRANSPORTS.filter((t) => t.parsesStream))(
     })
   },
 )
+
+describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
+  'bounded reading over the $name transport',
+  (transport) => {
+    it('closes with reason too-large on a line that never ends, its memory bounded', async () => {
+      await using server = await startConformanceServer()
+      const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
+      let sent = 0
+      const client = createClient(`${server.url}/silent`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+        fetch: async () =>
+          new Response(
+            new ReadableStream({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode('data: '))
+              },
+              pull(controller) {
+                // A hostile server: 64 KiB after 64 KiB, never a line break.
+                sent += chunk.length
+                controller.enqueue(chunk)
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          ),
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([
+        ['open', undefined],
+        ['closed', 'too-large'],
+      ])
+      expect(states[1]?.info.error).toMatchObject({ code: 'payload-too-large' })
+      // Stopped right past the bound (4 Mi characters), not at the end of the stream.
+      expect(sent).toBeLessThan(5 * 1024 * 1024)
+    })
+  },
+)
