@@ -290,6 +290,30 @@ describe('createBaseClient', () => {
     ])
   })
 
+  it('gives a code to what the app functions throw, the thrown error as cause', async () => {
+    const thrown = new Error('no session')
+    const { states } = start({
+      token: async () => {
+        throw thrown
+      },
+      reconnect: { delay: 5, maxAttempts: 0 },
+    })
+    await waitFor(() => states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(states.at(-1)?.[1].error).toMatchObject({ code: 'invalid-option', cause: thrown })
+
+    const refused = start({
+      onAuthError: () => {
+        throw thrown
+      },
+    })
+    ;(await refused.connection(0)).handlers.close({ kind: 'failed', status: 401, error: 'x' })
+    await waitFor(() => refused.states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(refused.states.at(-1)?.[1]).toMatchObject({
+      reason: 'unauthorized',
+      error: { code: 'unauthorized', status: 401, cause: thrown },
+    })
+  })
+
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
     'delivers events of type %s with decoders set (own-property lookup)',
     async (type) => {

@@ -172,7 +172,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
       try {
         token = await options.onAuthError(error as ClientError)
       } catch (err) {
-        return finish(reason, err)
+        return finish(reason, clientError(reason, `onAuthError threw: ${err}`, status, err))
       }
       if (state === 'closed') return
       if (!token) return finish(reason, error)
@@ -241,7 +241,13 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         freshToken ?? evaluate(options.token),
       ])
     } catch (error) {
-      if (live()) settle({ kind: 'failed', error })
+      const failure = clientError(
+        'invalid-option',
+        `url, token or headers threw: ${error}`,
+        0,
+        error,
+      )
+      if (live()) settle({ kind: 'failed', error: failure })
       return
     }
     if (!live()) return
