@@ -7,10 +7,13 @@ export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 /**
  * Why the client is reconnecting or closed:
  * - reconnecting: `disconnected` (stream ended or broke), `network-error`,
- *   `http-error` (5xx, 429), `stalled` (watchdog), `token-refreshed`;
+ *   `http-error` (5xx, 429), `stalled` (watchdog), `token-refreshed`,
+ *   `offline` (the browser went offline: the stream is given up, and
+ *   retried at once on `online`);
  * - closed: `closed` (`close()`), `aborted` (`signal`), `no-content` (204),
  *   `unauthorized` (401), `forbidden` (403), `http-error` (other 4xx),
- *   `invalid-content-type`, `max-attempts`.
+ *   `invalid-content-type` (a 200 that is not an event stream), `too-large`
+ *   (a line or an event's data beyond the parser's bound), `max-attempts`.
  */
 export type StateReason =
   | 'disconnected'
@@ -18,12 +21,14 @@ export type StateReason =
   | 'http-error'
   | 'stalled'
   | 'token-refreshed'
+  | 'offline'
   | 'closed'
   | 'aborted'
   | 'no-content'
   | 'unauthorized'
   | 'forbidden'
   | 'invalid-content-type'
+  | 'too-large'
   | 'max-attempts'
 
 /** What came with a state change. */
@@ -51,7 +56,11 @@ export type ClientEvent<Data, Type extends string = string> = EventMeta<Type> & 
 
 /** Options of {@link Client.events}. */
 export interface EventsOptions {
-  /** Events kept while the loop body is busy; beyond, the oldest is dropped. @defaultValue 100 */
+  /**
+   * Events kept while the loop body is busy. One more ends the loop with a
+   * `ClientError` of code `overflow`, thrown after the buffered events:
+   * never a silent drop. @defaultValue 100
+   */
   buffer?: number
 }
 

@@ -54,13 +54,15 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike
  * - `failed`: the connection could not be opened (network error, or an
  *   HTTP answer other than a 200 event stream; `status` when known);
  * - `stopped`: the server asked the client to stop (HTTP 204);
- * - `invalid`: a 200 answer that is not an event stream (wrong content type).
+ * - `invalid`: a 200 answer that is not an event stream (wrong content type);
+ * - `too-large`: an event or line beyond the parser's bound.
  */
 export type TransportOutcome =
   | { kind: 'ended'; error?: unknown }
   | { kind: 'failed'; status?: number | undefined; retryAfter?: number | undefined; error: unknown }
   | { kind: 'stopped' }
   | { kind: 'invalid'; error: unknown }
+  | { kind: 'too-large'; error: unknown }
 
 /** Callbacks a transport calls while a connection lives. */
 export interface TransportHandlers {
@@ -74,6 +76,11 @@ export interface TransportHandlers {
   retry(ms: number): void
   /** Bytes arrived (events or keep-alive comments): feeds the stall watchdog. */
   activity(): void
+  /**
+   * The connection broke and the transport reconnects by itself (a native
+   * EventSource in state CONNECTING); `open` comes again when it is back.
+   */
+  lost(error: unknown): void
   /** The connection is over; called at most once, never after the signal aborted. */
   close(outcome: TransportOutcome): void
 }

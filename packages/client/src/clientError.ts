@@ -13,7 +13,20 @@ export interface ClientError extends Error {
   status: number | undefined
 }
 
-/** Creates a {@link ClientError}. */
-export function clientError(code: ErrorCode, message: string, status?: number): ClientError {
-  return Object.assign(new Error(message), { name: 'RedisseError' as const, code, status })
+/** Creates a {@link ClientError}; `cause` is what the runtime threw, when there was something. */
+export function clientError(
+  code: ErrorCode,
+  message: string,
+  status?: number,
+  cause?: unknown,
+): ClientError {
+  return Object.assign(new Error(message, { cause }), {
+    name: 'RedisseError' as const,
+    code,
+    status,
+  })
 }
+
+/** A `network-error` {@link ClientError} for what a runtime threw or reported while connecting or reading. */
+export const networkError = (cause: unknown, message = String(cause)): ClientError =>
+  clientError('network-error', message, undefined, cause)

@@ -14,6 +14,7 @@
  */
 
 export type { EventMap, ResetEventData } from '@redisse/protocol'
+export { defineEvents, isRedisseError } from '@redisse/protocol'
 export type {
   Client,
   ClientEvent,

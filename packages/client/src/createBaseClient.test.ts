@@ -30,6 +30,11 @@ function scriptedTransport() {
   return { transport, connections, connection }
 }
 
+/** A Standard Schema decoder that accepts every value as it is. */
+const passThrough = (): StandardSchemaV1 => ({
+  '~standard': { version: 1, vendor: 'test', validate: (value) => ({ value }) },
+})
+
 const closers: Array<() => void> = []
 afterEach(() => {
   for (const close of closers.splice(0)) close()
@@ -219,16 +224,139 @@ describe('createBaseClient', () => {
     }
   })
 
-  it('stops the stream and the iterator on close; events() keeps the newest when full', async () => {
+  it('gives the stream up when the browser goes offline, and comes back at once on online', async () => {
+    const target = new EventTarget()
+    const g = globalThis as unknown as Record<string, unknown>
+    g.addEventListener = target.addEventListener.bind(target)
+    g.removeEventListener = target.removeEventListener.bind(target)
+    try {
+      const { connection, states } = start({ reconnect: { delay: 60_000 } })
+      const c0 = await connection(0)
+      c0.handlers.open()
+      target.dispatchEvent(new Event('offline'))
+      expect(c0.request.signal.aborted).toBe(true)
+      expect(states.at(-1)?.[0]).toBe('reconnecting')
+      expect(states.at(-1)?.[1].reason).toBe('offline')
+      target.dispatchEvent(new Event('online'))
+      const c1 = await connection(1)
+      expect(c1.request.signal.aborted).toBe(false)
+    } finally {
+      delete g.addEventListener
+      delete g.removeEventListener
+    }
+  })
+
+  it('reports a transport that reconnects by itself, within maxAttempts', async () => {
+    const { connection, states, client } = start({ reconnect: { delay: 5, maxAttempts: 2 } })
+    const c = await connection(0)
+    c.handlers.open()
+    c.handlers.lost('broken')
+    c.handlers.open()
+    c.handlers.lost('broken')
+    c.handlers.lost('refused')
+    expect(states.map(([state, info]) => [state, info.reason, info.attempt])).toEqual([
+      ['open', undefined, 0],
+      ['reconnecting', 'disconnected', 1],
+      ['open', undefined, 1],
+      ['reconnecting', 'disconnected', 2],
+      ['closed', 'max-attempts', 3],
+    ])
+    expect(client.state).toBe('closed')
+    expect(c.request.signal.aborted).toBe(true)
+  })
+
+  it('without onAuthError, asks a token factory once more on 401, then closes', async () => {
+    let calls = 0
+    const { connection, states } = start({ token: () => `t${++calls}` })
+    const c0 = await connection(0)
+    expect(c0.request.token).toBe('t1')
+    c0.handlers.close({ kind: 'failed', status: 401, error: 'expired' })
+    const c1 = await connection(1)
+    expect(c1.request.token).toBe('t2')
+    c1.handlers.close({ kind: 'failed', status: 401, error: 'refused' })
+    await waitFor(() => states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(states.map(([state, info]) => [state, info.reason])).toEqual([
+      ['reconnecting', 'token-refreshed'],
+      ['closed', 'unauthorized'],
+    ])
+  })
+
+  it('closes on 401 with a fixed token and no onAuthError', async () => {
+    const { connection, states } = start({ token: 'fixed' })
+    ;(await connection(0)).handlers.close({ kind: 'failed', status: 401, error: 'expired' })
+    await waitFor(() => states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(states.map(([state, info]) => [state, info.reason])).toEqual([
+      ['closed', 'unauthorized'],
+    ])
+  })
+
+  it('gives a code to what the app functions throw, the thrown error as cause', async () => {
+    const thrown = new Error('no session')
+    const { states } = start({
+      token: async () => {
+        throw thrown
+      },
+      reconnect: { delay: 5, maxAttempts: 0 },
+    })
+    await waitFor(() => states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(states.at(-1)?.[1].error).toMatchObject({ code: 'invalid-option', cause: thrown })
+
+    const refused = start({
+      onAuthError: () => {
+        throw thrown
+      },
+    })
+    ;(await refused.connection(0)).handlers.close({ kind: 'failed', status: 401, error: 'x' })
+    await waitFor(() => refused.states.at(-1)?.[0] === 'closed', { what: 'closed' })
+    expect(refused.states.at(-1)?.[1]).toMatchObject({
+      reason: 'unauthorized',
+      error: { code: 'unauthorized', status: 401, cause: thrown },
+    })
+  })
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'delivers events of type %s with decoders set (own-property lookup)',
+    async (type) => {
+      const decoders = { other: passThrough() }
+      const { client, connection } = start({ decoders } as never)
+      const got: unknown[] = []
+      client.on(type as never, (data) => got.push(data))
+      client.on('end' as never, (data) => got.push(data))
+      const c = await connection(0)
+      c.handlers.event(type, '{"a":1}')
+      c.handlers.event('end', '"end"')
+      await waitFor(() => got.length === 2, { what: 'two events' })
+      expect(got).toEqual([{ a: 1 }, 'end'])
+    },
+  )
+
+  it('stops the stream and the iterator on close, the buffered events read first', async () => {
     const { client, connection } = start<{ n: number }>()
-    const iterator = client.events('n', { buffer: 2 })
+    const iterator = client.events('n', { buffer: 3 })
     const c = await connection(0)
     for (const n of [1, 2, 3]) c.handlers.event('n', String(n))
     client.close()
     const got: number[] = []
     for await (const event of iterator) got.push(event.data)
-    expect(got).toEqual([2, 3])
+    expect(got).toEqual([1, 2, 3])
     expect(c.request.signal.aborted).toBe(true)
+  })
+
+  it('ends events() with a typed overflow error after the buffered events, never dropping silently', async () => {
+    const { client, connection } = start<{ n: number }>()
+    const iterator = client.events('n', { buffer: 2 })
+    const c = await connection(0)
+    for (const n of [1, 2, 3, 4]) c.handlers.event('n', String(n))
+    const got: number[] = []
+    let failure: unknown
+    try {
+      for await (const event of iterator) got.push(event.data)
+    } catch (error) {
+      failure = error
+    }
+    expect(got).toEqual([1, 2])
+    expect(failure).toMatchObject({ name: 'RedisseError', code: 'overflow' })
+    expect((failure as Error).message).toMatch(/raise option buffer/)
   })
 
   it('ends events() on break and unsubscribes', async () => {

@@ -103,7 +103,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         return
       }
     }
-    const schema = (options.decoders as Record<string, StandardSchemaV1> | undefined)?.[meta.type]
+    // Own properties only: an event type such as `constructor` or
+    // `__proto__` must not find Object.prototype's members.
+    const decoders = options.decoders as Record<string, StandardSchemaV1> | undefined
+    const schema = decoders && Object.hasOwn(decoders, meta.type) ? decoders[meta.type] : undefined
     if (!schema) {
       emit(meta.type, data, meta)
       return
@@ -142,7 +145,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     controller?.abort()
     connection = undefined
     options.signal?.removeEventListener('abort', onAbort)
-    if (typeof removeEventListener === 'function') removeEventListener('online', onOnline)
+    if (typeof removeEventListener === 'function') {
+      removeEventListener('online', onOnline)
+      removeEventListener('offline', onOffline)
+    }
     setState('closed', reason, error)
   }
 
@@ -160,15 +166,22 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   }
 
   const authFailed = async (error: unknown, status: number): Promise<void> => {
-    let token: FreshToken
-    try {
-      token = await options.onAuthError?.(error as ClientError)
-    } catch (err) {
-      return finish(status === 401 ? 'unauthorized' : 'forbidden', err)
+    const reason = status === 401 ? 'unauthorized' : 'forbidden'
+    if (options.onAuthError) {
+      let token: FreshToken
+      try {
+        token = await options.onAuthError(error as ClientError)
+      } catch (err) {
+        return finish(reason, clientError(reason, `onAuthError threw: ${err}`, status, err))
+      }
+      if (state === 'closed') return
+      if (!token) return finish(reason, error)
+      freshToken = token
+    } else if (typeof options.token !== 'function' || tokenJustRefreshed) {
+      return finish(reason, error)
     }
-    if (state === 'closed') return
-    if (!token) return finish(status === 401 ? 'unauthorized' : 'forbidden', error)
-    freshToken = token
+    // Without the hook, a token factory is asked once more: a native
+    // EventSource that reconnected by itself kept the token it was made with.
     // A fresh token is tried at once; a refused fresh token falls back to backoff.
     if (tokenJustRefreshed) return retry('token-refreshed', error)
     tokenJustRefreshed = true
@@ -184,6 +197,8 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         return finish('no-content')
       case 'invalid':
         return finish('invalid-content-type', outcome.error)
+      case 'too-large':
+        return finish('too-large', outcome.error)
       case 'ended':
         return retry('disconnected', outcome.error)
       case 'failed': {
@@ -226,7 +241,13 @@ export function createBaseClient<Events extends EventMap = EventMap>(
         freshToken ?? evaluate(options.token),
       ])
     } catch (error) {
-      if (live()) settle({ kind: 'failed', error })
+      const failure = clientError(
+        'invalid-option',
+        `url, token or headers threw: ${error}`,
+        0,
+        error,
+      )
+      if (live()) settle({ kind: 'failed', error: failure })
       return
     }
     if (!live()) return
@@ -247,6 +268,14 @@ export function createBaseClient<Events extends EventMap = EventMap>(
       },
       retry(ms) {
         if (live()) serverRetry = ms
+      },
+      lost(error) {
+        if (!live()) return
+        // The transport reconnects by itself; the policy still bounds it.
+        if (!reconnect || ++attempt > (reconnect.maxAttempts ?? Infinity)) {
+          return finish(reconnect ? 'max-attempts' : 'disconnected', error)
+        }
+        setState('reconnecting', state === 'open' ? 'disconnected' : 'network-error', error)
       },
       activity() {
         if (live()) kick()
@@ -274,6 +303,16 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   }
 
   const onAbort = () => finish('aborted')
+  // Chromium keeps open streams through an emulated (or flaky) offline while
+  // new requests fail: give the stream up at once, and come back on `online`.
+  const onOffline = () => {
+    if (state === 'closed') return
+    clearTimeout(timer)
+    clearTimeout(watchdog)
+    controller?.abort()
+    connection = undefined
+    retry('offline')
+  }
   const onOnline = () => {
     if (timer === undefined) return
     clearTimeout(timer)
@@ -324,7 +363,10 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     return client
   }
   options.signal?.addEventListener('abort', onAbort)
-  if (typeof addEventListener === 'function') addEventListener('online', onOnline)
+  if (typeof addEventListener === 'function') {
+    addEventListener('online', onOnline)
+    addEventListener('offline', onOffline)
+  }
   void connect()
   return client
 }

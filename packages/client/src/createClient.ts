@@ -46,7 +46,12 @@ export function createClient<Events extends EventMap = EventMap>(
   }
   const resolved = {
     ...options,
-    transport: typeof transport === 'string' ? (byName[transport] ?? []) : transport,
+    transport:
+      typeof transport !== 'string'
+        ? transport
+        : Object.hasOwn(byName, transport)
+          ? (byName[transport] as Transport)
+          : [],
   }
   return options.shared
     ? createSharedClient<Events>(url, resolved)

@@ -150,6 +150,7 @@ export function createSharedClient<Events extends EventMap = EventMap>(
           handlers.retry(ms)
         },
         activity: () => live() && handlers.activity(),
+        lost: (error) => live() && handlers.lost(error),
         close: (outcome) => live() && handlers.close(outcome),
       })
       const connection: SharedConnection = {

@@ -1,15 +1,21 @@
-import { httpError } from './httpFailure'
+import { networkError } from './clientError'
+import { probeStatus } from './probeStatus'
 import type { Transport } from './Transport'
 
 /**
  * The native `EventSource` (or any WHATWG one, such as the npm `eventsource`
  * package in Node). It cannot send headers, so the token travels as
- * `access_token` and the resume point as the `lastEventId` query parameter;
- * the client, not the browser, reconnects, so ids are never lost.
+ * `access_token`, and the first connection resumes with the `lastEventId`
+ * query parameter.
  *
- * Browsers hide the HTTP status of a failed EventSource: failures there are
- * retried as network errors. Implementations that expose it as `code` on the
- * error event (npm `eventsource`) get the exact status rules (204, 401, 5xx).
+ * While the EventSource reconnects by itself (`readyState` CONNECTING after
+ * an error), it is left to do so: it sends `Last-Event-ID` with the last id
+ * it saw, which any spec-following server resumes from, and the client only
+ * reports `reconnecting`. When it gives up (CLOSED: a non-200 answer, a
+ * wrong content type), the status it hides is learnt with one `fetch` of the
+ * same URL ({@link probeStatus}), and the client applies the fetch
+ * transport's rules; only then, or for a fresh token, is a new EventSource
+ * made.
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface
  */
 export const eventSourceTransport: Transport = {
@@ -26,10 +32,9 @@ export const eventSourceTransport: Transport = {
     let opened = false
     const types = new Set([''])
     const onMessage = (event: MessageEvent<string>) => {
-      // An empty lastEventId is kept out: the npm `eventsource` package
-      // reports '' for events without their own id, and keeping the last
-      // id seen is the safe resume point either way.
-      if (event.lastEventId) handlers.id(event.lastEventId)
+      // The last event id buffer, as the spec defines it: an empty `id:`
+      // resets it to ''.
+      handlers.id(event.lastEventId)
       handlers.event(event.type, event.data)
     }
     source.onopen = () => {
@@ -37,13 +42,20 @@ export const eventSourceTransport: Transport = {
       handlers.open()
     }
     source.onerror = (event) => {
+      const error = networkError(
+        event,
+        (event as { message?: string }).message || 'EventSource error',
+      )
+      // 2: CLOSED (a constructor passed in need not carry the constants).
+      if (source.readyState !== 2) return handlers.lost(error)
       source.close()
-      const { code: status, message } = event as Event & { code?: number; message?: string }
-      const error = status ? httpError(status, message ?? '') : new Error(message)
-      if (status === 204) handlers.close({ kind: 'stopped' })
-      else if (status === 200) handlers.close({ kind: 'invalid', error })
-      else if (opened) handlers.close({ kind: 'ended', error })
-      else handlers.close({ kind: 'failed', status, error })
+      void probeStatus(
+        request,
+        url,
+        opened ? { kind: 'ended', error } : { kind: 'failed', error },
+      ).then((outcome) => {
+        if (!request.signal.aborted) handlers.close(outcome)
+      })
     }
     request.signal.addEventListener('abort', () => source.close())
     return {

@@ -1,13 +1,24 @@
+import { networkError } from './clientError'
 import { httpFailure } from './httpFailure'
 import { isEventStream } from './isEventStream'
 import { parseEventStream } from './parseEventStream'
+import { invalidContentType } from './probeStatus'
 import type { Transport, TransportRequest } from './Transport'
 
 /** Request headers of a stream or poll request: Bearer token, resume point, user headers. */
 export function requestHeaders(request: TransportRequest, accept: string): Record<string, string> {
   const headers: Record<string, string> = { accept }
   if (request.token) headers.authorization = `Bearer ${request.token}`
-  if (request.lastEventId) headers['last-event-id'] = request.lastEventId
+  // Browsers send the id as UTF-8 bytes; a header value is a ByteString
+  // (one char per byte), so the bytes go as chars, and an id beyond Latin-1
+  // travels as browsers send it instead of making fetch throw.
+  if (request.lastEventId) {
+    let bytes = ''
+    for (const byte of new TextEncoder().encode(request.lastEventId)) {
+      bytes += String.fromCharCode(byte)
+    }
+    headers['last-event-id'] = bytes
+  }
   return Object.assign(headers, request.headers)
 }
 
@@ -37,10 +48,7 @@ export const fetchTransport: Transport = {
       const contentType = response.headers.get('content-type')
       if (!isEventStream(contentType) || !response.body) {
         void response.body?.cancel()
-        return handlers.close({
-          kind: 'invalid',
-          error: new Error(`expected text/event-stream, got ${contentType}`),
-        })
+        return handlers.close({ kind: 'invalid', error: invalidContentType(contentType) })
       }
       handlers.open()
       const feed = parseEventStream(handlers)
@@ -57,10 +65,14 @@ export const fetchTransport: Transport = {
         feed(decoder.decode())
         handlers.close({ kind: 'ended' })
       } catch (error) {
-        handlers.close({ kind: 'ended', error })
+        handlers.close(
+          (error as { code?: string }).code === 'payload-too-large'
+            ? { kind: 'too-large', error }
+            : { kind: 'ended', error: networkError(error) },
+        )
       }
     }
-    run().catch((error: unknown) => handlers.close({ kind: 'failed', error }))
+    run().catch((error: unknown) => handlers.close({ kind: 'failed', error: networkError(error) }))
     return {}
   },
 }

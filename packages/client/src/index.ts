@@ -16,47 +16,8 @@
  * @module
  */
 
-export type { EventMap, ResetEventData } from '@redisse/protocol'
-export { defineEvents, isRedisseError } from '@redisse/protocol'
-export type {
-  Client,
-  ClientEvent,
-  ClientState,
-  EventMeta,
-  EventsOptions,
-  Listener,
-  StateInfo,
-  StateReason,
-} from './Client'
-export type {
-  BaseClientOptions,
-  ClientOptions,
-  CoreClientOptions,
-  DecodeError,
-  Decoders,
-  FreshToken,
-  Lazy,
-  ReconnectOptions,
-  TransportName,
-} from './ClientOptions'
-export type { ClientError } from './clientError'
+export type { ClientOptions, TransportName } from './ClientOptions'
+// The one export list is core's; this entry adds transports by name and
+// shadows core's `createClient` (an explicit export wins over `export *`).
+export * from './core'
 export { createClient } from './createClient'
-export type { SharedClientOptions, SharedOptions } from './createSharedClient'
-export { createSharedClient } from './createSharedClient'
-export type { ElectionTiming, LockManagerLike } from './electLeader'
-export { eventSourceTransport } from './eventSourceTransport'
-export { fetchTransport } from './fetchTransport'
-export { createPollTransport, pollTransport } from './pollTransport'
-export type { StandardSchemaV1 } from './StandardSchemaV1'
-export type {
-  EventSourceConstructor,
-  Transport,
-  TransportConnection,
-  TransportEnvironment,
-  TransportHandlers,
-  TransportOutcome,
-  TransportRequest,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './Transport'
-export { websocketTransport } from './websocketTransport'

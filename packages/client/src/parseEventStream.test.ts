@@ -80,3 +80,33 @@ describe('parseEventStream', () => {
     )
   })
 })
+
+describe('parseEventStream bounds', () => {
+  const feedOf = (max: number) =>
+    parseEventStream({ id: () => {}, event: () => {}, retry: () => {} }, max)
+
+  it('throws payload-too-large when a line never ends', () => {
+    const feed = feedOf(64)
+    feed('data: ')
+    expect(() => {
+      for (let i = 0; i < 10; i++) feed('x'.repeat(10))
+    }).toThrow(expect.objectContaining({ code: 'payload-too-large' }))
+  })
+
+  it('throws payload-too-large when an event keeps adding data lines without a blank line', () => {
+    const feed = feedOf(64)
+    expect(() => {
+      for (let i = 0; i < 20; i++) feed('data: 0123456789\n')
+    }).toThrow(expect.objectContaining({ code: 'payload-too-large' }))
+  })
+
+  it('takes events up to the bound, block after block', () => {
+    const got: string[] = []
+    const feed = parseEventStream(
+      { id: () => {}, event: (_, data) => got.push(data), retry: () => {} },
+      64,
+    )
+    for (let i = 0; i < 100; i++) feed(`data: ${'y'.repeat(50)}\n\n`)
+    expect(got).toHaveLength(100)
+  })
+})

@@ -1,3 +1,12 @@
+import { clientError } from './clientError'
+
+/**
+ * The most characters {@link parseEventStream} holds for one unfinished line
+ * or one event's data (4 Mi): a server that never ends a line or a block
+ * cannot grow the client's memory without bound.
+ */
+export const MAX_BUFFER_SIZE = 4 * 1024 * 1024
+
 /** What {@link parseEventStream} reports, in stream order. */
 export interface EventStreamCallbacks {
   /** The last event ID buffer, when a blank line ends a block that changed it (with or without data). */
@@ -22,9 +31,24 @@ const LINE_END = /\r\n?|\n/g
  * It replaces `eventsource-parser` in the fetch transport to hold the size
  * budget (this is about a fifth of its size), and is held to the same
  * conformance suite, fed byte by byte and in random chunks.
+ *
+ * @param maxBufferSize - bound of the unfinished line and of an event's data, in characters
+ * @throws ClientError `payload-too-large` when a line or an event's data passes `maxBufferSize`
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
-export function parseEventStream(callbacks: EventStreamCallbacks): (chunk: string) => void {
+export function parseEventStream(
+  callbacks: EventStreamCallbacks,
+  maxBufferSize = MAX_BUFFER_SIZE,
+): (chunk: string) => void {
+  const bound = (text: string) => {
+    if (text.length > maxBufferSize) {
+      throw clientError(
+        'payload-too-large',
+        `a line or event of the stream passed ${maxBufferSize} characters`,
+      )
+    }
+    return text
+  }
   let rest = ''
   let afterCR = false
   let data: string | undefined
@@ -43,7 +67,7 @@ export function parseEventStream(callbacks: EventStreamCallbacks): (chunk: strin
     const field = colon < 0 ? text : text.slice(0, colon)
     let value = colon < 0 ? '' : text.slice(colon + 1)
     if (value[0] === ' ') value = value.slice(1)
-    if (field === 'data') data = `${data ?? ''}${value}\n`
+    if (field === 'data') data = bound(`${data ?? ''}${value}\n`)
     else if (field === 'event') type = value
     else if (field === 'id' && !value.includes('\0')) id = value
     else if (field === 'retry' && /^\d+$/.test(value)) callbacks.retry(Number(value))
@@ -59,6 +83,6 @@ export function parseEventStream(callbacks: EventStreamCallbacks): (chunk: strin
       from = LINE_END.lastIndex
       afterCR = match[0] === '\r' && from === text.length
     }
-    rest = text.slice(from)
+    rest = bound(text.slice(from))
   }
 }

@@ -1,3 +1,4 @@
+import { clientError, networkError } from './clientError'
 import { requestHeaders } from './fetchTransport'
 import { httpFailure } from './httpFailure'
 import type { Transport } from './Transport'
@@ -64,7 +65,8 @@ export function createPollTransport({
               cache: 'no-store',
               signal,
             })
-          } catch (error) {
+          } catch (cause) {
+            const error = networkError(cause)
             return handlers.close(opened ? { kind: 'ended', error } : { kind: 'failed', error })
           }
           if (response.status === 204) return handlers.close({ kind: 'stopped' })
@@ -72,7 +74,13 @@ export function createPollTransport({
           let body: { events?: PolledEvent[]; lastEventId?: string | null }
           try {
             body = await response.json()
-          } catch (error) {
+          } catch (cause) {
+            const error = clientError(
+              'invalid-response',
+              'the poll answer is not JSON: check option pollUrl',
+              200,
+              cause,
+            )
             return handlers.close({ kind: opened ? 'ended' : 'invalid', error })
           }
           if (!opened) {
@@ -93,7 +101,7 @@ export function createPollTransport({
           }
         }
       }
-      run().catch((error: unknown) => handlers.close({ kind: 'ended', error }))
+      run().catch((error: unknown) => handlers.close({ kind: 'ended', error: networkError(error) }))
       return {}
     },
   }

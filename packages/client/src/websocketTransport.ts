@@ -1,5 +1,7 @@
 import { ReservedEvents } from '@redisse/protocol'
-import { httpError, httpFailure } from './httpFailure'
+import { clientError, networkError } from './clientError'
+import { httpError } from './httpFailure'
+import { probeStatus } from './probeStatus'
 import type {
   Transport,
   TransportOutcome,
@@ -20,39 +22,6 @@ export function webSocketUrlOf(request: TransportRequest): URL {
   return url
 }
 
-/**
- * A WebSocket refused before the upgrade (401, 403, 429, 503 answered as
- * HTTP) only shows as close 1006 in browsers: the same URL is asked once over
- * HTTP to learn the status. A 200 event stream means the server takes the
- * request but not as a WebSocket (upgrades off or not forwarded by a proxy):
- * a network failure, retried with backoff.
- */
-async function probe(request: TransportRequest, url: URL, error: unknown) {
-  const outcome: TransportOutcome = { kind: 'failed', error }
-  if (!request.fetch) return outcome
-  url.protocol = url.protocol.replace(/^ws/, 'http')
-  const controller = new AbortController()
-  const abort = () => controller.abort()
-  request.signal.addEventListener('abort', abort)
-  try {
-    const response = await request.fetch(url, {
-      headers: { accept: 'text/event-stream' },
-      credentials: request.withCredentials ? 'include' : 'same-origin',
-      cache: 'no-store',
-      signal: controller.signal,
-    })
-    if (response.status === 204) return { kind: 'stopped' } as const
-    if (response.status !== 200) return await httpFailure(response)
-    return outcome
-  } catch {
-    return outcome
-  } finally {
-    // Never keep the stream a 200 probe opened.
-    abort()
-    request.signal.removeEventListener('abort', abort)
-  }
-}
-
 /** The outcome of a close after the upgrade, by its code (`WsCloseCodes`). */
 function closeOutcome(code: number, reason: string): TransportOutcome {
   // Token mode: the channel list became empty; reconnecting would get 401.
@@ -70,7 +39,7 @@ function closeOutcome(code: number, reason: string): TransportOutcome {
     error:
       code === 1000 || code === 1001
         ? undefined
-        : new Error(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ''}`),
+        : networkError(code, `WebSocket closed with code ${code}${reason ? `: ${reason}` : ''}`),
   }
 }
 
@@ -101,7 +70,11 @@ export const websocketTransport: Transport = {
       ws.close()
       handlers.close(outcome)
     }
-    const invalid = () => close({ kind: 'invalid', error: new Error('not a Redisse event frame') })
+    const invalid = () =>
+      close({
+        kind: 'invalid',
+        error: clientError('invalid-response', 'not a Redisse event frame'),
+      })
     ws.onopen = () => {
       connected = true
     }
@@ -127,13 +100,25 @@ export const websocketTransport: Transport = {
     // An error is always followed by close, which reports it; the handler
     // stays set because the `ws` package throws errors nobody listens to.
     ws.onerror = (event) => {
-      failure = (event as { error?: unknown }).error ?? new Error('WebSocket error')
+      failure = networkError(
+        event,
+        String((event as { error?: unknown }).error ?? 'WebSocket error'),
+      )
     }
     ws.onclose = ({ code, reason }) => {
       if (done) return
       if (connected) return close(closeOutcome(code, reason))
       done = true
-      void probe(request, url, failure).then((outcome) => {
+      // Refused before the upgrade (401, 403, 429, 503 answered as HTTP)
+      // only shows as close 1006 in browsers. A 200 event stream means the
+      // server takes the request but not as a WebSocket (upgrades off, or
+      // not forwarded by a proxy): a network failure, retried.
+      const http = new URL(url)
+      http.protocol = http.protocol.replace(/^ws/, 'http')
+      void probeStatus(request, http, {
+        kind: 'failed',
+        error: failure ?? networkError(code, 'WebSocket closed before it opened'),
+      }).then((outcome) => {
         if (!request.signal.aborted) handlers.close(outcome)
       })
     }

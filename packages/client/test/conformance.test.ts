@@ -62,7 +62,7 @@ describe.each(TRANSPORTS.filter((t) => t.parsesStream))(
 describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
   'retry field over the $name transport',
   (transport) => {
-    it('takes retry values of ASCII digits only as the reconnection base', async () => {
+    it('takes retry values of ASCII digits only as the reconnection base (format-field-retry, format-field-retry-bogus)', async () => {
       await using server = await startConformanceServer()
       // The stream ends after the body, so the client schedules a reconnection
       // whose delay is drawn in [0, base]: an accepted `99999x` would make it huge.
@@ -91,7 +91,7 @@ describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
 describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
   'connection rules over the $name transport',
   (transport) => {
-    it('stops for good on HTTP 204', async () => {
+    it('stops for good on HTTP 204 (request-status-error)', async () => {
       await using server = await startConformanceServer()
       const client = createClient(`${server.url}/status/204`, {
         ...transport.options,
@@ -101,7 +101,7 @@ describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
       await until(() => client.state === 'closed', 'state closed')
       expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'no-content']])
       await new Promise((r) => setTimeout(r, 50))
-      expect(server.requests).toHaveLength(1)
+      expect(server.requests).toHaveLength(transport.probes ? 2 : 1)
     })
 
     it('retries a 5xx answer with backoff', async () => {
@@ -117,20 +117,30 @@ describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
         ['reconnecting', 'http-error', 2],
         ['closed', 'max-attempts', 3],
       ])
-      expect(server.requests).toHaveLength(3)
+      expect(server.requests).toHaveLength(transport.probes ? 6 : 3)
       expect((states[0]?.info.error as ClientError | undefined)?.status).toBe(500)
     })
 
-    it('fails for good on another non-200 answer', async () => {
+    // WPT request-status-error: 205, 210, 299, 404 and 410 fail the
+    // connection for good (its 503 is retried here: the client's policy).
+    it.each([
+      [205, 'internal'],
+      [210, 'internal'],
+      [299, 'internal'],
+      [404, 'not-found'],
+      [410, 'gone'],
+    ])('fails for good on HTTP %i, with code %s (request-status-error)', async (status, code) => {
       await using server = await startConformanceServer()
-      const client = createClient(`${server.url}/status/404`, {
+      // `bare`: a body that is not Redisse's JSON error, so the code comes from the status.
+      const client = createClient(`${server.url}/status/${status}?bare=1`, {
         ...transport.options,
         reconnect: { delay: 10 },
       })
       const states = recordStates(client)
       await until(() => client.state === 'closed', 'state closed')
       expect(states.map((s) => [s.state, s.info.reason])).toEqual([['closed', 'http-error']])
-      expect(server.requests).toHaveLength(1)
+      expect(states[0]?.info.error).toMatchObject({ name: 'RedisseError', status, code })
+      expect(server.requests).toHaveLength(transport.probes ? 2 : 1)
     })
 
     it('fails for good on a 200 that is not an event stream', async () => {
@@ -144,6 +154,42 @@ describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
       expect(states.map((s) => [s.state, s.info.reason])).toEqual([
         ['closed', 'invalid-content-type'],
       ])
+      expect(states[0]?.info.error).toMatchObject({ code: 'invalid-response' })
+    })
+
+    it('follows a redirect to the stream (request-redirect)', async () => {
+      await using server = await startConformanceServer()
+      for (const code of [301, 302, 303, 307, 308]) {
+        const client = createClient<{ message: string }>(`${server.url}/redirect/${code}`, {
+          ...transport.options,
+          reconnect: false,
+        })
+        const got: string[] = []
+        client.on('message', (data) => got.push(data))
+        try {
+          await until(() => got.length >= 1, `the welcome event after a ${code}`)
+        } finally {
+          client.close()
+        }
+      }
+    })
+
+    it('resumes after an id beyond Latin-1, sent back as browsers send it (UTF-8)', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient<{ message: string }>(`${server.url}/unicode`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const states = recordStates(client)
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      try {
+        await until(() => got.length === 2, `two events (got ${got})`)
+      } finally {
+        client.close()
+      }
+      expect(got).toEqual(['first', 'back'])
+      expect(states.filter((s) => s.info.reason === 'network-error')).toEqual([])
     })
 
     it('reconnects when the body ends and resumes after the last id, losing and repeating nothing', async () => {
@@ -187,8 +233,13 @@ describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
       expect(got).toEqual(['welcome'])
       expect(authErrors).toEqual(['401 unauthorized'])
       // Poll goes on polling with the good token; a stream stays on one request.
-      expect(server.requests.map((r) => r.token).slice(0, 2)).toEqual(['stale', 'good'])
-      expect(new Set(server.requests.slice(1).map((r) => r.token))).toEqual(new Set(['good']))
+      // The eventsource transport asks once more with the stale token, to learn the status.
+      const stale = transport.probes ? 2 : 1
+      expect(server.requests.map((r) => r.token).slice(0, stale + 1)).toEqual([
+        ...Array(stale).fill('stale'),
+        'good',
+      ])
+      expect(new Set(server.requests.slice(stale).map((r) => r.token))).toEqual(new Set(['good']))
     })
 
     it('closes on 401 when no fresh token comes', async () => {
@@ -227,6 +278,35 @@ describe.each(TRANSPORTS.filter((t) => t.speaksSse))(
         client.close()
       }
       expect(calls).toBe(2)
+    })
+  },
+)
+
+describe.each(TRANSPORTS.filter((t) => t.probes && t.speaksSse))(
+  'statuses a browser hides, over the $name transport',
+  (transport) => {
+    it('waits for Retry-After on 429, learnt by one fetch of the same URL', async () => {
+      await using server = await startConformanceServer()
+      // Two 429s: the stream request and the probe that learns its status.
+      const client = createClient<{ message: string }>(`${server.url}/busy?times=2`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const states = recordStates(client)
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      const started = Date.now()
+      try {
+        await until(() => got.length === 1, 'the welcome event')
+      } finally {
+        client.close()
+      }
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950)
+      expect(states[0]).toMatchObject({
+        state: 'reconnecting',
+        info: { reason: 'http-error', delay: 1000, attempt: 1, error: { status: 429 } },
+      })
+      expect(server.requests).toHaveLength(3)
     })
   },
 )
@@ -287,6 +367,127 @@ describe.each(TRANSPORTS.filter((t) => t.seesHeaders))(
       }
       expect(client.transport).toBe(transport.name)
       expect(server.requests[0]?.token).toBe('good')
+    })
+  },
+)
+
+// Derived from web-platform-tests eventsource/format-mime-*, request-accept,
+// request-cache-control and format-data-before-final-empty-line, for the
+// transports that read the SSE response themselves.
+describe.each(TRANSPORTS.filter((t) => t.parsesStream))(
+  'WPT format and request cases over the $name transport',
+  (transport) => {
+    it.each([
+      ['text/event-stream;', 'format-mime-trailing-semicolon'],
+      ['text/event-stream;charset=bogus', 'format-mime-valid-bogus'],
+    ])('takes content type %s as an event stream (%s)', async (type) => {
+      await using server = await startConformanceServer()
+      const client = createClient<{ message: string }>(
+        `${server.url}/mime?type=${encodeURIComponent(type)}`,
+        { ...transport.options, reconnect: false },
+      )
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      try {
+        await until(() => got.length === 1, 'the welcome event')
+      } finally {
+        client.close()
+      }
+    })
+
+    it('fails for good on a bogus content type (format-mime-bogus)', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/mime?type=text%2Fx-bogus`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+      })
+      const states = recordStates(client)
+      const got: unknown[] = []
+      client.on('message', (data) => got.push(data))
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([
+        ['closed', 'invalid-content-type'],
+      ])
+      expect(got).toEqual([])
+    })
+
+    it('asks for text/event-stream and no cached answer (request-accept, request-cache-control)', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient<{ message: string }>(`${server.url}/headers`, {
+        ...transport.options,
+        json: false,
+        reconnect: false,
+      })
+      const got: string[] = []
+      client.on('message', (data) => got.push(data))
+      try {
+        await until(() => got.length === 1, 'the headers event')
+      } finally {
+        client.close()
+      }
+      const headers = JSON.parse(JSON.parse(got[0] as string)) as Record<string, string>
+      expect(headers.accept).toBe('text/event-stream')
+      // fetch's `cache: 'no-store'` makes the runtime add it, as a browser's EventSource does.
+      expect(headers['cache-control']).toBe('no-cache')
+    })
+
+    it('drops a block the stream ends before its blank line (format-data-before-final-empty-line)', async () => {
+      await using server = await startConformanceServer()
+      const client = createClient(`${server.url}/unfinished`, {
+        ...transport.options,
+        json: false,
+        reconnect: { delay: 10 },
+      })
+      const got: string[] = []
+      let ended = false
+      client.on('message', (data) => got.push(data as string))
+      client.on(END_EVENT.type, () => {
+        ended = true
+      })
+      try {
+        await until(() => ended, `the end event (got ${got})`)
+      } finally {
+        client.close()
+      }
+      expect(got).toEqual(['1'])
+    })
+  },
+)
+
+describe.each(TRANSPORTS.filter((t) => t.seesRetryField))(
+  'bounded reading over the $name transport',
+  (transport) => {
+    it('closes with reason too-large on a line that never ends, its memory bounded', async () => {
+      await using server = await startConformanceServer()
+      const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
+      let sent = 0
+      const client = createClient(`${server.url}/silent`, {
+        ...transport.options,
+        reconnect: { delay: 10 },
+        fetch: async () =>
+          new Response(
+            new ReadableStream({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode('data: '))
+              },
+              pull(controller) {
+                // A hostile server: 64 KiB after 64 KiB, never a line break.
+                sent += chunk.length
+                controller.enqueue(chunk)
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          ),
+      })
+      const states = recordStates(client)
+      await until(() => client.state === 'closed', 'state closed')
+      expect(states.map((s) => [s.state, s.info.reason])).toEqual([
+        ['open', undefined],
+        ['closed', 'too-large'],
+      ])
+      expect(states[1]?.info.error).toMatchObject({ code: 'payload-too-large' })
+      // Stopped right past the bound (4 Mi characters), not at the end of the stream.
+      expect(sent).toBeLessThan(5 * 1024 * 1024)
     })
   },
 )

@@ -23,6 +23,10 @@ export const ErrorCodes = {
   'publish-timeout': 503,
   'publish-failed': 502,
   closed: 503,
+  gone: 410,
+  'network-error': 503,
+  'invalid-response': 502,
+  overflow: 500,
   internal: 500,
 } as const
 

@@ -129,16 +129,25 @@ describe('encodeEvent', () => {
 })
 
 describe('encodeComment', () => {
-  test('writes one comment line and a blank line', () => {
-    expect(encodeComment('ok')).toBe(':ok\n\n')
+  test('writes one comment line without a blank line after it', () => {
+    expect(encodeComment('ok')).toBe(':ok\n')
   })
 
   test('writes an empty comment by default', () => {
-    expect(encodeComment()).toBe(':\n\n')
+    expect(encodeComment()).toBe(':\n')
   })
 
   test('writes one comment line per line of multi-line text', () => {
-    expect(encodeComment('a\r\nb\rc\nd')).toBe(':a\n:b\n:c\n:d\n\n')
+    expect(encodeComment('a\r\nb\rc\nd')).toBe(':a\n:b\n:c\n:d\n')
+  })
+
+  test('leaves the next event intact when it follows in the same block', () => {
+    const text = encodeRetry(10) + encodeComment('ok') + encodeEvent({ id: 'a-1@x', data: '1' })
+    expect(text).toBe('retry: 10\n:ok\nid: a-1@x\ndata: 1\n\n')
+    const parsed = parseChunks([text])
+    expect(parsed.events).toEqual([{ id: 'a-1@x', event: undefined, data: '1' }])
+    expect(parsed.retries).toEqual([10])
+    expect(parsed.comments).toEqual(['ok'])
   })
 
   test('dispatches no event in a real parser, even with text that looks like fields', () => {
@@ -150,12 +159,12 @@ describe('encodeComment', () => {
 })
 
 describe('encodeRetry', () => {
-  test('writes the retry field in milliseconds', () => {
-    expect(encodeRetry(5000)).toBe('retry: 5000\n\n')
+  test('writes the retry field in milliseconds, without a blank line after it', () => {
+    expect(encodeRetry(5000)).toBe('retry: 5000\n')
   })
 
   test('accepts zero', () => {
-    expect(encodeRetry(0)).toBe('retry: 0\n\n')
+    expect(encodeRetry(0)).toBe('retry: 0\n')
   })
 
   test('is read back by a real parser as the reconnection time', () => {

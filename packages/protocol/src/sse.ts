@@ -52,15 +52,24 @@ export function encodeEvent(frame: SseFrame): string {
 /**
  * Encodes a comment (ignored by EventSource; used for keep-alives and to make
  * proxies flush headers). Multi-line text gives one comment line per line.
+ *
+ * No blank line follows: a comment line is ignored wherever it stands in a
+ * block, so it simply joins the next event's block. A blank line after it
+ * would end a block of its own, which `@microsoft/fetch-event-source` and
+ * `extended-eventsource` report as an empty `message` event.
+ * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export function encodeComment(text = ''): string {
   let out = ''
   for (const line of text.split(LINE_BREAK)) out += `:${line}\n`
-  return `${out}\n`
+  return out
 }
 
 /**
- * Encodes the `retry:` field (reconnection delay in ms, digits only).
+ * Encodes the `retry:` field (reconnection delay in ms, digits only). Like
+ * {@link encodeComment}, no blank line follows: the field takes effect when
+ * its line is read, and a block holding only it would be an empty `message`
+ * event for some third-party clients.
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#concept-event-stream-reconnection-time
  */
 export function encodeRetry(ms: number): string {
@@ -70,5 +79,5 @@ export function encodeRetry(ms: number): string {
       `retry must be a non-negative integer of ms, got ${ms}`,
     )
   }
-  return `retry: ${ms}\n\n`
+  return `retry: ${ms}\n`
 }

@@ -12,7 +12,7 @@ describe.each(BROKERS)('SSE wire format on the %s broker', (kind) => {
     expect(stream.headers['cache-control']).toBe('no-cache, no-transform')
     expect(stream.headers['x-accel-buffering']).toBe('no')
     expect(stream.headers.connection).toBe('keep-alive')
-    expect(stream.raw).toBe('retry: 1234\n\n:ok\n\n')
+    expect(stream.raw).toBe('retry: 1234\n:ok\n')
     expect(stream.retry).toBe(1234)
   })
 
@@ -22,14 +22,14 @@ describe.each(BROKERS)('SSE wire format on the %s broker', (kind) => {
     const id = await srv.publish('news', 'headline', { text: 'a\nb', n: 1 })
     await stream.waitForEvents(1)
     expect(stream.raw).toBe(
-      `retry: 5000\n\n:ok\n\nid: ${id}\nevent: headline\ndata: {"text":"a\\nb","n":1}\n\n`,
+      `retry: 5000\n:ok\nid: ${id}\nevent: headline\ndata: {"text":"a\\nb","n":1}\n\n`,
     )
   })
 
   it('sends a keep-alive comment every keepAlive interval', async () => {
     await using srv = await startServer(kind, { channels: () => ['a'], keepAlive: 50 })
     const stream = await srv.open()
-    await waitFor(() => stream.raw.split(':\n\n').length > 3, { what: 'three keep-alives' })
+    await waitFor(() => stream.raw.split(':\n').length > 3, { what: 'three keep-alives' })
     expect(stream.comments.filter((c) => c === '').length).toBeGreaterThanOrEqual(3)
   })
 })

@@ -92,7 +92,7 @@ it('lets node:http collect the request and response of an open stream, and still
   const rig = await startRig()
   const client = await rawClient(rig.url.port)
   client.socket.write(STREAM_REQUEST)
-  await waitFor(() => client.text().includes(':ok\n\n'))
+  await waitFor(() => client.text().includes(':ok\n'))
 
   expect(await collected(rig.seen.req)).toBe(true)
   expect(await collected(rig.seen.res)).toBe(true)
@@ -146,7 +146,7 @@ it('keeps the response on node:http when middleware waits for its end, and that 
   })
   const client = await rawClient(rig.url.port)
   client.socket.write(STREAM_REQUEST)
-  await waitFor(() => client.text().includes(':ok\n\n'))
+  await waitFor(() => client.text().includes(':ok\n'))
   expect(await collected(rig.seen.res)).toBe(false)
 
   await rig.redisse.broker.publish({ channel: 'news', type: 'headline', data: 'still here' })

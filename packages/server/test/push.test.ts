@@ -57,7 +57,7 @@ describe.each(TRANSPORTS)('push handler over %s', (transport) => {
       data: JSON.stringify({ hi: transport }),
     })
     if (transport === 'sse')
-      expect(stream.raw).toContain(':ok\n\nevent: greeting\ndata: {"hi":"sse"}\n\n')
+      expect(stream.raw).toContain(':ok\nevent: greeting\ndata: {"hi":"sse"}\n\n')
   })
 
   it('lets the app subscribe and unsubscribe a connection, within limits.channelsPerConnection', async () => {

@@ -20,6 +20,8 @@ export interface ParsingFixture {
    * id there instead of the buffer, so these run where the buffer is exact.
    */
   requires?: 'id-buffer'
+  /** The web-platform-tests `eventsource/` case this fixture is derived from. */
+  wpt?: string
 }
 
 /**
@@ -105,6 +107,129 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
     ],
     requires: 'id-buffer',
   },
+  // Derived from web-platform-tests eventsource/format-* (same rules, our own bodies).
+  {
+    name: 'format-field-data: a data line with nothing after the colon adds an empty line',
+    wpt: 'format-field-data',
+    body: 'data:\n\ndata\ndata\n\ndata:x\n\n',
+    expected: [
+      { type: 'message', data: '', id: '' },
+      { type: 'message', data: '\n', id: '' },
+      { type: 'message', data: 'x', id: '' },
+    ],
+  },
+  {
+    name: 'format-field-event: an event field sets the type of one event only',
+    wpt: 'format-field-event',
+    body: 'event: custom\ndata: 1\n\ndata: 2\n\n',
+    expected: [
+      { type: 'custom', data: '1', id: '' },
+      { type: 'message', data: '2', id: '' },
+    ],
+  },
+  {
+    name: 'format-field-event-empty: an empty event field means message',
+    wpt: 'format-field-event-empty',
+    body: 'event: \ndata: d\n\n',
+    expected: [{ type: 'message', data: 'd', id: '' }],
+  },
+  {
+    name: 'format-field-id: an id persists over events without one',
+    wpt: 'format-field-id',
+    body: 'id: 1\ndata: a\n\ndata: b\n\n',
+    expected: [
+      { type: 'message', data: 'a', id: '1' },
+      { type: 'message', data: 'b', id: '1' },
+    ],
+  },
+  {
+    name: 'format-field-id-2: id: with an empty value resets the last event id',
+    wpt: 'format-field-id-2',
+    body: 'id: 1\ndata: a\n\nid:\ndata: b\n\ndata: c\n\n',
+    expected: [
+      { type: 'message', data: 'a', id: '1' },
+      { type: 'message', data: 'b', id: '' },
+      { type: 'message', data: 'c', id: '' },
+    ],
+  },
+  {
+    name: 'format-field-id-3: ids persist and change, and an id field without colon resets',
+    wpt: 'format-field-id-3',
+    body: 'id: 1\ndata: 1\n\ndata: 2\n\nid: 2\ndata: 3\n\ndata: 4\n\nid\ndata: 5\n\n',
+    expected: [
+      { type: 'message', data: '1', id: '1' },
+      { type: 'message', data: '2', id: '1' },
+      { type: 'message', data: '3', id: '2' },
+      { type: 'message', data: '4', id: '2' },
+      { type: 'message', data: '5', id: '' },
+    ],
+  },
+  {
+    name: 'format-field-id-null: an id holding NUL anywhere is ignored',
+    wpt: 'format-field-id-null',
+    body: 'id: \u0000\u0000\ndata: 1\n\nid: x\u0000\ndata: 2\n\nid: \u0000x\ndata: 3\n\nid: x\u0000x\ndata: 4\n\nid:  \u0000\ndata: 5\n\n',
+    expected: ['1', '2', '3', '4', '5'].map((data) => ({ type: 'message', data, id: '' })),
+  },
+  {
+    name: 'format-field-parsing: field names are exact and case-sensitive; NUL and spaces are kept in values',
+    wpt: 'format-field-parsing',
+    body: 'data:\u0000\ndata:  2\rData:1\ndata\u0000:2\ndata:1\r\u0000data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n data:32\ndata:4\n\n',
+    expected: [{ type: 'message', data: '\u0000\n 2\n1\n3\n\n4', id: '' }],
+  },
+  {
+    name: 'format-field-unknown: unknown fields, lines without colon and comments are ignored',
+    wpt: 'format-field-unknown',
+    body: 'data:x\n data\ndata\nfoobar:xxx\njustsometext\n:acomment\ndata:x\n\n',
+    expected: [{ type: 'message', data: 'x\n\nx', id: '' }],
+  },
+  {
+    name: 'format-leading-space: only one leading space is stripped, a tab is kept',
+    wpt: 'format-leading-space',
+    body: 'data:\tx\rdata: \ndata:x\n\n',
+    expected: [{ type: 'message', data: '\tx\n\nx', id: '' }],
+  },
+  {
+    name: 'format-newlines: CRLF, LF and CR end lines alike',
+    wpt: 'format-newlines',
+    body: 'data:x\r\ndata\ndata:x\r\n\r',
+    expected: [{ type: 'message', data: 'x\n\nx', id: '' }],
+  },
+  {
+    name: 'format-null-character: a NUL in data comes through',
+    wpt: 'format-null-character',
+    body: 'data:\u0000\n\n\n\n',
+    expected: [{ type: 'message', data: '\u0000', id: '' }],
+  },
+  {
+    name: 'format-comments: comments anywhere, of any length, are ignored',
+    wpt: 'format-comments',
+    body: `data:1\r:\u0000\n:\r\ndata:2\n:${'x'.repeat(300)}\rdata:3\n:data:fail\r:${'x'.repeat(300)}\ndata:4\n\n`,
+    expected: [{ type: 'message', data: '1\n2\n3\n4', id: '' }],
+  },
+  {
+    name: 'format-utf-8: the body is UTF-8 whatever the charset says',
+    wpt: 'format-utf-8',
+    body: 'data: ok\u2026\n\n',
+    expected: [{ type: 'message', data: 'ok\u2026', id: '' }],
+  },
+  {
+    name: 'format-bom: one leading BOM is dropped',
+    wpt: 'format-bom',
+    body: '\uFEFFdata:1\n\n\uFEFFdata:2\n\ndata:3\n\n',
+    expected: [
+      { type: 'message', data: '1', id: '' },
+      { type: 'message', data: '3', id: '' },
+    ],
+  },
+  {
+    name: 'format-bom-2: a second BOM at the start is part of the first line',
+    wpt: 'format-bom-2',
+    body: '\uFEFF\uFEFFdata:1\n\ndata:2\n\ndata:3\n\n',
+    expected: [
+      { type: 'message', data: '2', id: '' },
+      { type: 'message', data: '3', id: '' },
+    ],
+  },
 ]
 
 /** How the conformance server cuts a body: one chunk, one byte per chunk, or random cuts. */
@@ -116,8 +241,10 @@ export const END_EVENT = { type: 'end', data: 'done' } as const
 
 export interface ConformanceRequest {
   path: string
+  /** `Last-Event-ID` (its bytes read as UTF-8, as browsers send it), else the `lastEventId` query param. */
   lastEventId: string | undefined
   token: string | undefined
+  headers: IncomingMessage['headers']
 }
 
 export interface ConformanceServer {
@@ -141,10 +268,14 @@ function chunksOf(bytes: Uint8Array, chunking: string): Uint8Array[] {
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function streamHead(res: ServerResponse, status = 200): void {
+function streamHead(
+  res: ServerResponse,
+  status = 200,
+  contentType = 'text/event-stream; charset=utf-8',
+): void {
   res.socket?.setNoDelay(true)
   res.writeHead(status, {
-    'content-type': 'text/event-stream; charset=utf-8',
+    'content-type': contentType,
     'cache-control': 'no-cache',
   })
   res.flushHeaders()
@@ -171,8 +302,15 @@ function unauthorized(res: ServerResponse): void {
  *   data `"e<n>"`), then ends the body (poll: answers it); after `3`, stays open.
  * - `/auth`: needs token `good` (query `access_token` or Bearer), else 401;
  *   then one event `"welcome"` and stays open.
- * - `/busy`: 429 with `Retry-After: 1` on the first request, then like `/auth` without auth.
+ * - `/busy?times=<n>`: 429 with `Retry-After: 1` on the first n requests (default 1), then like `/auth` without auth.
  * - `/silent`: headers, then nothing (poll: never answers).
+ * - `/welcome`: the welcome event, no auth; `/redirect/<code>`: that redirect to `/welcome`.
+ * - `/mime?type=<content type>`: the welcome event under that content type.
+ * - `/headers`: one event whose data is the JSON of the request headers.
+ * - `/unicode`: an event with the id `é€` (beyond Latin-1), then the body
+ *   ends; once the id comes back, event `"back"` and stays open.
+ * - `/unfinished`: `data: "1"` then a block without its blank line, then the
+ *   body ends; the next request gets {@link END_EVENT}.
  */
 export async function startConformanceServer(): Promise<ConformanceServer> {
   const requests: ConformanceRequest[] = []
@@ -181,15 +319,16 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
     const url = new URL(req.url ?? '/', 'http://x')
     const poll = url.pathname.endsWith('/poll')
     const path = poll ? url.pathname.slice(0, -5) : url.pathname
+    const header = req.headers['last-event-id'] as string | undefined
     const lastEventId =
-      (req.headers['last-event-id'] as string | undefined) ??
+      (header === undefined ? undefined : Buffer.from(header, 'latin1').toString('utf8')) ??
       url.searchParams.get('lastEventId') ??
       undefined
     const auth = req.headers.authorization
     const token =
       url.searchParams.get('access_token') ??
       (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)
-    requests.push({ path: url.pathname, lastEventId, token })
+    requests.push({ path: url.pathname, lastEventId, token, headers: req.headers })
     const [, route = '', arg = ''] = path.split('/')
     const welcome = () => {
       if (poll) {
@@ -219,6 +358,7 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
       case 'status': {
         const status = Number(arg)
         if (status === 204) return res.writeHead(204).end()
+        if (url.searchParams.has('bare')) return res.writeHead(status).end(`status ${status}`)
         return sendJson(res, status, {
           error: { code: status >= 500 ? 'internal' : 'not-found', message: `status ${status}` },
         })
@@ -239,14 +379,17 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
           })
         }
         streamHead(res)
-        res.end(`id: ${next}\ndata: "e${next}"\n\n`)
+        res.end(`retry: 10\nid: ${next}\ndata: "e${next}"\n\n`)
         return
       }
       case 'auth':
         if (token !== 'good') return unauthorized(res)
         return welcome()
       case 'busy':
-        if (requests.filter((r) => r.path === url.pathname).length === 1) {
+        if (
+          requests.filter((r) => r.path === url.pathname).length <=
+          Number(url.searchParams.get('times') ?? 1)
+        ) {
           return sendJson(
             res,
             429,
@@ -257,6 +400,64 @@ export async function startConformanceServer(): Promise<ConformanceServer> {
         return welcome()
       case 'silent':
         if (!poll) streamHead(res)
+        return
+      case 'welcome':
+        return welcome()
+      case 'redirect':
+        res.writeHead(Number(arg), { location: poll ? '/welcome/poll' : '/welcome' })
+        return res.end()
+      case 'mime':
+        if (poll) return welcome()
+        streamHead(res, 200, url.searchParams.get('type') ?? '')
+        res.write('id: w\ndata: "welcome"\n\n')
+        return
+      case 'headers': {
+        const data = JSON.stringify(req.headers)
+        if (poll) {
+          if (lastEventId) return
+          return sendJson(res, 200, {
+            events: [{ id: 'h', type: 'message', channel: 'c', data }],
+            lastEventId: 'h',
+          })
+        }
+        streamHead(res)
+        res.write(`id: h\ndata: ${JSON.stringify(data)}\n\n`)
+        return
+      }
+      case 'unicode': {
+        const id = 'é€'
+        if (lastEventId === id) {
+          if (poll) {
+            return sendJson(res, 200, {
+              events: [{ id: 'z', type: 'message', channel: 'c', data: 'back' }],
+              lastEventId: 'z',
+            })
+          }
+          streamHead(res)
+          res.write('data: "back"\n\n')
+          return
+        }
+        if (lastEventId)
+          return sendJson(res, 400, {
+            error: { code: 'invalid-cursor', message: `got ${lastEventId}` },
+          })
+        if (poll) {
+          return sendJson(res, 200, {
+            events: [{ id, type: 'message', channel: 'c', data: 'first' }],
+            lastEventId: id,
+          })
+        }
+        streamHead(res)
+        res.end(`retry: 10\nid: ${id}\ndata: "first"\n\n`)
+        return
+      }
+      case 'unfinished':
+        streamHead(res)
+        if (requests.filter((r) => r.path === url.pathname).length > 1) {
+          res.write(`event: ${END_EVENT.type}\ndata: ${END_EVENT.data}\n\n`)
+          return
+        }
+        res.end('retry: 10\ndata: 1\n\ndata: 2')
         return
       default:
         return sendJson(res, 404, {})

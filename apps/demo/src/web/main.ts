@@ -526,7 +526,6 @@ function createChat(me: Me) {
   // ---------- the stream ----------
 
   let firstOpen = true
-  let lastEventId: string | undefined
   const open = () => {
     const transport = (params.get('transport') ?? 'auto') as TransportName
     // `shared` (one stream per browser, shared by tabs) is passed through for
@@ -535,7 +534,6 @@ function createChat(me: Me) {
       token: () => token,
       transport,
       ...(params.get('shared') === '1' ? { shared: true } : {}),
-      ...(lastEventId ? { lastEventId } : {}),
       onAuthError: async () => {
         // The token expired, or the broker forgot it (embedded broker restarted).
         const fresh = await api.me()
@@ -632,19 +630,10 @@ function createChat(me: Me) {
     return client
   }
 
+  // Going offline and back is the client's business: it gives the stream
+  // up on `offline` and resumes from the last event on `online`.
   const connect = () => {
-    let client: ReturnType<typeof open> | undefined = open()
-    // A stream can outlive the network going away (browsers keep it until
-    // TCP notices). Close it when the browser says it is offline, and resume
-    // from the last event received when it is back: nothing is lost.
-    addEventListener('offline', () => {
-      lastEventId = client?.lastEventId
-      client?.close()
-      client = undefined
-    })
-    addEventListener('online', () => {
-      client ??= open()
-    })
+    open()
   }
 
   renderAll()
