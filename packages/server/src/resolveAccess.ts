@@ -11,7 +11,10 @@ export interface Access {
   mode: 'callback' | 'token' | 'public'
 }
 
-/** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
+/**
+ * The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie.
+ * @throws RedisseError `unauthorized` when the cookie's %-encoding is malformed
+ */
 export function tokenOf(req: IncomingMessage, url: URL, cookieName: string): string | undefined {
   const query = url.searchParams.get('access_token')
   if (query) return query
@@ -20,7 +23,14 @@ export function tokenOf(req: IncomingMessage, url: URL, cookieName: string): str
   for (const part of req.headers.cookie?.split(';') ?? []) {
     const eq = part.indexOf('=')
     if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
-      return decodeURIComponent(part.slice(eq + 1).trim()) || undefined
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim()) || undefined
+      } catch {
+        throw new RedisseError(
+          'unauthorized',
+          `malformed ${cookieName} cookie (bad %-encoding): sign in again for a new token`,
+        )
+      }
     }
   }
   return undefined
