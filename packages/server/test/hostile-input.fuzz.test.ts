@@ -198,7 +198,7 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 300 }) },
 )
 
-const request = fc
+const hostileRequest = fc
   .record({
     method,
     target,
@@ -215,16 +215,58 @@ const request = fc
     return `${lines.join('\r\n')}\r\n\r\n${body}`
   })
 
+/**
+ * A request the server accepts (a stream or a long poll, public or with a
+ * token, HTTP/1.1 or 1.0): what a hostile client pipelines, stalls on or
+ * resets, so the paths of live connections are reached, not only refusals.
+ */
+const validRequest = fc
+  .record({
+    path: fc.constantFrom('/', '/', '/poll'),
+    access: fc.constantFrom('public', 'query', 'bearer', 'cookie'),
+    token,
+    version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0'),
+    cursor: fc.constantFrom('', '', '0-0', 'junk', '1-1'),
+  })
+  .map(({ path, access, token, version, cursor }) => {
+    const query = [
+      ...(access === 'public' ? [`channel=${CHANNEL}`] : []),
+      ...(access === 'query' ? [`access_token=${token}`] : []),
+      ...(cursor && path === '/poll' ? [`lastEventId=${cursor}`] : []),
+    ]
+    const lines = [
+      `GET ${path}${query.length > 0 ? `?${query.join('&')}` : ''} ${version}`,
+      'Host: 127.0.0.1',
+      'Accept: text/event-stream',
+      ...(access === 'bearer' ? [`Authorization: Bearer ${token}`] : []),
+      ...(access === 'cookie' ? [`Cookie: redisse_token=${token}`] : []),
+      ...(cursor && path === '/' ? [`Last-Event-ID: ${cursor}`] : []),
+    ]
+    return `${lines.join('\r\n')}\r\n\r\n`
+  })
+
+const request = fc.oneof(hostileRequest, validRequest)
+
 /** How a client ends its connection. */
 const ending = fc.constantFrom('wait', 'destroy', 'reset', 'half-close', 'stall-then-reset')
 
 /** One raw HTTP connection: requests pipelined (maybe split at random points), then an ending. */
 const httpCase = fc.record({
   kind: fc.constant('http' as const),
-  requests: fc.array(request, { minLength: 1, maxLength: 4 }),
+  requests: fc.oneof(
+    fc.array(request, { minLength: 1, maxLength: 4 }),
+    // The same stream request many times in one write.
+    fc
+      .tuple(validRequest, fc.integer({ min: 2, max: 14 }))
+      .map(([r, n]) => Array.from({ length: n }, () => r)),
+  ),
   splits: fc.array(fc.nat(), { maxLength: 4 }),
   ending,
-  delay: fc.nat({ max: 120 }),
+  // Now and then a stall long enough for the server's bytes to queue up.
+  delay: fc.oneof(
+    { weight: 6, arbitrary: fc.nat({ max: 120 }) },
+    fc.integer({ min: 300, max: 1500 }),
+  ),
 })
 
 /** One WebSocket frame, often broken: opcodes, reserved bits, masks, lengths and fragments at random. */
@@ -381,7 +423,11 @@ function configFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'redisse-fuzz-'))
   const file = join(dir, 'config.mjs')
   // onMessage on: client frames reach the message path instead of a close.
-  writeFileSync(file, 'export default { push: { onMessage() {} }, keepAlive: 1000 }\n')
+  // A large buffer: a stalled reader queues bytes for long instead of being cut at once.
+  writeFileSync(
+    file,
+    'export default { push: { onMessage() {} }, keepAlive: 1000, limits: { bufferBytes: 64 * 1024 * 1024 } }\n',
+  )
   return file
 }
 
@@ -409,14 +455,14 @@ describe('hostile-input fuzzer', () => {
     // and the subject's channel is revoked and granted again now and then:
     // the server ends streams by itself while clients misbehave.
     traffic = (async () => {
-      const data = 'y'.repeat(8_000)
+      const data = 'y'.repeat(60_000)
       for (let i = 0; !stopTraffic && cli.alive; i++) {
         await cli.api('POST', '/publish', { channel: CHANNEL, type: 'tick', data }).catch(() => {})
-        if (i % 40 === 20) {
+        if (i % 12 === 6) {
           await cli.api('DELETE', `/subjects/${SUBJECT}/channels/${CHANNEL}`).catch(() => {})
           await cli.api('PUT', `/subjects/${SUBJECT}/channels/${CHANNEL}`).catch(() => {})
         }
-        await sleep(15)
+        await sleep(10)
       }
     })()
   }, 30_000)
