@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { connect as connectHttp2, createSecureServer } from 'node:http2'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeTlsCertificate, waitFor } from '@redisse/test-utils'
@@ -233,36 +233,44 @@ describe('hostile requests against the CLI with the publisher API', () => {
   })
 })
 
+/**
+ * Opens an HTTP/1.0 token stream that then reads nothing, and publishes
+ * more than the kernel's buffers on both sides hold: the server's bytes
+ * for it queue up.
+ */
+async function stalledHttp10Stream(cli: LiveCli): Promise<Socket> {
+  expect((await cli.api('PUT', '/subjects/reader/channels/feed')).status).toBe(200)
+  const { token } = (await cli.api('POST', '/subjects/reader/tokens', {})).body as {
+    token: string
+  }
+  const socket = await openSocket(cli.port)
+  let head = ''
+  const onData = (d: Buffer) => {
+    head += d.toString('latin1')
+    if (head.includes(':ok')) {
+      socket.off('data', onData)
+      socket.pause()
+    }
+  }
+  socket.on('data', onData)
+  socket.write(rawGet(`/?access_token=${token}`, STREAM, '1.0'))
+  await waitFor(() => head.includes(':ok'), { what: 'the HTTP/1.0 stream' })
+  // node:http answers HTTP/1.0 with an HTTP/1.1 status line, and no chunks.
+  expect(head).toMatch(/^HTTP\/1\.1 200 /)
+  expect(head).not.toMatch(/transfer-encoding/i)
+  const data = 'x'.repeat(60_000)
+  for (let i = 0; i < 400; i++) {
+    const res = await cli.api('POST', '/publish', { channel: 'feed', type: 'bulk', data })
+    expect(res.status).toBe(200)
+  }
+  return socket
+}
+
 describe('HTTP/1.0 streams ended by the server', () => {
   it('survives a client reset after the server ends an HTTP/1.0 stream with bytes still queued', async () => {
     const cli = await startCli(['--config', bigBufferConfig()])
     try {
-      expect((await cli.api('PUT', '/subjects/reader/channels/feed')).status).toBe(200)
-      const { token } = (await cli.api('POST', '/subjects/reader/tokens', {})).body as {
-        token: string
-      }
-      const socket = await openSocket(cli.port)
-      let head = ''
-      const onData = (d: Buffer) => {
-        head += d.toString('latin1')
-        if (head.includes(':ok')) {
-          socket.off('data', onData)
-          // Reads nothing more: the server's bytes queue up.
-          socket.pause()
-        }
-      }
-      socket.on('data', onData)
-      socket.write(rawGet(`/?access_token=${token}`, STREAM, '1.0'))
-      await waitFor(() => head.includes(':ok'), { what: 'the HTTP/1.0 stream' })
-      // node:http answers HTTP/1.0 with an HTTP/1.1 status line, and no chunks.
-      expect(head).toMatch(/^HTTP\/1\.1 200 /)
-      expect(head).not.toMatch(/transfer-encoding/i)
-      // More than the kernel's buffers on both sides hold.
-      const data = 'x'.repeat(60_000)
-      for (let i = 0; i < 400; i++) {
-        const res = await cli.api('POST', '/publish', { channel: 'feed', type: 'bulk', data })
-        expect(res.status).toBe(200)
-      }
+      const socket = await stalledHttp10Stream(cli)
       // The server ends the stream (the subject lost every channel) with bytes queued…
       expect((await cli.api('DELETE', '/subjects/reader')).status).toBe(200)
       await new Promise((resolve) => setTimeout(resolve, 100))
@@ -275,6 +283,21 @@ describe('HTTP/1.0 streams ended by the server', () => {
       const output = cli.output()
       await cli.stop()
       expect(output).not.toMatch(/ECONNRESET|Uncaught|Error: /)
+    }
+  }, 30_000)
+
+  it('exits 0 on SIGTERM when a client resets an HTTP/1.0 stream the shutdown is ending', async () => {
+    const cli = await startCli(['--config', bigBufferConfig()])
+    try {
+      const socket = await stalledHttp10Stream(cli)
+      cli.child.kill('SIGTERM')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      socket.resetAndDestroy()
+      expect(await cli.exited).toBe(0)
+    } finally {
+      const output = cli.output()
+      await cli.stop()
+      expect(output).not.toMatch(/ECONNRESET|Uncaught/)
     }
   }, 30_000)
 })
