@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { connect as connectHttp2, createSecureServer } from 'node:http2'
-import type { AddressInfo, Socket } from 'node:net'
+import { type AddressInfo, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeTlsCertificate, waitFor } from '@redisse/test-utils'
@@ -120,6 +120,30 @@ describe.each([
     expect(bodyOf(reply.text)).toMatchObject({ error: { code: 'invalid-request' } })
     expect(await target.healthz()).toBe(200)
   })
+
+  it('closes the socket of a refused upgrade even when the client keeps its side open', async () => {
+    const socket = connect({ port: target.port, host: '127.0.0.1', allowHalfOpen: true })
+    socket.on('error', () => {})
+    let text = ''
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
+    const ended = new Promise((resolve) => socket.once('end', resolve))
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.write(rawGet('//[', UPGRADE_HEADERS))
+    await ended
+    expect(text).toMatch(/^HTTP\/1\.1 400 /)
+    // Bytes sent after the server's grace get a reset only if it let go of the socket.
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    socket.write('ping')
+    // The first write draws the reset, the next one fails on it.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    if (!socket.destroyed) socket.write('ping')
+    const outcome = await Promise.race([
+      closed.then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still open'), 2000)),
+    ])
+    socket.destroy()
+    expect(outcome).toBe('closed')
+  }, 10_000)
 
   it('answers 400 to a poll with a bad target and lives', async () => {
     const reply = await rawExchange(target.port, rawGet('//[/poll?channel=news'), {

@@ -144,10 +144,16 @@ export interface RawReply {
 export function rawExchange(
   port: number,
   bytes: string | Buffer,
-  options: { until?: (text: string) => boolean; timeout?: number; reset?: boolean } = {},
+  options: {
+    until?: (text: string) => boolean
+    timeout?: number
+    reset?: boolean
+    /** Keeps the client's side open after the server's FIN (as some clients do). */
+    halfOpen?: boolean
+  } = {},
 ): Promise<RawReply> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: options.halfOpen ?? false })
     let text = ''
     let closed = false
     let settled = false
