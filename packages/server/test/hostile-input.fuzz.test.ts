@@ -17,7 +17,7 @@ import { type LiveCli, openSocket, startCli } from './liveCli'
 const SECONDS = Number(process.env.REDISSE_FUZZ_SECONDS ?? 30)
 const SEED = process.env.REDISSE_FUZZ_SEED ? Number(process.env.REDISSE_FUZZ_SEED) : undefined
 /** Most the CLI's resident set may grow over the run, KiB. */
-const RSS_GROWTH_BOUND_KIB = 160 * 1024
+const RSS_GROWTH_BOUND_KIB = 96 * 1024
 
 const CHANNEL = 'fuzz'
 const SUBJECT = 'fuzzer'
@@ -423,10 +423,12 @@ function configFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'redisse-fuzz-'))
   const file = join(dir, 'config.mjs')
   // onMessage on: client frames reach the message path instead of a close.
-  // A large buffer: a stalled reader queues bytes for long instead of being cut at once.
+  // A buffer larger than the default, so a stalled reader queues bytes for
+  // a while instead of being cut at once; a short history, so that what
+  // the run's own events hold stays small next to what a leak would add.
   writeFileSync(
     file,
-    'export default { push: { onMessage() {} }, keepAlive: 1000, limits: { bufferBytes: 64 * 1024 * 1024 } }\n',
+    'export default { push: { onMessage() {} }, keepAlive: 1000, limits: { bufferBytes: 64 * 1024 * 1024 }, history: { size: 50 } }\n',
   )
   return file
 }
