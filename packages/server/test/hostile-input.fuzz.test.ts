@@ -314,6 +314,8 @@ const wsCase = fc.record({
     fc.constant(`/?channel=${CHANNEL}&lastEventId=0-0`),
   ),
   deflate: fc.boolean(),
+  // Frames in the upgrade's own write reach the server as the upgrade's `head`.
+  sameWrite: fc.boolean(),
   frames: fc.array(frame, { maxLength: 8 }),
   ending,
   delay: fc.nat({ max: 120 }),
@@ -385,7 +387,13 @@ async function runCase(port: number, c: FuzzCase): Promise<void> {
         'Sec-WebSocket-Version: 13',
         ...(c.deflate ? ['Sec-WebSocket-Extensions: permessage-deflate'] : []),
       ]
-      socket.write(`${upgrade.join('\r\n')}\r\n\r\n`)
+      const request = Buffer.from(`${upgrade.join('\r\n')}\r\n\r\n`, 'latin1')
+      if (c.sameWrite) {
+        socket.write(Buffer.concat([request, ...c.frames]))
+        await finish(socket, c.ending, c.delay)
+        return
+      }
+      socket.write(request)
       // Frames go after the server's answer has had a moment to come.
       await sleep(5)
       for (const f of c.frames) {
