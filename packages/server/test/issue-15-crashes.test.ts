@@ -8,7 +8,16 @@ import { makeTlsCertificate, waitFor } from '@redisse/test-utils'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type RedisseServer } from '../src/index'
-import { type LiveCli, openSocket, rawExchange, rawGet, startCli, UPGRADE_HEADERS } from './liveCli'
+import {
+  type LiveCli,
+  openSocket,
+  PUBLISH_KEY,
+  publisherApi,
+  rawExchange,
+  rawGet,
+  startCli,
+  UPGRADE_HEADERS,
+} from './liveCli'
 
 /** Request targets that once threw out of node:http's request callback and ended the process. */
 const BAD_TARGETS = ['//a:99999/', 'http://[', '//[', '/\\a:99999/', 'http://a:99999/']
@@ -262,7 +271,7 @@ describe('hostile requests against the CLI with the publisher API', () => {
  * more than the kernel's buffers on both sides hold: the server's bytes
  * for it queue up.
  */
-async function stalledHttp10Stream(cli: LiveCli): Promise<Socket> {
+async function stalledHttp10Stream(cli: Pick<LiveCli, 'api' | 'port'>): Promise<Socket> {
   expect((await cli.api('PUT', '/subjects/reader/channels/feed')).status).toBe(200)
   const { token } = (await cli.api('POST', '/subjects/reader/tokens', {})).body as {
     token: string
@@ -307,6 +316,30 @@ describe('HTTP/1.0 streams ended by the server', () => {
       const output = cli.output()
       await cli.stop()
       expect(output).not.toMatch(/ECONNRESET|Uncaught|Error: /)
+    }
+  }, 30_000)
+
+  it('survives a client reset after the server ends an HTTP/1.0 stream with bytes still queued, on a node:http mount', async () => {
+    const redisse = createServer({
+      logger: 'silent',
+      tokens: true,
+      publishKey: PUBLISH_KEY,
+      limits: { bufferBytes: 256 * 1024 * 1024 },
+    })
+    const http = createHttpServer(redisse.handler)
+    const port = await listen(http)
+    const target = mountedTarget(redisse, http, port)
+    try {
+      const api = publisherApi(`http://127.0.0.1:${port}`)
+      const socket = await stalledHttp10Stream({ port, api })
+      expect((await api('DELETE', '/subjects/reader')).status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      socket.resetAndDestroy()
+      // An uncaught ECONNRESET in this process fails the run as an unhandled error.
+      await waitFor(async () => (await target.connections()) === 0, { what: 'the stream freed' })
+      expect(await target.healthz()).toBe(200)
+    } finally {
+      await target.close()
     }
   }, 30_000)
 

@@ -79,19 +79,7 @@ export async function startCli(
     timeout: 15_000,
   })
   if (!alive) throw new Error(`the CLI exited at start:\n${out}`)
-  const api: LiveCli['api'] = async (method, path, body) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${PUBLISH_KEY}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await res.text()
-    let parsed: unknown = text
-    try {
-      parsed = JSON.parse(text)
-    } catch {}
-    return { status: res.status, body: parsed }
-  }
+  const api = publisherApi(url)
   return {
     child,
     port,
@@ -123,6 +111,23 @@ export async function startCli(
       if (alive) child.kill('SIGKILL')
       await exited
     },
+  }
+}
+
+/** Calls the publisher HTTP API of the server at `url` with {@link PUBLISH_KEY}. */
+export function publisherApi(url: string): LiveCli['api'] {
+  return async (method, path, body) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${PUBLISH_KEY}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    let parsed: unknown = text
+    try {
+      parsed = JSON.parse(text)
+    } catch {}
+    return { status: res.status, body: parsed }
   }
 }
 
