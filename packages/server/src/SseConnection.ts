@@ -14,6 +14,10 @@ const OWN_RESPONSE_LISTENERS = { close: 1, error: 1 }
 
 function ignore(): void {}
 
+function destroyOnError(this: Socket): void {
+  this.destroy()
+}
+
 const HEARTBEAT = Buffer.from(encodeComment(''), 'utf8')
 const HEARTBEAT_CHUNK = toHttpChunk(HEARTBEAT)
 
@@ -94,9 +98,16 @@ export class SseConnection extends Connection {
     socket.off('error', this.onSocketError)
     socket.off('drain', this.onDrain)
     socket.off('data', ignore)
+    // Never a moment without an error listener: a reset while the last
+    // bytes are queued would otherwise be uncaught and end the process.
+    socket.on('error', destroyOnError)
     if (this.chunked) {
       socket.write(LAST_CHUNK)
-      if (returnHttpSocket(socket)) return
+      // node:http listens for errors from here on.
+      if (returnHttpSocket(socket)) {
+        socket.off('error', destroyOnError)
+        return
+      }
     }
     // Without chunks the body ends with the connection.
     socket.setTimeout(END_TIMEOUT_MS, () => socket.destroy())

@@ -20,12 +20,21 @@ import { handleApi } from './handleApi'
 import { handlePoll } from './handlePoll'
 import { collectStats, handleStatus, type ServerStats } from './handleStatus'
 import { sendError } from './httpErrors'
+import { isPipelined } from './isPipelined'
 import { notifyShutdown } from './notifyShutdown'
 import { openStream } from './openStream'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options'
+import { parseRequestTarget } from './parseRequestTarget'
 import type { ServerContext } from './ServerContext'
 import { startAmqpIngest } from './startAmqpIngest'
 import { toPublishRequest } from './toPublishRequest'
+
+const ALLOW_GET = { Allow: 'GET' }
+
+const PIPELINED = new RedisseError(
+  'invalid-request',
+  'streams and long polls are not served pipelined behind another request: send each on a connection of its own',
+)
 
 /** Connect/Express-style request handler. */
 export type RequestHandler = (
@@ -164,21 +173,45 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     : undefined
   ctx.amqp = ingest?.counters
 
+  const refusePipelined = (res: ServerResponse) => {
+    ctx.counters.rejected.invalid += 1
+    sendError(res, PIPELINED)
+  }
+
   const handler: RequestHandler = (req, res, next) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    let url: URL
+    try {
+      url = parseRequestTarget(req.url)
+    } catch (err) {
+      // Thrown here, outside any promise, it would end the process.
+      sendError(res, err)
+      return
+    }
     const path = url.pathname
     const serve = async () => {
       if (path === '/' || path === '') {
         if (applyCors(resolved.cors, req, res)) return
-        if (req.method !== 'GET' && req.method !== 'HEAD') {
-          throw new RedisseError('method-not-allowed', 'streams are opened with GET')
+        // HEAD too: node:http sends no status line for a HEAD that writes a
+        // body, and a headers-only stream would be admitted and counted for nothing.
+        if (req.method !== 'GET') {
+          sendError(
+            res,
+            new RedisseError('method-not-allowed', 'streams are opened with GET'),
+            ALLOW_GET,
+          )
+          return
         }
+        if (isPipelined(res)) return refusePipelined(res)
         await openStream(ctx, req, res, url)
         return
       }
       if (path === '/poll') {
         if (applyCors(resolved.cors, req, res)) return
-        if (req.method !== 'GET') throw new RedisseError('method-not-allowed', 'poll with GET')
+        if (req.method !== 'GET') {
+          sendError(res, new RedisseError('method-not-allowed', 'poll with GET'), ALLOW_GET)
+          return
+        }
+        if (isPipelined(res)) return refusePipelined(res)
         await handlePoll(ctx, req, res, url)
         return
       }
@@ -189,6 +222,11 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
       else sendError(res, new RedisseError('not-found', `no such endpoint: ${req.method} ${path}`))
     }
     serve().catch((err: unknown) => {
+      // decodeURIComponent of a client's bad %-encoding, in any route.
+      if (err instanceof URIError) {
+        sendError(res, new RedisseError('invalid-request', `malformed %-encoding in ${path}`))
+        return
+      }
       resolved.logger.error('request failed', { path, err: String(err) })
       sendError(res, err)
     })

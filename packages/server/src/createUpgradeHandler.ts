@@ -5,12 +5,16 @@ import { WebSocketServer } from 'ws'
 import { type AdmittedAccess, admitConnection, lastEventIdOf } from './admitConnection'
 import { connectionHostOf } from './connectionHost'
 import { type CorsOptions, isSameOrigin } from './cors'
+import { parseRequestTarget } from './parseRequestTarget'
 import type { ServerContext } from './ServerContext'
 import { startDelivery } from './startDelivery'
 import { WsConnection } from './WsConnection'
 
 /** Handles the `upgrade` event of a Node HTTP server. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+/** How long a refused upgrade's answer may take to leave before its socket is cut, ms. */
+const REFUSE_TIMEOUT_MS = 2000
 
 /** Answers an upgrade request with a plain HTTP error, as the stream would, and ends the socket. */
 function refuse(socket: Duplex, err: RedisseError, headers: Record<string, string> = {}): void {
@@ -27,6 +31,14 @@ function refuse(socket: Duplex, err: RedisseError, headers: Record<string, strin
     'Connection: close',
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ]
+  // An upgrade socket is half-open by default: without these it would stay
+  // open as long as the client keeps its side.
+  socket.once('end', () => socket.destroy())
+  ;(socket as Duplex & { setTimeout?(ms: number, cb: () => void): void }).setTimeout?.(
+    REFUSE_TIMEOUT_MS,
+    () => socket.destroy(),
+  )
+  socket.resume()
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`)
 }
 
@@ -112,7 +124,14 @@ export function createUpgradeHandler(ctx: ServerContext): {
   const upgrade: UpgradeHandler = (req, socket, head) => {
     // Errors of a socket nobody reads yet must not crash the process.
     socket.on('error', () => socket.destroy())
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    let url: URL
+    try {
+      url = parseRequestTarget(req.url)
+    } catch (err) {
+      // Thrown here, outside any promise, it would end the process.
+      refuse(socket, err as RedisseError)
+      return
+    }
     const serve = async () => {
       if (!wss) {
         refuse(
@@ -154,7 +173,13 @@ export function createUpgradeHandler(ctx: ServerContext): {
   return {
     upgrade,
     onServerUpgrade(req, socket, head) {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname
+      let path: string
+      try {
+        path = parseRequestTarget(req.url).pathname
+      } catch {
+        // upgrade() answers the malformed target itself.
+        path = '/'
+      }
       if (path === '/' || path === '') {
         upgrade(req, socket, head)
       } else {

@@ -124,7 +124,12 @@ export async function handleApi(
     if (!(await subjects(ctx, req, res, path))) {
       throw new RedisseError('not-found', `no such endpoint: ${path}`)
     }
-  } catch (err) {
+  } catch (caught) {
+    // decodeURIComponent of a path segment with a bad %-encoding.
+    const err =
+      caught instanceof URIError
+        ? new RedisseError('invalid-request', `malformed %-encoding in ${path}`)
+        : caught
     if (path === '/publish') ctx.counters.publishErrors += 1
     if (!isRedisseError(err))
       ctx.options.logger.error('API request failed', { path, err: String(err) })

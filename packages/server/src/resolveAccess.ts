@@ -17,7 +17,10 @@ export interface Access {
   grantedAt?: Record<string, string> | undefined
 }
 
-/** The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie. */
+/**
+ * The token of a request: query `access_token`, `Authorization: Bearer`, or the cookie.
+ * @throws RedisseError `unauthorized` when the cookie's %-encoding is malformed
+ */
 export function tokenOf(
   req: IncomingMessage,
   url: URL,
@@ -31,7 +34,14 @@ export function tokenOf(
   for (const part of req.headers.cookie?.split(';') ?? []) {
     const eq = part.indexOf('=')
     if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
-      return decodeURIComponent(part.slice(eq + 1).trim()) || undefined
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim()) || undefined
+      } catch {
+        throw new RedisseError(
+          'unauthorized',
+          `malformed ${cookieName} cookie (bad %-encoding): sign in again for a new token`,
+        )
+      }
     }
   }
   return undefined

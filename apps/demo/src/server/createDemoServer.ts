@@ -9,6 +9,7 @@ import { createChatApi, DEFAULT_ROOMS } from './createChatApi'
 import { createMemoryStore } from './createMemoryStore'
 import { createPresence } from './createPresence'
 import { createRedisStore } from './createRedisStore'
+import { sendJson } from './httpJson'
 import type { Store } from './Store'
 import { serveStatic } from './serveStatic'
 import { createSessions } from './session'
@@ -49,6 +50,22 @@ export interface DemoServer {
   url: string
   port: number
   close(): Promise<void>
+}
+
+/**
+ * True for a target the API and the static files can read: a path (not
+ * `//host…`, which URL parsers read as a host) whose %-encoding decodes.
+ * Redisse checks its own targets under `/events`.
+ */
+function isPathTarget(target: string | undefined): boolean {
+  const raw = target ?? '/'
+  if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return false
+  try {
+    decodeURIComponent(new URL(`http://localhost${raw}`).pathname)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Strips the mount path so Redisse sees the paths it serves (`/`, `/poll`, `/stats`…). */
@@ -114,6 +131,12 @@ export async function createDemoServer(options: DemoServerOptions = {}): Promise
   })
   const web = serveStatic(webRoot)
   const http = createHttpServer((req, res) => {
+    if (!isPathTarget(req.url)) {
+      sendJson(res, 400, {
+        error: { code: 'invalid-request', message: 'malformed request target: send a path' },
+      })
+      return
+    }
     if (underEvents(req)) {
       redisse.handler(req, res)
       return
