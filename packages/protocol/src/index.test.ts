@@ -17,6 +17,7 @@ test('exports exactly the documented runtime API', () => {
       'MAX_SUBJECT_LENGTH',
       'PUBLISH_SCRIPT',
       'PUBLISH_SCRIPT_KEY_COUNT',
+      'REPLACE_EPOCH_SCRIPT',
       'RESERVED_PREFIX',
       'RedisseError',
       'WsCloseCodes',

@@ -63,6 +63,7 @@ export {
   PUBLISH_SCRIPT_KEY_COUNT,
   publishScriptArgs,
 } from './publishScript'
+export { REPLACE_EPOCH_SCRIPT } from './replaceEpochScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'
 export { hashToken, MAX_SUBJECT_LENGTH, newToken, validateSubject } from './tokens'

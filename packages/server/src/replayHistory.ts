@@ -27,6 +27,8 @@ export async function replayHistory(
   lastEventId: string,
 ): Promise<ReplayOutcome> {
   const channels = [...connection.channels]
+  // Not from a log that went backwards since this node last looked.
+  await hub.checkLog()
   const head = await broker.head()
   const parsed = parseEventId(lastEventId)
   const headId =
@@ -39,7 +41,9 @@ export async function replayHistory(
   }
   if (!parsed) return resetAll('invalid-cursor')
   const { cursor } = parsed
-  if (head.epoch === undefined || cursor.epoch !== head.epoch) return resetAll('epoch-changed')
+  if (head.epoch === undefined || cursor.epoch !== head.epoch || hub.isRetired(cursor.epoch)) {
+    return resetAll('epoch-changed')
+  }
   if (cursor.seq > head.seq) return resetAll('invalid-cursor')
 
   const histories = await broker.histories(channels, cursor.seq)

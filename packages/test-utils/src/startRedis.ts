@@ -130,8 +130,16 @@ export async function startRedis(
   let port = await freePort()
   const tls = options.tls ? { ...options.tls, port: await freePort() } : undefined
   const dataDir = options.persist ? mkdtempSync(join(tmpdir(), 'redisse-redis-')) : undefined
+  // A replica writes the snapshot it syncs from: into a folder of its own.
   const extra =
-    options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(options.replicaOf)]
+    options.replicaOf === undefined
+      ? []
+      : [
+          '--replicaof',
+          '127.0.0.1',
+          String(options.replicaOf),
+          ...(dataDir ? [] : ['--dir', mkdtempSync(join(tmpdir(), 'redisse-replica-'))]),
+        ]
   let child: ChildProcess | undefined
   for (let attempt = 0; !child; attempt++) {
     try {

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto'
 import {
   createKeys,
   type Envelope,
+  formatEnvelope,
   formatHistoryRules,
   hashToken,
   parseControl,
   parseEnvelope,
+  REPLACE_EPOCH_SCRIPT,
   RedisseError,
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
@@ -226,6 +228,34 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         }
         return { covered, envelopes }
       })
+    },
+    async holds(envelope) {
+      const seq = String(envelope.id.slice(envelope.id.lastIndexOf('-') + 1))
+      const history = keys.history(envelope.channel)
+      const results = await command
+        .multi()
+        .hget(keys.historyMeta(envelope.channel), 'last')
+        .zrangebyscore(history, seq, seq)
+        .zrange(history, '0', '0', 'WITHSCORES')
+        .exec()
+      if (!results) throw new Error('history read aborted')
+      const failed = results.find((r) => r[0])
+      if (failed) throw failed[0]
+      const last = results[0]?.[1] as string | null
+      const atSeq = (results[1]?.[1] ?? []) as string[]
+      const oldest = (results[2]?.[1] ?? []) as string[]
+      if (atSeq.length > 0) return atSeq.includes(formatEnvelope(envelope))
+      // Missing although the channel's log ends before it or its held
+      // window spans its place. (An event published with a history size of
+      // 0 among held ones looks the same: a needless reset, never a loss.)
+      if (last !== null && Number(last) < Number(seq)) return false
+      if (oldest[1] !== undefined && Number(oldest[1]) <= Number(seq)) return false
+      return undefined
+    },
+    async replaceEpoch(from, to) {
+      const reply = await command.eval(REPLACE_EPOCH_SCRIPT, 2, keys.epoch, keys.seq, from, to)
+      const [epoch, seq] = reply as [string, string]
+      return { epoch: epoch === '' ? undefined : epoch, seq: Number(seq) }
     },
     async subscribe(channel) {
       await subscriber.subscribe(keys.pubsub(channel))

@@ -1,0 +1,260 @@
+import { type Envelope, formatCursor, newEpoch } from '@redisse/protocol'
+import type { Broker, LogHead } from './broker/Broker'
+import type { Connection } from './Connection'
+import type { Logger } from './createLogger'
+import { createLogWatch, epochOf, type LogVerdict } from './createLogWatch'
+import type { OutgoingEvent } from './OutgoingEvent'
+
+/** Longest wait for one Redis read or the epoch replacement, ms. */
+const GUARD_TIMEOUT = 2000
+
+/** What the guard needs of the hub. */
+export interface GuardedHub {
+  readonly connections: Iterable<Connection>
+  /** Channels with local listeners. */
+  channels(): string[]
+  /** Queues a bus envelope for the local streams of its channel. */
+  deliver(envelope: Envelope, seq: number): void
+  /** Writes what is queued now. */
+  flush(): void
+  /** An envelope as an event for streams. */
+  outgoing(envelope: Envelope): OutgoingEvent
+  /** Whether the connection's live frames wait for the node's recovery (not for its own replay). */
+  heldForRecovery(connection: Connection): boolean
+  /** Ends a recovery in progress: nothing more is read; streams write what they hold, in order. */
+  abandonRecovery(): void
+  /** Whether a bus loss is not recovered yet. */
+  recovering(): boolean
+  /** Bus losses so far. */
+  losses(): number
+  /** Raises the newest sequence of the log followed (where a later recovery reads from). */
+  seen(seq: number): void
+  /** Forgets the newest sequence: the log it belonged to went backwards. */
+  forget(): void
+}
+
+/** Detects a log that went backwards and turns it into a new epoch. */
+export interface LogGuard {
+  /** Files an envelope from the bus: `queued` when the guard delivers it itself, later. */
+  onEnvelope(envelope: Envelope, seq: number): LogVerdict | 'queued'
+  /**
+   * Checks that Redis still holds the newest event this node received
+   * (run after a bus loss, and before a replay reads the log). Never rejects.
+   * @returns true when the log went backwards: the guard took the streams over
+   */
+  check(): Promise<boolean>
+  /** True for an epoch whose log went backwards: its cursors name no place in the log. */
+  isRetired(epoch: string): boolean
+}
+
+function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} took over ${GUARD_TIMEOUT} ms`)),
+      GUARD_TIMEOUT,
+    )
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Guards a node against a log that went backwards: Redis failed over to a
+ * replica that lagged, so sequences streams already saw are handed out
+ * again to other events, under the same epoch. Every stream would drop
+ * those as duplicates, and every cursor of the lost events would resume at
+ * a place the new log reused.
+ *
+ * Signs: an envelope at or before a sequence the bus already delivered, a
+ * head behind it, or the newest event received missing from history after
+ * a bus loss. Then the node replaces the epoch in Redis (guarded, so
+ * concurrent nodes agree on one), sends every stream the new log's events
+ * it has not seen (live ones held meanwhile, and after a bus loss those
+ * history holds from after the newest event it had), then `redisse:reset`
+ * with a cursor of the new epoch; new events follow. Cursors of the old
+ * epoch get a reset wherever they come back.
+ */
+export function createLogGuard(options: {
+  broker: Broker
+  logger: Logger
+  hub: GuardedHub
+}): LogGuard {
+  const { broker, logger, hub } = options
+  const watch = createLogWatch()
+  const { holds, replaceEpoch } = broker
+  // Brokers whose log cannot go backwards (embedded) need no guard.
+  const guarded = holds !== undefined && replaceEpoch !== undefined
+  // Set while the epoch is being replaced: envelopes wait here, in order.
+  let queue: Envelope[] | undefined
+  // A regression seen while the bus was away, handled once it is back.
+  let deferred:
+    | { sign: string; tip: Envelope | undefined; swap: Promise<LogHead | undefined> }
+    | undefined
+  // An epoch whose replacement failed, retried at the next check.
+  let unreplaced: string | undefined
+  let checking: Promise<boolean> | undefined
+  let checkedAtLoss = -1
+
+  const replace = async (from: string): Promise<LogHead | undefined> => {
+    if (!replaceEpoch) return undefined
+    try {
+      const head = await bounded(replaceEpoch.call(broker, from, newEpoch()), 'replacing the epoch')
+      watch.replaced(from, head)
+      unreplaced = undefined
+      return head.epoch === undefined ? undefined : head
+    } catch (err) {
+      unreplaced = from
+      logger.error('cannot replace the epoch of a log that went backwards', { err: String(err) })
+      return undefined
+    }
+  }
+
+  // Events of the new log this node missed while away: those history
+  // holds that were published after the newest event it had received.
+  const missedSince = async (tip: Envelope | undefined): Promise<Envelope[]> => {
+    if (tip === undefined) return []
+    try {
+      const read = await bounded(broker.histories(hub.channels(), 0), 'reading history')
+      return read.flatMap((history) => history.envelopes.filter((e) => e.ts > tip.ts))
+    } catch (err) {
+      logger.warn('cannot read what the new log holds: streams get a reset only', {
+        err: String(err),
+      })
+      return []
+    }
+  }
+
+  const finish = (head: LogHead | undefined, missed: Envelope[]) => {
+    const queued = queue ?? []
+    queue = undefined
+    // The new log's events from before the replacement go out first (held
+    // streams sort them in with what they hold), then the reset names a
+    // place in the new epoch, then the new epoch follows.
+    const before: Envelope[] = []
+    const after: Envelope[] = []
+    for (const envelope of queued) {
+      if (head !== undefined && epochOf(envelope) === head.epoch) after.push(envelope)
+      else before.push(envelope)
+    }
+    const ids = new Set<string>()
+    const events = [...missed, ...before]
+      .filter((e) => !ids.has(e.id) && ids.add(e.id))
+      .map((e) => hub.outgoing(e))
+      .sort((a, b) => a.seq - b.seq)
+    for (const connection of hub.connections) {
+      for (const event of events) {
+        if (connection.channels.has(event.envelope.channel)) connection.replay(event)
+      }
+    }
+    hub.abandonRecovery()
+    for (const connection of hub.connections) {
+      if (connection.closed || connection.channels.size === 0) continue
+      // The stream has the new log up to here: what history holds after
+      // this place (of any epoch) is what it has not seen.
+      const seq = Math.max(head?.seq ?? 0, connection.lastSeq)
+      const id = head?.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq })
+      connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' }, id)
+      connection.lastSeq = seq
+    }
+    hub.seen(head?.seq ?? 0)
+    for (const envelope of after) hub.deliver(envelope, seqOfId(envelope.id))
+  }
+
+  // `tip`: the newest event received of the log that went backwards.
+  const wentBack = (sign: string, tip: Envelope | undefined) => {
+    const from = watch.epoch
+    if (queue !== undefined || deferred !== undefined || from === undefined) return
+    watch.regressed()
+    logger.warn(
+      'the log went backwards (a failover to a replica that lagged?): replacing its epoch',
+      {
+        epoch: from,
+        sign,
+      },
+    )
+    hub.flush()
+    hub.forget()
+    // What streams get from now on comes from the new log, under reused sequences.
+    for (const connection of hub.connections) connection.lastSeq = 0
+    const swap = replace(from)
+    // The bus is away (streams are held): they are served once it is back.
+    if (broker.state !== 'ready') deferred = { sign, tip, swap }
+    else serve(tip, swap)
+  }
+
+  const serve = (tip: Envelope | undefined, swap: Promise<LogHead | undefined>) => {
+    const recovering = hub.recovering()
+    for (const connection of [...hub.connections]) {
+      // Its own replay read the old log: it reconnects and is reset then.
+      if (connection.holding && !hub.heldForRecovery(connection)) connection.close('write-error')
+    }
+    queue = []
+    void (async () => {
+      const head = await swap
+      finish(head, recovering ? await missedSince(tip) : [])
+    })()
+  }
+
+  const run = async (): Promise<boolean> => {
+    const loss = hub.losses()
+    const epoch = watch.epoch
+    const tip = watch.tip
+    const high = watch.high
+    if (epoch === undefined || queue !== undefined || !holds) return queue !== undefined
+    if (deferred !== undefined) {
+      if (broker.state !== 'ready') return false
+      serve(deferred.tip, deferred.swap)
+      deferred = undefined
+      return true
+    }
+    try {
+      if (unreplaced !== undefined) await replace(unreplaced)
+      const head = await bounded(broker.head(), 'reading the log head')
+      let back = watch.behind(head, high)
+      if (!back && tip !== undefined && head.epoch === epoch) {
+        back = (await bounded(holds.call(broker, tip), 'reading history')) === false
+      }
+      if (watch.epoch !== epoch || queue !== undefined) return queue !== undefined
+      if (!back) {
+        checkedAtLoss = loss
+        return false
+      }
+      wentBack(tip ? `event ${tip.id} of ${tip.channel} is not in history` : 'head', tip)
+      return queue !== undefined
+    } catch (err) {
+      logger.warn('cannot check that the log still holds what this node saw', { err: String(err) })
+      return false
+    }
+  }
+
+  return {
+    onEnvelope(envelope, seq) {
+      const tip = watch.tip
+      const verdict = watch.envelope(envelope, seq)
+      if (!guarded) return verdict === 'regressed' ? 'next' : verdict
+      if (verdict === 'regressed') {
+        wentBack(`event ${envelope.id} of ${envelope.channel} came again`, tip)
+      }
+      if (queue === undefined) return verdict === 'regressed' ? 'next' : verdict
+      queue.push(envelope)
+      return 'queued'
+    },
+    check() {
+      if (!guarded) return Promise.resolve(false)
+      if (!hub.recovering() && deferred === undefined && checkedAtLoss === hub.losses()) {
+        return Promise.resolve(false)
+      }
+      checking ??= run().finally(() => {
+        checking = undefined
+      })
+      return checking
+    },
+    isRetired(epoch) {
+      return watch.isRetired(epoch)
+    },
+  }
+}
+
+function seqOfId(id: string): number {
+  return Number(id.slice(id.lastIndexOf('-') + 1))
+}
