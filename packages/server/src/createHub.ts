@@ -303,7 +303,7 @@ export function createHub(options: {
   const recover = async (): Promise<void> => {
     if (recoverFrom === undefined) return
     // A failover may have brought back less than this node saw.
-    if (await guard.check()) return
+    if ((await guard.check()) || recoverFrom === undefined) return
     const since = recoverFrom
     const loss = losses
     const streams = [...heldForRecovery]

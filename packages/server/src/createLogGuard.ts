@@ -127,44 +127,47 @@ export function createLogGuard(options: {
   const finish = (head: LogHead | undefined, missed: Envelope[]) => {
     const queued = queue ?? []
     queue = undefined
-    // The new log's events from before the replacement go out first (held
-    // streams sort them in with what they hold), then the reset names a
-    // place in the new epoch, then the new epoch follows.
-    const before: Envelope[] = []
-    const after: Envelope[] = []
-    for (const envelope of queued) {
-      if (head !== undefined && epochOf(envelope) === head.epoch) after.push(envelope)
-      else before.push(envelope)
-    }
+    // Live events that came before the replacement belong to the new log
+    // as much as those history holds from while the node was away.
     const ids = new Set<string>()
-    const events = [...missed, ...before]
+    const events = [
+      ...missed,
+      ...queued.filter((e) => head === undefined || epochOf(e) !== head.epoch),
+    ]
       .filter((e) => !ids.has(e.id) && ids.add(e.id))
       .map((e) => hub.outgoing(e))
       .sort((a, b) => a.seq - b.seq)
+    // First the reset: the stream's place in the old log is gone. Its id
+    // names the place in the new epoch just before the new log's events
+    // that follow (history holds them there, of whichever epoch), so a
+    // stream cut meanwhile resumes with them.
     for (const connection of hub.connections) {
+      if (connection.closed || connection.channels.size === 0) continue
+      const first = events.find((e) => connection.channels.has(e.envelope.channel))
+      const seq = first === undefined ? (head?.seq ?? 0) : first.seq - 1
+      const id = head?.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq })
+      connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' }, id)
       for (const event of events) {
         if (connection.channels.has(event.envelope.channel)) connection.replay(event)
       }
     }
+    // Held streams write what they hold and what was just added, in order.
     hub.abandonRecovery()
-    for (const connection of hub.connections) {
-      if (connection.closed || connection.channels.size === 0) continue
-      // The stream has the new log up to here: what history holds after
-      // this place (of any epoch) is what it has not seen.
-      const seq = Math.max(head?.seq ?? 0, connection.lastSeq)
-      const id = head?.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq })
-      connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' }, id)
-      connection.lastSeq = seq
+    if (head !== undefined) {
+      for (const connection of hub.connections) {
+        if (connection.lastSeq < head.seq && !connection.holding) connection.lastSeq = head.seq
+      }
+      hub.seen(head.seq)
     }
-    hub.seen(head?.seq ?? 0)
-    for (const envelope of after) hub.deliver(envelope, seqOfId(envelope.id))
+    for (const envelope of queued) hub.deliver(envelope, seqOfId(envelope.id))
   }
 
-  // `tip`: the newest event received of the log that went backwards.
-  const wentBack = (sign: string, tip: Envelope | undefined) => {
-    const from = watch.epoch
+  // `tip`: the newest event received of the log that went backwards;
+  // `replaced`: its epoch, when the watch already follows the new one.
+  const wentBack = (sign: string, tip: Envelope | undefined, replaced?: string) => {
+    const from = replaced ?? watch.epoch
     if (queue !== undefined || deferred !== undefined || from === undefined) return
-    watch.regressed()
+    if (replaced === undefined) watch.regressed()
     logger.warn(
       'the log went backwards (a failover to a replica that lagged?): replacing its epoch',
       {
@@ -211,7 +214,9 @@ export function createLogGuard(options: {
       if (unreplaced !== undefined) await replace(unreplaced)
       const head = await bounded(broker.head(), 'reading the log head')
       let back = watch.behind(head, high)
-      if (!back && tip !== undefined && head.epoch === epoch) {
+      // Also under an epoch another node put in place after seeing the
+      // regression first: this node's streams still have to be served.
+      if (!back && tip !== undefined && head.epoch !== undefined) {
         back = (await bounded(holds.call(broker, tip), 'reading history')) === false
       }
       if (watch.epoch !== epoch || queue !== undefined) return queue !== undefined
@@ -230,10 +235,17 @@ export function createLogGuard(options: {
   return {
     onEnvelope(envelope, seq) {
       const tip = watch.tip
+      const from = watch.epoch
       const verdict = watch.envelope(envelope, seq)
       if (!guarded) return verdict === 'regressed' ? 'next' : verdict
       if (verdict === 'regressed') {
         wentBack(`event ${envelope.id} of ${envelope.channel} came again`, tip)
+      } else if (verdict === 'changed' && hub.recovering() && tip !== undefined) {
+        // The epoch changed while this node was away (another node saw the
+        // log go backwards, or Redis lost its data): serve its streams the
+        // new log's events from history, as if it had seen it itself.
+        wentBack(`epoch ${epochOf(envelope)} replaced ${from} meanwhile`, tip, from)
+        if (queue === undefined) return 'next'
       }
       if (queue === undefined) return verdict === 'regressed' ? 'next' : verdict
       queue.push(envelope)

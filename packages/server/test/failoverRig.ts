@@ -1,3 +1,4 @@
+import type { Publisher } from '@redisse/publisher'
 import {
   type RedisProcess,
   type SentinelProcess,
@@ -92,5 +93,30 @@ export async function startFailoverRig(): Promise<FailoverRig> {
       await replica.stop({ hard: true })
       await master.stop({ hard: true })
     },
+  }
+}
+
+/**
+ * Publishes counter `n` on `channel` (type `count`) until Redis
+ * acknowledges: an attempt during a failover may fail or never settle
+ * (ioredis drops commands in flight on reconnect), so it is retried under
+ * the same idempotency key, which appends it once per log.
+ */
+export async function publishAcked(pub: Publisher, channel: string, n: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await Promise.race([
+        pub.publish(channel, 'count', n, { idempotencyKey: `${channel}-${n}` }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`publish of ${n} did not settle`)), 1000)
+        }),
+      ])
+    } catch (err) {
+      if (attempt > 50) throw err
+      await new Promise((r) => setTimeout(r, 50))
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }

@@ -3,7 +3,7 @@ import { uniquePrefix, waitFor } from '@redisse/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type RedisseServer } from '../src/index'
 import { auditChannel } from './chaosClient'
-import { type FailoverRig, startFailoverRig } from './failoverRig'
+import { type FailoverRig, publishAcked, startFailoverRig } from './failoverRig'
 import { type Recorder, recordPoll, recordSse, recordWs } from './failoverStreams'
 
 // Issue 14, section 2: the master dies while its replica lags; Sentinel
@@ -15,30 +15,6 @@ const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const undo of cleanup.splice(0).reverse()) await undo()
 })
-
-/**
- * Publishes until Redis acknowledges: an attempt during the failover may
- * fail or never settle (ioredis drops commands in flight on reconnect), so
- * it is retried under the same idempotency key, which appends it once.
- */
-async function publishAcked(pub: Publisher, n: number): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      return await Promise.race([
-        pub.publish('news', 'count', n, { idempotencyKey: `count-${n}` }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`publish of ${n} did not settle`)), 1000)
-        }),
-      ])
-    } catch (err) {
-      if (attempt > 50) throw err
-      await new Promise((r) => setTimeout(r, 50))
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-}
 
 interface Scenario {
   rig: FailoverRig
@@ -110,7 +86,7 @@ describe('issue 14: a Sentinel failover', () => {
     await rig.failover()
     const post: number[] = []
     for (let n = 41; n <= 70; n++) {
-      await publishAcked(pub, n)
+      await publishAcked(pub, 'news', n)
       post.push(n)
     }
     await pub.publish('news', 'end', null)
@@ -159,7 +135,7 @@ describe('issue 14: a Sentinel failover', () => {
     await rig.failover()
     const post: number[] = []
     for (let n = 41; n <= 70; n++) {
-      await publishAcked(pub, n)
+      await publishAcked(pub, 'news', n)
       post.push(n)
     }
     await pub.publish('news', 'end', null)
