@@ -78,6 +78,11 @@ export interface Hub {
   checkLog(): Promise<void>
   /** True for an epoch whose log went backwards: its cursors name no place in the log any more. */
   isRetired(epoch: string): boolean
+  /**
+   * True while the node has yet to serve its streams after the log went
+   * backwards: every stream then gets a reset and the new log's events.
+   */
+  servingNewLog(): boolean
   /** An envelope ready for delivery, encoded lazily once per transport. */
   outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
@@ -362,6 +367,7 @@ export function createHub(options: {
     recover,
     checkLog: () => guard.check().then(() => {}),
     isRetired: (epoch) => guard.isRetired(epoch),
+    servingNewLog: () => guard.serving(),
     connections,
     async attach(connection, channels) {
       connections.add(connection)

@@ -45,6 +45,8 @@ export interface LogGuard {
   check(): Promise<boolean>
   /** True for an epoch whose log went backwards: its cursors name no place in the log. */
   isRetired(epoch: string): boolean
+  /** True while the streams of a log that went backwards are still to be served (reset, then the new log). */
+  serving(): boolean
 }
 
 function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -198,18 +200,28 @@ export function createLogGuard(options: {
     })()
   }
 
+  // A regression seen while the bus was away, served once it is back (a
+  // check already in flight when it came back must not skip it).
+  const serveDeferred = (): boolean => {
+    if (deferred === undefined || broker.state !== 'ready') return false
+    const { tip, swap } = deferred
+    deferred = undefined
+    serve(tip, swap)
+    return true
+  }
+
   const run = async (): Promise<boolean> => {
+    const handled = await inspect()
+    return serveDeferred() || handled
+  }
+
+  const inspect = async (): Promise<boolean> => {
     const loss = hub.losses()
     const epoch = watch.epoch
     const tip = watch.tip
     const high = watch.high
     if (epoch === undefined || queue !== undefined || !holds) return queue !== undefined
-    if (deferred !== undefined) {
-      if (broker.state !== 'ready') return false
-      serve(deferred.tip, deferred.swap)
-      deferred = undefined
-      return true
-    }
+    if (deferred !== undefined) return false
     try {
       if (unreplaced !== undefined) await replace(unreplaced)
       const head = await bounded(broker.head(), 'reading the log head')
@@ -263,6 +275,9 @@ export function createLogGuard(options: {
     },
     isRetired(epoch) {
       return watch.isRetired(epoch)
+    },
+    serving() {
+      return deferred !== undefined || queue !== undefined
     },
   }
 }

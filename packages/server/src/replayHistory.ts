@@ -41,6 +41,11 @@ export async function replayHistory(
   }
   if (!parsed) return resetAll('invalid-cursor')
   const { cursor } = parsed
+  if (hub.isRetired(cursor.epoch) && hub.servingNewLog()) {
+    // The node is about to reset every stream and send it the new log.
+    connection.goLive(0)
+    return { replayed: 0, reset: undefined, head }
+  }
   if (head.epoch === undefined || cursor.epoch !== head.epoch || hub.isRetired(cursor.epoch)) {
     return resetAll('epoch-changed')
   }
