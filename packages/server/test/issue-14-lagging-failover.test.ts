@@ -1,6 +1,9 @@
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { uniquePrefix, waitFor } from '@redisse/test-utils'
-import { afterEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { createRedisBroker } from '../src/broker/createRedisBroker'
+import { createLogger } from '../src/createLogger'
 import { createServer, type RedisseServer } from '../src/index'
 import { auditChannel } from './chaosClient'
 import { type FailoverRig, publishAcked, startFailoverRig } from './failoverRig'
@@ -163,4 +166,27 @@ describe('issue 14: a Sentinel failover', () => {
     expect(late.resets).toBe(0)
     expect(late.log.runs.flat()).toEqual(post)
   }, 30_000)
+})
+
+describe('issue 14: replacing the epoch of a log that went backwards', () => {
+  it('is guarded by the old epoch, so nodes agree on one, and refuses keys holding garbage', async () => {
+    const prefix = uniquePrefix('epoch')
+    const broker = createRedisBroker({
+      redis: inject('redisUrl'),
+      prefix,
+      logger: createLogger({ level: 'silent' }),
+      probe: false,
+    })
+    cleanup.push(() => broker.close())
+    const redis = new Redis(inject('redisUrl'))
+    cleanup.push(() => redis.disconnect())
+    await redis.mset(`${prefix}epoch`, 'old', `${prefix}seq`, '7')
+    expect(await broker.replaceEpoch?.('old', 'first')).toEqual({ epoch: 'first', seq: 7 })
+    // A second node that saw the same regression adopts the first one's epoch.
+    expect(await broker.replaceEpoch?.('old', 'second')).toEqual({ epoch: 'first', seq: 7 })
+    await redis.set(`${prefix}epoch`, 'bad-epoch\r\n')
+    await expect(broker.replaceEpoch?.('x', 'y')).rejects.toThrow(/epoch key holds/)
+    await redis.mset(`${prefix}epoch`, 'good', `${prefix}seq`, 'NaN')
+    await expect(broker.replaceEpoch?.('x', 'y')).rejects.toThrow(/no integer/)
+  })
 })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   createKeys,
   type Envelope,
+  EPOCH_PATTERN,
   formatEnvelope,
   formatHistoryRules,
   hashToken,
@@ -254,7 +255,12 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     },
     async replaceEpoch(from, to) {
       const reply = await command.eval(REPLACE_EPOCH_SCRIPT, 2, keys.epoch, keys.seq, from, to)
-      const [epoch, seq] = reply as [string, string]
+      const [epoch, seq] = (Array.isArray(reply) ? reply : []) as unknown[]
+      // Whatever else sits in those keys is not a log to follow.
+      if (typeof epoch !== 'string' || (epoch !== '' && !EPOCH_PATTERN.test(epoch))) {
+        throw new Error(`the epoch key holds ${JSON.stringify(String(epoch).slice(0, 40))}`)
+      }
+      if (!Number.isSafeInteger(Number(seq))) throw new Error('the sequence key holds no integer')
       return { epoch: epoch === '' ? undefined : epoch, seq: Number(seq) }
     },
     async subscribe(channel) {
