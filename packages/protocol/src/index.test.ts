@@ -18,6 +18,7 @@ test('exports exactly the documented runtime API', () => {
       'MAX_TOKEN_LENGTH',
       'PUBLISH_SCRIPT',
       'PUBLISH_SCRIPT_KEY_COUNT',
+      'REPLACE_EPOCH_SCRIPT',
       'RESERVED_PREFIX',
       'SCRIPT_ERROR_PREFIX',
       'RedisseError',

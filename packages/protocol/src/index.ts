@@ -65,6 +65,7 @@ export {
   publishScriptArgs,
   SCRIPT_ERROR_PREFIX,
 } from './publishScript'
+export { REPLACE_EPOCH_SCRIPT } from './replaceEpochScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'
 export {

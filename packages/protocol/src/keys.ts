@@ -10,7 +10,7 @@ export interface RedisKeys {
   prefix: string
   /** String: global event sequence (INCR). */
   seq: string
-  /** String: epoch of the log; replaced when Redis loses its data. */
+  /** String: epoch of the log; replaced when Redis loses its data or the log went backwards (`REPLACE_EPOCH_SCRIPT`). */
   epoch: string
   /** Hash: `historySize`, `historyTtl` (ms) written by servers, read by the publish script. */
   config: string

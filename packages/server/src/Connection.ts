@@ -210,6 +210,20 @@ export abstract class Connection implements PushConnection {
     return sent
   }
 
+  /**
+   * Writes one event of a new log after a `redisse:reset` (the log went
+   * backwards), or holds it with the live events when they are held, to be
+   * merged by sequence at {@link goLive}. The log guard sends at most a
+   * bounded number of them.
+   * @returns false when the event was already written
+   */
+  replay(event: OutgoingEvent): boolean {
+    if (event.seq <= this.lastSeq || this.closed) return false
+    if (!this.held) return this.send(event)
+    this.held.push(event)
+    return true
+  }
+
   /** Whether a replay should read more history for this connection (a full poll answer wants none). */
   get wantsReplay(): boolean {
     return !this.closed

@@ -3,7 +3,9 @@ import type { Broker } from './broker/Broker'
 import type { Connection } from './Connection'
 import { createHistoryPager, type ReplayPacing, replayPacing } from './createHistoryPager'
 import { createLatencyHistogram } from './createLatencyHistogram'
+import { createLogGuard } from './createLogGuard'
 import type { Logger } from './createLogger'
+import { epochOf } from './createLogWatch'
 import { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason, Transport } from './PushHandler'
 
@@ -76,6 +78,20 @@ export interface Hub {
    * lists is then what the node hears.
    */
   resubscribe(): Promise<void>
+  /**
+   * Resolves once the node checked, since its last bus loss, that Redis
+   * still holds what it saw (a failover to a lagging replica loses events
+   * and reuses their sequences); a log that went backwards gets a new
+   * epoch, and every stream a reset, before it resolves. Never rejects.
+   */
+  checkLog(): Promise<void>
+  /** True for an epoch whose log went backwards: its cursors name no place in the log any more. */
+  isRetired(epoch: string): boolean
+  /**
+   * True while the node has yet to serve its streams after the log went
+   * backwards: every stream then gets a reset and the new log's events.
+   */
+  servingNewLog(): boolean
   /** An envelope ready for delivery, encoded lazily once per transport. */
   outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
@@ -196,7 +212,6 @@ export function createHub(options: {
   const outgoing = (envelope: Envelope) =>
     new OutgoingEvent(envelope, seqOf(envelope), options.channelAsEvent)
   let lastSeen = 0
-  let epoch: string | undefined
   // Set while the bus is away or recovery has not finished: the newest
   // sequence received before the loss, where recovery reads history from.
   let recoverFrom: number | undefined
@@ -263,11 +278,53 @@ export function createHub(options: {
       }
     }
   }
+  const deliver = (envelope: Envelope, seq: number) => {
+    if (seq > lastSeen) lastSeen = seq
+    const set = byChannel.get(envelope.channel)
+    if (!set || set.size === 0) return
+    latency.observe((Date.now() - envelope.ts) / 1000)
+    batch.push(new OutgoingEvent(envelope, seq, options.channelAsEvent))
+    if (batch.length > 1) return
+    // Waiting for the rest of the loop turn pays off for broadcasts (one
+    // writev per socket for all of them); an event for a few streams goes
+    // out at once.
+    if (set.size >= COALESCE_FROM_SUBSCRIBERS) setImmediate(flushBatch)
+    else process.nextTick(flushBatch)
+  }
+  // Epoch of the newest envelope received: a recovery page of another log stops there.
+  let currentEpoch: string | undefined
+  const guard = createLogGuard({
+    broker,
+    logger,
+    hub: {
+      connections,
+      channels: () => [...byChannel.keys()],
+      deliver,
+      flush: flushBatch,
+      outgoing,
+      heldForRecovery: (connection) => heldForRecovery.has(connection),
+      abandonRecovery() {
+        if (recoverFrom === undefined) return
+        losses += 1
+        releaseRecoveryHolds()
+      },
+      recovering: () => recoverFrom !== undefined,
+      losses: () => losses,
+      seen(seq) {
+        if (seq > lastSeen) lastSeen = seq
+      },
+      forget() {
+        lastSeen = 0
+      },
+    },
+  })
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
     const seq = seqOf(envelope)
-    const envelopeEpoch = envelope.id.slice(0, envelope.id.lastIndexOf('-'))
-    if (epoch !== undefined && envelopeEpoch !== epoch) {
+    const verdict = guard.onEnvelope(envelope, seq)
+    if (verdict === 'queued') return
+    currentEpoch = epochOf(envelope)
+    if (verdict === 'changed') {
       // Events of the old log still waiting in this tick go out before the reset.
       flushBatch()
       // Redis lost its log: sequences restart, and what was published in
@@ -284,18 +341,7 @@ export function createHub(options: {
         connection.lastSeq = 0
       }
     }
-    epoch = envelopeEpoch
-    if (seq > lastSeen) lastSeen = seq
-    const set = byChannel.get(envelope.channel)
-    if (!set || set.size === 0) return
-    latency.observe((Date.now() - envelope.ts) / 1000)
-    batch.push(new OutgoingEvent(envelope, seq, options.channelAsEvent))
-    if (batch.length > 1) return
-    // Waiting for the rest of the loop turn pays off for broadcasts (one
-    // writev per socket for all of them); an event for a few streams goes
-    // out at once.
-    if (set.size >= COALESCE_FROM_SUBSCRIBERS) setImmediate(flushBatch)
-    else process.nextTick(flushBatch)
+    deliver(envelope, seq)
   })
 
   // One shared keep-alive sweep, written in slices over several ticks so
@@ -324,6 +370,8 @@ export function createHub(options: {
 
   const recover = async (): Promise<void> => {
     if (recoverFrom === undefined) return
+    // A failover may have brought back less than this node saw.
+    if ((await guard.check()) || recoverFrom === undefined) return
     const since = recoverFrom
     const loss = losses
     const streams = [...heldForRecovery]
@@ -339,7 +387,7 @@ export function createHub(options: {
         const page = await pager.next([...byChannel.keys()])
         if (loss !== losses) return
         // A new log: the epoch change already reset every stream.
-        if (epoch !== undefined && page.epoch !== epoch) break
+        if (currentEpoch !== undefined && page.epoch !== currentEpoch) break
         const byCh = new Map<string, OutgoingEvent[]>()
         for (const envelope of page.envelopes) {
           const list = byCh.get(envelope.channel)
@@ -407,6 +455,9 @@ export function createHub(options: {
     },
     busLost,
     recover,
+    checkLog: () => guard.check().then(() => {}),
+    isRetired: (epoch) => guard.isRetired(epoch),
+    servingNewLog: () => guard.serving(),
     connections,
     async attach(connection, channels) {
       connections.add(connection)

@@ -61,6 +61,8 @@ function floorsOf(
  */
 export async function replayHistory(request: ReplayRequest): Promise<ReplayOutcome> {
   const { broker, hub, connection, lastEventId, pacing } = request
+  // Not from a log that went backwards since this node last looked.
+  await hub.checkLog()
   const parsed = parseEventId(lastEventId)
   const resetAll = (reason: ResetEventData['reason'], at: LogHead): ReplayOutcome => {
     const reset: ResetEventData = { channels: [...connection.channels], reason }
@@ -73,6 +75,15 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
     return resetAll('invalid-cursor', await replayBudgetOf(broker).run(() => broker.head()))
   }
   const { cursor } = parsed
+  if (hub.isRetired(cursor.epoch)) {
+    const head = await replayBudgetOf(broker).run(() => broker.head())
+    if (hub.servingNewLog()) {
+      // The node is about to reset every stream and send it the new log.
+      connection.goLive(0)
+      return { replayed: 0, reset: undefined, head, pages: 0 }
+    }
+    return resetAll('epoch-changed', head)
+  }
   const pager = createHistoryPager(broker, {
     from: cursor.seq,
     floors: floorsOf(request.grantedAt, cursor.epoch),

@@ -33,6 +33,7 @@ function spawnRedis(
   port: number,
   tls?: TlsFiles & { port: number },
   dataDir?: string,
+  extra: readonly string[] = [],
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -63,6 +64,7 @@ function spawnRedis(
               'no',
             ]
           : []),
+        ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -119,18 +121,35 @@ async function ping(port: number): Promise<boolean> {
  * Starts a throw-away `redis-server` on a free port of 127.0.0.1, never the
  * standard port 6379; with `tls`, also a TLS port. Without `persist` it keeps
  * nothing (a restart comes back empty); with it, every write is in an
- * append-only file fsynced at once, so even a SIGKILL loses nothing.
+ * append-only file fsynced at once, so even a SIGKILL loses nothing. With
+ * `replicaOf` it replicates that port (through a `startTcpProxy` to make
+ * the link lag or fail).
  */
 export async function startRedis(
-  options: { tls?: TlsFiles; persist?: boolean } = {},
+  options: {
+    tls?: TlsFiles
+    persist?: boolean
+    /** Starts a replica of the Redis (or TCP proxy) at this port of 127.0.0.1. */
+    replicaOf?: number
+  } = {},
 ): Promise<RedisProcess> {
   let port = await freePort()
   const tls = options.tls ? { ...options.tls, port: await freePort() } : undefined
   const dataDir = options.persist ? mkdtempSync(join(tmpdir(), 'redisse-redis-')) : undefined
+  // A replica writes the snapshot it syncs from: into a folder of its own.
+  const extra =
+    options.replicaOf === undefined
+      ? []
+      : [
+          '--replicaof',
+          '127.0.0.1',
+          String(options.replicaOf),
+          ...(dataDir ? [] : ['--dir', mkdtempSync(join(tmpdir(), 'redisse-replica-'))]),
+        ]
   let child: ChildProcess | undefined
   for (let attempt = 0; !child; attempt++) {
     try {
-      child = await spawnRedis(port, tls, dataDir)
+      child = await spawnRedis(port, tls, dataDir, extra)
     } catch (err) {
       if (attempt >= 3) throw err
       port = await freePort()
@@ -162,7 +181,7 @@ export async function startRedis(
     stop,
     async restart() {
       await stop({ hard: true })
-      child = await spawnRedis(port, tls, dataDir)
+      child = await spawnRedis(port, tls, dataDir, extra)
     },
   }
 }

@@ -31,19 +31,43 @@ function masterKnown(port: number, name: string): Promise<boolean> {
   })
 }
 
+/** Timings of a Sentinel, short in failover tests so a promotion takes about a second. */
+export interface SentinelTimings {
+  /** `down-after-milliseconds`: silence after which the master counts as down. */
+  downAfter?: number
+  /** `failover-timeout`, ms. */
+  failoverTimeout?: number
+}
+
 /**
  * Starts a Redis Sentinel on a free port of 127.0.0.1 monitoring the master
  * at `masterPort` under the name `redisse-test` (sentinel mode of the same
- * `redis-server` binary; its config lives in a temporary folder).
+ * `redis-server` binary; its config lives in a temporary folder). Without
+ * `timings`, Sentinel's own defaults apply.
  */
-export async function startSentinel(masterPort: number): Promise<SentinelProcess> {
+export async function startSentinel(
+  masterPort: number,
+  timings: SentinelTimings = {},
+): Promise<SentinelProcess> {
   const port = await freePort()
   const name = 'redisse-test'
   const dir = mkdtempSync(join(tmpdir(), 'redisse-sentinel-'))
   const config = join(dir, 'sentinel.conf')
   writeFileSync(
     config,
-    `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+      ...(timings.downAfter === undefined
+        ? []
+        : [`sentinel down-after-milliseconds ${name} ${timings.downAfter}`]),
+      ...(timings.failoverTimeout === undefined
+        ? []
+        : [`sentinel failover-timeout ${name} ${timings.failoverTimeout}`]),
+      '',
+    ].join('\n'),
   )
   const child: ChildProcess = spawn(bin, [config, '--sentinel', '--loglevel', 'warning'], {
     stdio: 'ignore',

@@ -111,6 +111,19 @@ export interface Broker {
    * only carry envelopes they built themselves leave it out.
    */
   readonly droppedEnvelopes?: number
+  /**
+   * Whether the log still holds `envelope`, as received from the bus: false
+   * when it does not (a failover to a replica that lagged lost it),
+   * undefined when history cannot tell (disabled, trimmed or expired).
+   * Absent on brokers whose log cannot go backwards (embedded).
+   */
+  holds?(envelope: Envelope): Promise<boolean | undefined>
+  /**
+   * Replaces epoch `from` by `to` (the log went backwards) unless another
+   * node did already; resolves to the head in force afterwards. Absent on
+   * brokers whose log cannot go backwards.
+   */
+  replaceEpoch?(from: string, to: string): Promise<LogHead>
   /** Registers the single receiver of every envelope of subscribed channels. */
   onEnvelope(listener: (envelope: Envelope) => void): void
   /** Registers the receiver of subject edits (token mode). */

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto'
 import {
   createKeys,
   type Envelope,
+  EPOCH_PATTERN,
+  formatEnvelope,
   formatHistoryRules,
   hashToken,
   parseControl,
+  REPLACE_EPOCH_SCRIPT,
   RedisseError,
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
@@ -284,6 +287,45 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         through: complete === 1 || last === null ? Number(head) : Number(last),
         complete: complete === 1,
       }
+    },
+    async holds(envelope) {
+      const seq = String(envelope.id.slice(envelope.id.lastIndexOf('-') + 1))
+      const history = keys.history(envelope.channel)
+      const results = await bounded(
+        'check that history holds an event',
+        command
+          .multi()
+          .hget(keys.historyMeta(envelope.channel), 'last')
+          .zrangebyscore(history, seq, seq)
+          .zrange(history, '0', '0', 'WITHSCORES')
+          .exec(),
+      )
+      if (!results) throw new Error('history read aborted')
+      const failed = results.find((r) => r[0])
+      if (failed) throw failed[0]
+      const last = results[0]?.[1] as string | null
+      const atSeq = (results[1]?.[1] ?? []) as string[]
+      const oldest = (results[2]?.[1] ?? []) as string[]
+      if (atSeq.length > 0) return atSeq.includes(formatEnvelope(envelope))
+      // Missing although the channel's log ends before it or its held
+      // window spans its place. (An event published with a history size of
+      // 0 among held ones looks the same: a needless reset, never a loss.)
+      if (last !== null && Number(last) < Number(seq)) return false
+      if (oldest[1] !== undefined && Number(oldest[1]) <= Number(seq)) return false
+      return undefined
+    },
+    async replaceEpoch(from, to) {
+      const reply = await bounded(
+        'replace the epoch',
+        command.eval(REPLACE_EPOCH_SCRIPT, 2, keys.epoch, keys.seq, from, to),
+      )
+      const [epoch, seq] = (Array.isArray(reply) ? reply : []) as unknown[]
+      // Whatever else sits in those keys is not a log to follow.
+      if (typeof epoch !== 'string' || (epoch !== '' && !EPOCH_PATTERN.test(epoch))) {
+        throw new Error(`the epoch key holds ${JSON.stringify(String(epoch).slice(0, 40))}`)
+      }
+      if (!Number.isSafeInteger(Number(seq))) throw new Error('the sequence key holds no integer')
+      return { epoch: epoch === '' ? undefined : epoch, seq: Number(seq) }
     },
     async subscribe(channel) {
       await boundedSub(`subscribe to ${channel}`, subscriber.subscribe(keys.pubsub(channel)))

@@ -1,0 +1,302 @@
+import { type Envelope, formatCursor, newEpoch } from '@redisse/protocol'
+import type { Broker, LogHead } from './broker/Broker'
+import type { Connection } from './Connection'
+import { createHistoryPager, PAGE_BYTES } from './createHistoryPager'
+import type { Logger } from './createLogger'
+import { createLogWatch, epochOf, type LogVerdict } from './createLogWatch'
+import type { OutgoingEvent } from './OutgoingEvent'
+
+/** Longest wait for one Redis read or the epoch replacement, ms. */
+const GUARD_TIMEOUT = 2000
+/** Most events of the new log sent after a regression before the streams get the reset alone. */
+const MAX_MISSED = 10_000
+/** Most history pages read for them. */
+const MAX_PAGES = 1000
+
+/** What the guard needs of the hub. */
+export interface GuardedHub {
+  readonly connections: Iterable<Connection>
+  /** Channels with local listeners. */
+  channels(): string[]
+  /** Queues a bus envelope for the local streams of its channel. */
+  deliver(envelope: Envelope, seq: number): void
+  /** Writes what is queued now. */
+  flush(): void
+  /** An envelope as an event for streams. */
+  outgoing(envelope: Envelope): OutgoingEvent
+  /** Whether the connection's live frames wait for the node's recovery (not for its own replay). */
+  heldForRecovery(connection: Connection): boolean
+  /** Ends a recovery in progress: nothing more is read; streams write what they hold, in order. */
+  abandonRecovery(): void
+  /** Whether a bus loss is not recovered yet. */
+  recovering(): boolean
+  /** Bus losses so far. */
+  losses(): number
+  /** Raises the newest sequence of the log followed (where a later recovery reads from). */
+  seen(seq: number): void
+  /** Forgets the newest sequence: the log it belonged to went backwards. */
+  forget(): void
+}
+
+/** Detects a log that went backwards and turns it into a new epoch. */
+export interface LogGuard {
+  /** Files an envelope from the bus: `queued` when the guard delivers it itself, later. */
+  onEnvelope(envelope: Envelope, seq: number): LogVerdict | 'queued'
+  /**
+   * Checks that Redis still holds the newest event this node received
+   * (run after a bus loss, and before a replay reads the log). Never rejects.
+   * @returns true when the log went backwards: the guard took the streams over
+   */
+  check(): Promise<boolean>
+  /** True for an epoch whose log went backwards: its cursors name no place in the log. */
+  isRetired(epoch: string): boolean
+  /** True while the streams of a log that went backwards are still to be served (reset, then the new log). */
+  serving(): boolean
+}
+
+function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} took over ${GUARD_TIMEOUT} ms`)),
+      GUARD_TIMEOUT,
+    )
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Guards a node against a log that went backwards: Redis failed over to a
+ * replica that lagged, so sequences streams already saw are handed out
+ * again to other events, under the same epoch. Every stream would drop
+ * those as duplicates, and every cursor of the lost events would resume at
+ * a place the new log reused.
+ *
+ * Signs: an envelope at or before a sequence the bus already delivered, a
+ * head behind it, or the newest event received missing from history after
+ * a bus loss. Then the node replaces the epoch in Redis (guarded, so
+ * concurrent nodes agree on one), sends every stream the new log's events
+ * it has not seen (live ones held meanwhile, and after a bus loss those
+ * history holds from after the newest event it had), then `redisse:reset`
+ * with a cursor of the new epoch; new events follow. Cursors of the old
+ * epoch get a reset wherever they come back.
+ */
+export function createLogGuard(options: {
+  broker: Broker
+  logger: Logger
+  hub: GuardedHub
+}): LogGuard {
+  const { broker, logger, hub } = options
+  const watch = createLogWatch()
+  const { holds, replaceEpoch } = broker
+  // Brokers whose log cannot go backwards (embedded) need no guard.
+  const guarded = holds !== undefined && replaceEpoch !== undefined
+  // Set while the epoch is being replaced: envelopes wait here, in order.
+  let queue: Envelope[] | undefined
+  // A regression seen while the bus was away, handled once it is back.
+  let deferred:
+    | { sign: string; tip: Envelope | undefined; swap: Promise<LogHead | undefined> }
+    | undefined
+  // An epoch whose replacement failed, retried at the next check.
+  let unreplaced: string | undefined
+  let checking: Promise<boolean> | undefined
+  let checkedAtLoss = -1
+
+  const replace = async (from: string): Promise<LogHead | undefined> => {
+    if (!replaceEpoch) return undefined
+    try {
+      const head = await bounded(replaceEpoch.call(broker, from, newEpoch()), 'replacing the epoch')
+      watch.replaced(from, head)
+      unreplaced = undefined
+      return head.epoch === undefined ? undefined : head
+    } catch (err) {
+      unreplaced = from
+      logger.error('cannot replace the epoch of a log that went backwards', { err: String(err) })
+      return undefined
+    }
+  }
+
+  // Events of the new log this node missed while away: those history
+  // holds that were published after the newest event it had received. Its
+  // sequences may lie below what the node saw, so the read starts at 0; it
+  // is paged, and bounded: past MAX_MISSED the streams get the reset only.
+  const missedSince = async (tip: Envelope | undefined): Promise<Envelope[]> => {
+    if (tip === undefined) return []
+    try {
+      const pager = createHistoryPager(broker, { from: 0, pageBytes: PAGE_BYTES })
+      const channels = hub.channels()
+      const missed: Envelope[] = []
+      for (let pages = 0; pages < MAX_PAGES; pages++) {
+        const page = await bounded(pager.next(channels), 'reading history')
+        for (const envelope of page.envelopes) if (envelope.ts > tip.ts) missed.push(envelope)
+        if (missed.length > MAX_MISSED) throw new Error(`more than ${MAX_MISSED} events to send`)
+        if (page.complete) return missed
+      }
+      throw new Error(`history not read whole in ${MAX_PAGES} pages`)
+    } catch (err) {
+      logger.warn('cannot read what the new log holds: streams get a reset only', {
+        err: String(err),
+      })
+      return []
+    }
+  }
+
+  const finish = (head: LogHead | undefined, missed: Envelope[]) => {
+    const queued = queue ?? []
+    queue = undefined
+    // Live events that came before the replacement belong to the new log
+    // as much as those history holds from while the node was away.
+    const ids = new Set<string>()
+    const events = [
+      ...missed,
+      ...queued.filter((e) => head === undefined || epochOf(e) !== head.epoch),
+    ]
+      .filter((e) => !ids.has(e.id) && ids.add(e.id))
+      .map((e) => hub.outgoing(e))
+      .sort((a, b) => a.seq - b.seq)
+    // First the reset: the stream's place in the old log is gone. Its id
+    // names the place in the new epoch just before the new log's events
+    // that follow (history holds them there, of whichever epoch), so a
+    // stream cut meanwhile resumes with them.
+    for (const connection of hub.connections) {
+      if (connection.closed || connection.channels.size === 0) continue
+      const first = events.find((e) => connection.channels.has(e.envelope.channel))
+      const seq = first === undefined ? (head?.seq ?? 0) : first.seq - 1
+      const id = head?.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq })
+      connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' }, id)
+      for (const event of events) {
+        if (connection.channels.has(event.envelope.channel)) connection.replay(event)
+      }
+    }
+    // Held streams write what they hold and what was just added, in order.
+    hub.abandonRecovery()
+    if (head !== undefined) {
+      for (const connection of hub.connections) {
+        if (connection.lastSeq < head.seq && !connection.holding) connection.lastSeq = head.seq
+      }
+      hub.seen(head.seq)
+    }
+    for (const envelope of queued) hub.deliver(envelope, seqOfId(envelope.id))
+  }
+
+  // `tip`: the newest event received of the log that went backwards;
+  // `replaced`: its epoch, when the watch already follows the new one.
+  const wentBack = (sign: string, tip: Envelope | undefined, replaced?: string) => {
+    const from = replaced ?? watch.epoch
+    if (queue !== undefined || deferred !== undefined || from === undefined) return
+    if (replaced === undefined) watch.regressed()
+    logger.warn(
+      'the log went backwards (a failover to a replica that lagged?): replacing its epoch',
+      {
+        epoch: from,
+        sign,
+      },
+    )
+    hub.flush()
+    hub.forget()
+    // What streams get from now on comes from the new log, under reused sequences.
+    for (const connection of hub.connections) connection.lastSeq = 0
+    const swap = replace(from)
+    // The bus is away (streams are held): they are served once it is back.
+    if (broker.state !== 'ready') deferred = { sign, tip, swap }
+    else serve(tip, swap)
+  }
+
+  const serve = (tip: Envelope | undefined, swap: Promise<LogHead | undefined>) => {
+    const recovering = hub.recovering()
+    for (const connection of [...hub.connections]) {
+      // Its own replay read the old log: it reconnects and is reset then.
+      if (connection.holding && !hub.heldForRecovery(connection)) connection.close('write-error')
+    }
+    queue = []
+    void (async () => {
+      const head = await swap
+      finish(head, recovering ? await missedSince(tip) : [])
+    })()
+  }
+
+  // A regression seen while the bus was away, served once it is back (a
+  // check already in flight when it came back must not skip it).
+  const serveDeferred = (): boolean => {
+    if (deferred === undefined || broker.state !== 'ready') return false
+    const { tip, swap } = deferred
+    deferred = undefined
+    serve(tip, swap)
+    return true
+  }
+
+  const run = async (): Promise<boolean> => {
+    const handled = await inspect()
+    return serveDeferred() || handled
+  }
+
+  const inspect = async (): Promise<boolean> => {
+    const loss = hub.losses()
+    const epoch = watch.epoch
+    const tip = watch.tip
+    const high = watch.high
+    if (epoch === undefined || queue !== undefined || !holds) return queue !== undefined
+    if (deferred !== undefined) return false
+    try {
+      if (unreplaced !== undefined) await replace(unreplaced)
+      const head = await bounded(broker.head(), 'reading the log head')
+      let back = watch.behind(head, high)
+      // Also under an epoch another node put in place after seeing the
+      // regression first: this node's streams still have to be served.
+      if (!back && tip !== undefined && head.epoch !== undefined) {
+        back = (await bounded(holds.call(broker, tip), 'reading history')) === false
+      }
+      if (watch.epoch !== epoch || queue !== undefined) return queue !== undefined
+      if (!back) {
+        checkedAtLoss = loss
+        return false
+      }
+      wentBack(tip ? `event ${tip.id} of ${tip.channel} is not in history` : 'head', tip)
+      return queue !== undefined
+    } catch (err) {
+      logger.warn('cannot check that the log still holds what this node saw', { err: String(err) })
+      return false
+    }
+  }
+
+  return {
+    onEnvelope(envelope, seq) {
+      const tip = watch.tip
+      const from = watch.epoch
+      const verdict = watch.envelope(envelope, seq)
+      if (!guarded) return verdict === 'regressed' ? 'next' : verdict
+      if (verdict === 'regressed') {
+        wentBack(`event ${envelope.id} of ${envelope.channel} came again`, tip)
+      } else if (verdict === 'changed' && hub.recovering() && tip !== undefined) {
+        // The epoch changed while this node was away (another node saw the
+        // log go backwards, or Redis lost its data): serve its streams the
+        // new log's events from history, as if it had seen it itself.
+        wentBack(`epoch ${epochOf(envelope)} replaced ${from} meanwhile`, tip, from)
+        if (queue === undefined) return 'next'
+      }
+      if (queue === undefined) return verdict === 'regressed' ? 'next' : verdict
+      queue.push(envelope)
+      return 'queued'
+    },
+    check() {
+      if (!guarded) return Promise.resolve(false)
+      if (!hub.recovering() && deferred === undefined && checkedAtLoss === hub.losses()) {
+        return Promise.resolve(false)
+      }
+      checking ??= run().finally(() => {
+        checking = undefined
+      })
+      return checking
+    },
+    isRetired(epoch) {
+      return watch.isRetired(epoch)
+    },
+    serving() {
+      return deferred !== undefined || queue !== undefined
+    },
+  }
+}
+
+function seqOfId(id: string): number {
+  return Number(id.slice(id.lastIndexOf('-') + 1))
+}
