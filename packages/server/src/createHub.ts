@@ -324,7 +324,14 @@ export function createHub(options: {
       const end = Math.min(at + SWEEP_SLICE, due.length)
       for (; at < end; at++) {
         const connection = due[at]!
-        if (!connection.closed) connection.heartbeat()
+        if (connection.closed) continue
+        // A timer callback: a transport that throws would end the process.
+        try {
+          connection.heartbeat()
+        } catch (err) {
+          deliveryFailed(connection, err)
+          connection.close('write-error')
+        }
       }
       if (at < due.length) setImmediate(slice)
     }
