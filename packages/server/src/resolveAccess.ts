@@ -31,7 +31,15 @@ export function tokenOf(
   for (const part of req.headers.cookie?.split(';') ?? []) {
     const eq = part.indexOf('=')
     if (eq > 0 && part.slice(0, eq).trim() === cookieName) {
-      return decodeURIComponent(part.slice(eq + 1).trim()) || undefined
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim()) || undefined
+      } catch {
+        // A cookie we cannot read is no credential: 401, not a server error.
+        throw new RedisseError(
+          'unauthorized',
+          `the ${cookieName} cookie is not valid %-encoding: set it to the token as issued`,
+        )
+      }
     }
   }
   return undefined
