@@ -11,7 +11,13 @@ import {
 import { Redis } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Broker, HistoryPage, HistoryPageRequest } from '../src/broker/Broker'
-import { createLogger, createRedisBroker, createServer, type RedisseServer } from '../src/index'
+import {
+  createEmbeddedBroker,
+  createLogger,
+  createRedisBroker,
+  createServer,
+  type RedisseServer,
+} from '../src/index'
 
 // Issue 14 §1 under the node's own recovery after a bus outage: it runs on
 // a broker state change, outside any request, so a rejection there would
@@ -359,4 +365,39 @@ describe('issue 14: a SUBSCRIBE repeated after a reconnect that fails', () => {
     await expectEveryoneCaughtUp(server, pub, clients)
     expect(rejections).toEqual([])
   }, 30_000)
+})
+
+describe('issue 14: a first SUBSCRIBE that fails after its streams left', () => {
+  it('ends only the streams waiting on it, not those a later SUBSCRIBE of the channel serves', async () => {
+    let first: { reject(err: Error): void } | undefined
+    let calls = 0
+    const broker = withFaults(createEmbeddedBroker(), {
+      subscribe: (channel, subscribe) => {
+        if (channel !== 'late') return subscribe()
+        calls += 1
+        if (calls > 1) return subscribe()
+        return new Promise<void>((_resolve, reject) => {
+          first = { reject }
+        })
+      },
+    })
+    const server = createServer({ logger: 'silent', public: true, broker })
+    cleanup.push(() => server.close())
+    const { url } = await server.listen(0, '127.0.0.1')
+    // A waits on the first SUBSCRIBE, then leaves; B joins afterwards.
+    const a = await openSse(`${url}/?channel=late`)
+    await waitFor(() => first !== undefined, { what: 'the first SUBSCRIBE in flight' })
+    a.close()
+    await waitFor(() => server.stats().connections === 0, { what: 'A gone' })
+    const b = await openWs(`${url}/?channel=late`)
+    cleanup.push(() => b.close())
+    // The first SUBSCRIBE fails only now, once B's own is queued behind it.
+    first?.reject(new Error('Command timed out'))
+    await b.waitForFrames(1, 5000, (f) => f.type === 'redisse:ready')
+    await broker.publish({ channel: 'late', type: 'marker', data: 1 })
+    const frames = await b.waitForFrames(1, 5000, (f) => f.type === 'marker')
+    expect(frames).toHaveLength(1)
+    expect(b.isClosed).toBe(false)
+    expect(rejections).toEqual([])
+  })
 })
