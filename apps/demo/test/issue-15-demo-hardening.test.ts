@@ -235,3 +235,33 @@ describe('a page whose token expires', () => {
     }
   })
 })
+
+// Issue 15, item 11: the demo's stats name who is in which private room.
+describe('GET /events/stats and /events/metrics', () => {
+  it('are not served without DEMO_STATS_KEY, even to a signed-in user', async () => {
+    const server = await start()
+    const session = await signIn(server, 'ann')
+    for (const path of ['/events/stats', '/events/metrics']) {
+      const anonymous = await fetch(`${server.url}${path}`)
+      const signedIn = await fetch(`${server.url}${path}`, {
+        headers: { authorization: `Bearer ${session}` },
+      })
+      for (const res of [anonymous, signedIn]) {
+        const text = await res.text()
+        expect(res.status).not.toBe(200)
+        expect(text).not.toContain('room:')
+        expect(text).not.toContain('ann')
+      }
+    }
+  })
+
+  it('are served to the bearer of DEMO_STATS_KEY only', async () => {
+    const server = await start({ statsKey: 'demo-stats-key-1' })
+    expect((await fetch(`${server.url}/events/stats`)).status).toBe(401)
+    const res = await fetch(`${server.url}/events/stats`, {
+      headers: { authorization: 'Bearer demo-stats-key-1' },
+    })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ connections: 0 })
+  })
+})

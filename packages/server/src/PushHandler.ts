@@ -58,7 +58,9 @@ export interface PushConnection {
 /**
  * App callbacks for every connection, the Rack push proposal in Node (Agoo,
  * Iodine). All optional. SSE and poll connections get every callback except
- * `onMessage`; a poll connection lives for one request.
+ * `onMessage`; a poll connection lives for one request. A callback that
+ * throws, or returns a promise that rejects, is logged as an error and
+ * changes nothing else.
  */
 export interface PushHandler {
   /** The connection is open, its replay sent and its channels live. */

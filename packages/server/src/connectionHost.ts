@@ -23,10 +23,22 @@ function callPush<K extends 'onOpen' | 'onClose' | 'onDrained'>(
   const fn = ctx.options.push?.[hook] as ((...a: unknown[]) => void) | undefined
   if (!fn) return
   try {
-    fn.apply(ctx.options.push, args)
+    settleHook(ctx, hook, fn.apply(ctx.options.push, args))
   } catch (err) {
     ctx.options.logger.error(`push.${hook} threw`, { err: String(err) })
   }
+}
+
+/**
+ * The hooks are typed `void`, but an `async` one type-checks too: a
+ * rejection it returns is logged like a throw, never left unhandled (which
+ * would end the process).
+ */
+export function settleHook(ctx: ServerContext, hook: string, result: unknown): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return
+  ;(result as PromiseLike<unknown>).then(undefined, (err: unknown) => {
+    ctx.options.logger.error(`push.${hook} failed`, { err: String(err) })
+  })
 }
 
 /** The one {@link ConnectionHost} of a server (made on first use). */

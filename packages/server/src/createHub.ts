@@ -1,7 +1,13 @@
 import type { Envelope } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import type { Connection } from './Connection'
-import { createHistoryPager, type ReplayPacing, replayPacing } from './createHistoryPager'
+import {
+  createHistoryPager,
+  type HistoryPager,
+  type PagerPage,
+  type ReplayPacing,
+  replayPacing,
+} from './createHistoryPager'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import { createLogGuard } from './createLogGuard'
 import type { Logger } from './createLogger'
@@ -13,6 +19,10 @@ import type { CloseReason, Transport } from './PushHandler'
 const SWEEP_SLICE = 2000
 /** Subscribers from which an event waits for the end of the loop turn, to share writes with others. */
 const COALESCE_FROM_SUBSCRIBERS = 100
+/** Tries of one history read of the recovery after a bus outage before its streams are ended. */
+const RECOVERY_READ_ATTEMPTS = 3
+/** Wait before the next try of a failed recovery read, times the tries so far, ms. */
+const RECOVERY_RETRY_MS = 200
 
 /** Counters the hub keeps for `/stats` and `/metrics`. */
 export interface HubCounters {
@@ -154,16 +164,21 @@ export function createHub(options: {
       })
       .catch((err: unknown) => {
         logger.error(`cannot ${op} channel`, { channel, err: String(err) })
-        if (op !== 'subscribe') return
+        if (op === 'unsubscribe') return
         // Nobody may stay on a channel the node does not hear: the streams
         // waiting for it end, and their clients reconnect and resume
         // (unless a later SUBSCRIBE of the channel now decides for them).
-        if (subscribing.get(channel) === next) {
+        // After a reconnect, a channel not heard again is one whose streams
+        // would stay silent: they end too (unless the bus is already lost
+        // again, and the next reconnect subscribes once more).
+        const deaf =
+          op === 'subscribe' ? subscribing.get(channel) === next : broker.state === 'ready'
+        if (deaf) {
           for (const connection of [...(byChannel.get(channel) ?? [])]) {
             connection.close('broker-unavailable')
           }
         }
-        throw err
+        if (op === 'subscribe') throw err
       })
     const tail = next.catch(() => {})
     busQueue.set(channel, tail)
@@ -222,7 +237,9 @@ export function createHub(options: {
   const heldForRecovery = new Set<Connection>()
   const releaseRecoveryHolds = () => {
     recoverFrom = undefined
-    for (const connection of heldForRecovery) connection.goLive(connection.lastSeq)
+    for (const connection of [...heldForRecovery]) {
+      onStream(connection, () => connection.goLive(connection.lastSeq))
+    }
     heldForRecovery.clear()
   }
   const holdForRecovery = (connection: Connection) => {
@@ -353,7 +370,14 @@ export function createHub(options: {
       const end = Math.min(at + SWEEP_SLICE, due.length)
       for (; at < end; at++) {
         const connection = due[at]!
-        if (!connection.closed) connection.heartbeat()
+        if (connection.closed) continue
+        // A timer callback: a transport that throws would end the process.
+        try {
+          connection.heartbeat()
+        } catch (err) {
+          deliveryFailed(connection, err)
+          connection.close('write-error')
+        }
       }
       if (at < due.length) setImmediate(slice)
     }
@@ -368,6 +392,40 @@ export function createHub(options: {
     for (const connection of connections) holdForRecovery(connection)
   }
 
+  // One stream's failure to take a recovered page (an event it cannot
+  // encode, from a custom broker) ends that stream, not the recovery of the
+  // others: its client reconnects and resumes from its cursor.
+  const onStream = (connection: Connection, work: () => void): void => {
+    try {
+      work()
+    } catch (err) {
+      deliveryFailed(connection, err)
+      connection.close('write-error')
+    }
+  }
+
+  // A history read of the recovery that fails is tried again a few times
+  // (a timeout or a reconnect in between is often transient) before the
+  // streams are given up on.
+  const readPage = async (pager: HistoryPager, loss: number): Promise<PagerPage | undefined> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await pager.next([...byChannel.keys()])
+      } catch (err) {
+        logger.error('cannot read history to recover missed events', {
+          attempt,
+          of: RECOVERY_READ_ATTEMPTS,
+          err: String(err),
+        })
+        if (attempt >= RECOVERY_READ_ATTEMPTS || loss !== losses || broker.state !== 'ready') {
+          return undefined
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS * attempt))
+        if (loss !== losses) return undefined
+      }
+    }
+  }
+
   const recover = async (): Promise<void> => {
     if (recoverFrom === undefined) return
     // A failover may have brought back less than this node saw.
@@ -379,15 +437,18 @@ export function createHub(options: {
     // A stream that holds no room for a page is cut sooner than in its own
     // replay: every stream's live events wait for this one.
     const stallMs = Math.min(pacing.stallMs, 5000)
-    const pager = createHistoryPager(broker, { from: since, pageBytes: pacing.pageBytes })
     let complete = false
     let recovered = 0
     try {
+      const pager = createHistoryPager(broker, { from: since, pageBytes: pacing.pageBytes })
       for (;;) {
-        const page = await pager.next([...byChannel.keys()])
-        if (loss !== losses) return
+        const page = await readPage(pager, loss)
+        if (loss !== losses || !page) break
         // A new log: the epoch change already reset every stream.
-        if (currentEpoch !== undefined && page.epoch !== currentEpoch) break
+        if (currentEpoch !== undefined && page.epoch !== currentEpoch) {
+          complete = true
+          break
+        }
         const byCh = new Map<string, OutgoingEvent[]>()
         for (const envelope of page.envelopes) {
           const list = byCh.get(envelope.channel)
@@ -403,36 +464,47 @@ export function createHub(options: {
             connection.recoveryPending = true
             continue
           }
-          const gapped = [...connection.channels].filter((channel) => gaps.has(channel))
-          if (gapped.length > 0) connection.reset({ channels: gapped, reason: 'history-gap' })
-          const due: OutgoingEvent[] = []
-          for (const channel of connection.channels) due.push(...(byCh.get(channel) ?? []))
-          due.sort((a, b) => a.seq - b.seq)
-          const sent = connection.replayPage(due, page.through)
-          recovered += sent
-          counters.recovered += sent
+          onStream(connection, () => {
+            const gapped = [...connection.channels].filter((channel) => gaps.has(channel))
+            if (gapped.length > 0) connection.reset({ channels: gapped, reason: 'history-gap' })
+            const due: OutgoingEvent[] = []
+            for (const channel of connection.channels) due.push(...(byCh.get(channel) ?? []))
+            due.sort((a, b) => a.seq - b.seq)
+            const sent = connection.replayPage(due, page.through)
+            recovered += sent
+            counters.recovered += sent
+          })
           if (connection.heldDropped > dropped) dropped = connection.heldDropped
         }
-        if (page.complete && page.head >= dropped) break
+        if (page.complete && page.head >= dropped) {
+          complete = true
+          break
+        }
         await Promise.all(
           streams.map((connection) =>
             connection.replaying ? true : connection.waitWritable(pacing.lowWater, stallMs),
           ),
         )
-        if (loss !== losses) return
+        if (loss !== losses) break
       }
-      complete = true
-      logger.warn('recovered events missed while the bus was away', { since, events: recovered })
+      if (complete) {
+        logger.warn('recovered events missed while the bus was away', { since, events: recovered })
+      }
     } catch (err) {
       logger.error('cannot recover missed events from history', { err: String(err) })
     }
     // A bus lost again meanwhile keeps every stream held for the next recovery.
     if (loss !== losses || broker.state !== 'ready') return
     if (!complete) {
-      // Without history there is no way to know what was missed: say so.
-      for (const connection of heldForRecovery) {
-        if (connection.channels.size === 0) continue
-        connection.reset({ channels: [...connection.channels], reason: 'history-gap' })
+      // What was missed cannot be read now, but history may well still hold
+      // it: the streams end, and their clients reconnect and resume from
+      // their cursors (a reset would cost each of them a refetch, and claim
+      // a loss that may not be).
+      // A stream in its own replay reads once more instead (and is ended
+      // by it if that read fails too).
+      for (const connection of [...heldForRecovery]) {
+        if (connection.replaying) connection.recoveryPending = true
+        else connection.close('broker-unavailable')
       }
     }
     releaseRecoveryHolds()

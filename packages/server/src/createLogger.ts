@@ -14,11 +14,21 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 // Secrets that can ride in URLs or error text; they never reach a log line.
 const SECRET_PARAMS = /([?&](?:access_token|token|key)=)[^&\s"]*/gi
 const BEARER = /(bearer\s+)[^\s"]+/gi
+// The password of `scheme://user:password@host` (a Redis or AMQP URL, a
+// database URL in an app's error).
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s/@"]*@/gi
 
-/** Replaces token values in any text with `[redacted]`. */
+/** Replaces token values and URL passwords in any text with `[redacted]`. */
 export function redact(text: string): string {
-  return text.replace(SECRET_PARAMS, '$1[redacted]').replace(BEARER, '$1[redacted]')
+  return text
+    .replace(SECRET_PARAMS, '$1[redacted]')
+    .replace(BEARER, '$1[redacted]')
+    .replace(URL_PASSWORD, '$1[redacted]@')
 }
+
+// Applied to every value of a line, nested ones included.
+const redactValue = (_key: string, value: unknown): unknown =>
+  typeof value === 'string' ? redact(value) : value instanceof Error ? redact(value.message) : value
 
 /**
  * A logger writing JSON lines (`{"level","time","msg",...fields}`) to
@@ -38,10 +48,8 @@ export function createLogger(
         time: new Date().toISOString(),
         msg: redact(msg),
       }
-      for (const [k, v] of Object.entries(fields ?? {})) {
-        entry[k] = typeof v === 'string' ? redact(v) : v instanceof Error ? redact(v.message) : v
-      }
-      write(JSON.stringify(entry))
+      for (const [k, v] of Object.entries(fields ?? {})) entry[k] = v
+      write(JSON.stringify(entry, redactValue))
     }
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
 }

@@ -143,7 +143,15 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     }
     // Every channel is heard again before history is read for what was missed.
     if (state === 'ready' && previousState === 'reconnecting') {
-      void hub.resubscribe().then(() => hub.recover())
+      // Runs outside any request: a rejection left unhandled would end the process.
+      void hub
+        .resubscribe()
+        .then(() => hub.recover())
+        .catch((err: unknown) => {
+          try {
+            resolved.logger.error('cannot recover after a reconnect', { err: String(err) })
+          } catch {}
+        })
     }
     previousState = state
     if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { RedisseError } from '@redisse/protocol'
 import { WebSocketServer } from 'ws'
 import { type AdmittedAccess, admitConnection, lastEventIdOf } from './admitConnection'
-import { connectionHostOf } from './connectionHost'
+import { connectionHostOf, settleHook } from './connectionHost'
 import { type CorsOptions, isSameOrigin } from './cors'
 import { parseRequestTarget } from './parseRequestTarget'
 import type { ServerContext } from './ServerContext'
@@ -108,7 +108,7 @@ export function createUpgradeHandler(ctx: ServerContext): {
         ? (conn, text) => {
             ctx.hub.counters.messages += 1
             try {
-              onMessage.call(push, conn, text)
+              settleHook(ctx, 'onMessage', onMessage.call(push, conn, text))
             } catch (err) {
               options.logger.error('push.onMessage threw', { conn: conn.id, err: String(err) })
             }

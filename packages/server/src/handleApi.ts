@@ -49,6 +49,18 @@ async function publish(
   sendJson(res, 200, { id })
 }
 
+/** A %-encoded path segment, decoded; a bad encoding is the client's error (400). */
+function decodeSegment(raw: string, what: 'subject' | 'channel'): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new RedisseError(
+      'invalid-request',
+      `the ${what} in the path is not valid %-encoding: encode it with encodeURIComponent`,
+    )
+  }
+}
+
 const SUBJECT_PATH = /^\/subjects\/([^/]+)(?:\/(tokens|channels)(?:\/([^/]+))?)?$/
 
 async function subjects(
@@ -60,7 +72,7 @@ async function subjects(
   const match = SUBJECT_PATH.exec(path)
   if (!match) return false
   const [, rawSubject = '', kind, rawChannel] = match
-  const subject = validateSubject(decodeURIComponent(rawSubject))
+  const subject = validateSubject(decodeSegment(rawSubject, 'subject'))
   const store = ctx.broker.subjects
   const method = req.method ?? 'GET'
   if (kind === 'tokens' && rawChannel === undefined && method === 'POST') {
@@ -77,10 +89,10 @@ async function subjects(
   } else if (kind === 'channels' && rawChannel === undefined && method === 'GET') {
     sendJson(res, 200, { channels: await store.channels(subject) })
   } else if (kind === 'channels' && rawChannel !== undefined && method === 'PUT') {
-    const channel = validateChannel(decodeURIComponent(rawChannel))
+    const channel = validateChannel(decodeSegment(rawChannel, 'channel'))
     sendJson(res, 200, { added: await store.addChannel(subject, channel) })
   } else if (kind === 'channels' && rawChannel !== undefined && method === 'DELETE') {
-    const channel = validateChannel(decodeURIComponent(rawChannel))
+    const channel = validateChannel(decodeSegment(rawChannel, 'channel'))
     sendJson(res, 200, { removed: await store.removeChannel(subject, channel) })
   } else if (kind === undefined && method === 'DELETE') {
     await store.clear(subject)

@@ -106,6 +106,19 @@ export function startAmqpIngest(options: {
       if (!stopped) schedule()
     })
     const channel = await conn.createChannel()
+    // A channel error also closes the connection, whose close reconnects.
+    channel.on('error', (err: Error) => logger.warn('AMQP channel error', { err: err.message }))
+    // A publish can settle after the connection dropped: amqplib then throws
+    // on ack/nack (in a promise callback or a timer, that would end the
+    // process). The message is redelivered on the next connection anyway.
+    const settle = (msg: import('amqplib').ConsumeMessage, ack: boolean, requeue = false) => {
+      try {
+        if (ack) channel.ack(msg)
+        else channel.nack(msg, false, requeue)
+      } catch (err) {
+        logger.warn('AMQP message left for redelivery: its channel closed', { err: String(err) })
+      }
+    }
     await channel.assertExchange(exchange, 'topic', { durable: true })
     await channel.assertQueue(queue, { durable: true })
     for (const key of amqp.bindingKeys ?? ['#']) await channel.bindQueue(queue, exchange, key)
@@ -127,22 +140,22 @@ export function startAmqpIngest(options: {
           routingKey: msg.fields.routingKey,
           err: String(err),
         })
-        channel.nack(msg, false, false)
+        settle(msg, false)
         return
       }
       options.publish(request).then(
         () => {
           counters.consumed += 1
-          channel.ack(msg)
+          settle(msg, true)
         },
         (err: unknown) => {
           const permanent = isRedisseError(err) && err.status < 500
           logger.warn('AMQP message not published', { err: String(err), requeue: !permanent })
           if (permanent) {
             counters.rejected += 1
-            channel.nack(msg, false, false)
+            settle(msg, false)
           } else {
-            setTimeout(() => channel.nack(msg, false, true), 1000).unref()
+            setTimeout(() => settle(msg, false, true), 1000).unref()
           }
         },
       )

@@ -1,6 +1,15 @@
-import { findRabbitServer, type RabbitProcess, startRabbit, waitFor } from '@redisse/test-utils'
+import { RedisseError } from '@redisse/protocol'
+import {
+  findRabbitServer,
+  type RabbitProcess,
+  startRabbit,
+  startTcpProxy,
+  waitFor,
+} from '@redisse/test-utils'
 import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Broker } from '../src/broker/Broker'
+import { createEmbeddedBroker } from '../src/index'
 import { startServer } from './harness'
 
 const rabbitBin = findRabbitServer()
@@ -93,4 +102,85 @@ describe.skipIf(!rabbitBin)('AMQP ingest against a real RabbitMQ', () => {
     ])
     await conn.close()
   })
+  // A publish still in flight when the AMQP connection drops settles on a
+  // closed channel: amqplib throws on ack/nack there, which inside a
+  // promise callback or a timer would end the process. The message is
+  // redelivered on the new connection instead (at least once).
+  it.each([
+    ['succeeds', 'ack'],
+    ['fails for a moment (Redis away)', 'nack after 1 s'],
+  ])(
+    'survives the connection dropping while a publish that %s is in flight (%s)',
+    async (_what, _then) => {
+      const outcome = _then === 'ack' ? 'resolve' : 'reject'
+      const faults: Array<unknown> = []
+      const onFault = (err: unknown) => faults.push(err)
+      process.on('unhandledRejection', onFault)
+      process.on('uncaughtException', onFault)
+      const proxy = await startTcpProxy(Number(new URL(rabbit.url).port))
+      try {
+        const inner = createEmbeddedBroker()
+        let gate: { resolve(): void; reject(err: Error): void } | undefined
+        let gated = 0
+        const broker: Broker = Object.create(inner, {
+          publish: {
+            value: async (request: Parameters<Broker['publish']>[0]) => {
+              if (request.type === 'held') gated += 1
+              if (request.type === 'held' && gated === 1) {
+                await new Promise<void>((resolve, reject) => {
+                  gate = { resolve, reject }
+                })
+              }
+              return inner.publish(request)
+            },
+          },
+        })
+        const queue = `redisse.test.drop.${outcome}`
+        await using srv = await startServer('embedded', {
+          public: true,
+          broker,
+          amqp: {
+            url: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+            exchange: 'redisse-test-drop',
+            queue,
+          },
+        })
+        await srv.server.amqpReady()
+        const stream = await srv.open('/?channel=d')
+        const conn = await connect(rabbit.url)
+        const channel = await conn.createChannel()
+        channel.publish(
+          'redisse-test-drop',
+          'd',
+          Buffer.from(JSON.stringify({ type: 'held', data: 1 })),
+          {
+            messageId: `drop-${outcome}`,
+          },
+        )
+        await waitFor(() => gate !== undefined, { what: 'the publish in flight' })
+        proxy.drop()
+        // The ingest saw its connection close before the publish settles.
+        await new Promise((r) => setTimeout(r, 300))
+        if (outcome === 'resolve') gate?.resolve()
+        else gate?.reject(new RedisseError('broker-unavailable', 'Redis is away'))
+        // The retried nack fires 1 s later, on the closed channel.
+        await new Promise((r) => setTimeout(r, 1300))
+        // Redelivered on the new connection, published (once: the message id).
+        channel.publish(
+          'redisse-test-drop',
+          'd',
+          Buffer.from(JSON.stringify({ type: 'marker', data: 2 })),
+        )
+        await stream.waitForEvents(2, 15_000)
+        expect(stream.events.map((e) => e.event)).toEqual(['held', 'marker'])
+        expect(faults).toEqual([])
+        await conn.close()
+      } finally {
+        process.off('unhandledRejection', onFault)
+        process.off('uncaughtException', onFault)
+        await proxy.close()
+      }
+    },
+    30_000,
+  )
 })

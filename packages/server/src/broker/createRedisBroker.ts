@@ -12,7 +12,7 @@ import {
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { Redis, type RedisOptions } from 'ioredis'
-import type { Logger } from '../createLogger'
+import { type Logger, redact } from '../createLogger'
 import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
@@ -68,7 +68,18 @@ function openCommand(redis: string | RedisOptions, commandTimeout: number): Redi
     // could append it twice, so it fails and the caller decides.
     autoResendUnfulfilledCommands: false,
   } satisfies RedisOptions
-  if (typeof redis === 'string') return new Redis(redis, ours)
+  if (typeof redis === 'string') {
+    try {
+      return new Redis(redis, ours)
+    } catch (err) {
+      // Node's URL error carries the whole URL, password included, as `input`.
+      if ((err as { code?: unknown }).code !== 'ERR_INVALID_URL') throw err
+      throw new RedisseError(
+        'invalid-option',
+        `the redis option is not a valid URL (${redact(redis)}): give redis://[user:password@]host:port[/db]`,
+      )
+    }
+  }
   // Replies are read in ioredis' default (legacy) shape.
   const { replyMapping: _ignored, ...connection } = redis
   return new Redis({ ...connection, ...ours })
