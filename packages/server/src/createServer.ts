@@ -11,6 +11,7 @@ import { applySubjectEdit } from './applySubjectEdit'
 import type { Broker } from './broker/Broker'
 import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
+import { brokerReadyWithin } from './brokerReadyWithin'
 import { applyCors } from './cors'
 import { createHub } from './createHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
@@ -187,7 +188,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     broker,
     options: resolved,
     async listen(port = 4242, host = '0.0.0.0') {
-      await Promise.all([broker.ready(), configured])
+      await Promise.all([brokerReadyWithin(broker, resolved.redisTimeout), configured])
       http = createHttpServer(handler)
       http.on('upgrade', onServerUpgrade)
       await new Promise<void>((resolve, reject) => {

@@ -88,6 +88,12 @@ export interface ServerOptions {
   /** How long a publish waits for Redis to come back, ms. @defaultValue 5000 */
   publishTimeout?: number
   /**
+   * How long `listen()` waits for the broker (Redis) at start before it
+   * rejects with `broker-unavailable`, ms. The CLI's `--redis-timeout`.
+   * @defaultValue 30000
+   */
+  redisTimeout?: number
+  /**
    * Canary probe of the Redis subscriber connection: every `interval` ms the
    * node publishes to its own probe channel and must hear it within
    * `timeout` ms, else it reconnects (a half-open or stalled connection would
@@ -134,6 +140,7 @@ export interface ResolvedOptions {
   limits: Required<Limits>
   channelAsEvent: boolean
   publishTimeout: number
+  redisTimeout: number
   probe: { interval: number; timeout: number } | false
   logger: Logger
   amqp: AmqpOptions | undefined
@@ -235,6 +242,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     },
     channelAsEvent: options.channelAsEvent ?? false,
     publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
+    redisTimeout: positiveInt('redisTimeout', options.redisTimeout, 30_000),
     probe:
       options.probe === false
         ? false

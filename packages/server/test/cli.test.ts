@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { createServer } from '../src/index'
 import { call } from './harness'
 
 const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
@@ -128,5 +129,123 @@ describe('redisse-server CLI', () => {
     expect(stream.retry).toBe(1500)
     cli.child.kill('SIGTERM')
     expect(await cli.exited).toBe(0)
+  })
+})
+
+describe('redisse-server CLI explains what is wrong', () => {
+  it.each([
+    [['--prot', '5000'], '--prot'],
+    [['start'], '"start"'],
+    [['--port', '-1'], '--port'],
+    [['--port', '70000'], '--port'],
+    [['--port'], '--port'],
+    [['--log-level', 'loud'], '--log-level'],
+    [['--cors-origin', 'not an origin'], '--cors-origin'],
+    [['--cors-origin', 'https://app.example.com/path'], '--cors-origin'],
+    [['--public', 'bad channel,room:*'], '--public'],
+    [['--amqp', 'nonsense'], '--amqp'],
+    [['--redis-timeout', 'soon'], '--redis-timeout'],
+    [['--redis', 'redis//127.0.0.1:6380'], '--redis'],
+    [['--redis', 'http://127.0.0.1:6380'], '--redis'],
+  ])('refuses %j in one line naming %s and --help, with code 2', async (args, flag) => {
+    const cli = runCli(args)
+    expect(await cli.exited).toBe(2)
+    const lines = cli.output().trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(flag)
+    expect(lines[0]).toContain('--help')
+  })
+
+  it('refuses a REDIS_URL that is not redis: or rediss: at once, naming REDIS_URL', async () => {
+    const started = Date.now()
+    const cli = runCli([], { REDIS_URL: 'http://127.0.0.1:6380' })
+    expect(await cli.exited).toBe(2)
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(cli.output()).toMatch(
+      /^redisse-server: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+    )
+  })
+
+  it('says within 2 s that it waits for Redis, where (no password), and exits 1 after --redis-timeout', async () => {
+    const redisPort = await freePort()
+    const started = Date.now()
+    const cli = runCli(['--port', '0', '--host', '127.0.0.1', '--redis-timeout', '2'], {
+      REDIS_URL: `redis://:hunter2secret@127.0.0.1:${redisPort}`,
+    })
+    await waitFor(() => cli.output().includes('waiting for Redis'), {
+      what: 'waiting line',
+      timeout: 2000,
+    })
+    const waiting = cli
+      .output()
+      .split('\n')
+      .find((line) => line.includes('waiting for Redis'))
+    expect(JSON.parse(waiting ?? '')).toMatchObject({
+      msg: 'waiting for Redis',
+      redis: `redis://:***@127.0.0.1:${redisPort}`,
+    })
+    expect(await cli.exited).toBe(1)
+    const elapsed = Date.now() - started
+    expect(elapsed).toBeGreaterThanOrEqual(2000)
+    expect(elapsed).toBeLessThan(8000)
+    expect(cli.output()).not.toContain('hunter2secret')
+    expect(cli.output()).toMatch(/redisse-server: cannot reach Redis within 2 s/)
+  })
+
+  it('listens as soon as Redis comes up within --redis-timeout', async () => {
+    const redisPort = await freePort()
+    const port = await freePort()
+    const cli = runCli(['--port', String(port), '--host', '127.0.0.1', '--redis-timeout', '20'], {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    })
+    await waitFor(() => cli.output().includes('waiting for Redis'), {
+      what: 'waiting line',
+      timeout: 2000,
+    })
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    children.push(redis)
+    // Past the Redis broker's own 10 s give-up: the CLI's timeout is the one that holds.
+    await waitFor(() => cli.output().includes('redisse-server listening'), {
+      what: 'listening line',
+      timeout: 15_000,
+    })
+    expect((await call(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+    cli.child.kill('SIGTERM')
+    expect(await cli.exited).toBe(0)
+  }, 20_000)
+
+  it('exits 1 with one line when the port is in use', async () => {
+    const port = await freePort()
+    const blocker = runCli(['--port', String(port), '--host', '127.0.0.1'])
+    await waitFor(() => blocker.output().includes('listening'), {
+      what: 'first server',
+      timeout: 10_000,
+    })
+    const cli = runCli(['--port', String(port), '--host', '127.0.0.1'])
+    expect(await cli.exited).toBe(1)
+    expect(cli.output().trim()).toBe(
+      `redisse-server: port ${port} on 127.0.0.1 is in use: choose another with --port (PORT)`,
+    )
+  })
+
+  it('createServer().listen() rejects with broker-unavailable after redisTimeout', async () => {
+    const server = createServer({
+      redis: `redis://127.0.0.1:${await freePort()}`,
+      tokens: true,
+      redisTimeout: 600,
+      logger: 'silent',
+    })
+    const started = Date.now()
+    await expect(server.listen(0, '127.0.0.1')).rejects.toMatchObject({
+      code: 'broker-unavailable',
+    })
+    expect(Date.now() - started).toBeLessThan(3000)
+    await server.close()
   })
 })
