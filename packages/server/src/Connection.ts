@@ -14,6 +14,8 @@ export interface ConnectionHost {
   /** Bytes queued (or held during replay) before a client counts as slow. */
   readonly maxBufferedBytes: number
   readonly maxChannels: number
+  /** False keeps SSE sockets on node:http (the `releaseSockets` option). */
+  readonly releaseSockets?: boolean
   subscribe(connection: Connection, channel: string): Promise<void>
   unsubscribe(connection: Connection, channel: string): void
   /** Called once, after the transport was closed. */

@@ -27,7 +27,7 @@ export class SseConnection extends Connection {
    * Buffer per event and one write per socket per batch, instead of
    * node:http's per-write chunk header, writev and nextTick.
    */
-  private readonly direct: boolean
+  private direct: boolean
   private readonly chunked: boolean
   /** Null once the socket was taken from node:http ({@link leaveHttp}). */
   private res: ServerResponse | null
@@ -41,7 +41,21 @@ export class SseConnection extends Connection {
     const socket = res.socket
     this.socket = socket
     this.chunked = res.chunkedEncoding
-    this.direct =
+    this.direct = this.canWriteDirect()
+    res.on('close', () => this.close('client-closed'))
+    res.on('error', () => this.close('write-error'))
+    if (this.direct) socket?.on('drain', this.onDrain)
+    else res.on('drain', this.onDrain)
+    // Not from inside node:http's request callback (see detachHttpSocket).
+    // Node ≥ 24 holds the headers in the response until the next tick, so
+    // writing direct is decided again there.
+    setImmediate(() => this.leaveHttp())
+  }
+
+  private canWriteDirect(): boolean {
+    const { res, socket } = this
+    return (
+      res !== null &&
       socket !== null &&
       res.headersSent &&
       res.writableLength === socket.writableLength &&
@@ -50,12 +64,7 @@ export class SseConnection extends Connection {
       // every byte, or a gzip stream would carry plain frames.
       res.write === ServerResponse.prototype.write &&
       res.getHeader('content-encoding') === undefined
-    res.on('close', () => this.close('client-closed'))
-    res.on('error', () => this.close('write-error'))
-    if (this.direct) socket?.on('drain', this.onDrain)
-    else res.on('drain', this.onDrain)
-    // Not from inside node:http's request callback (see detachHttpSocket).
-    if (this.direct) setImmediate(() => this.leaveHttp())
+    )
   }
 
   private readonly onDrain = () => {
@@ -71,6 +80,14 @@ export class SseConnection extends Connection {
   private leaveHttp(): void {
     const { res, socket } = this
     if (this.closed || !res || !socket) return
+    if (!this.direct) {
+      // Only once the response holds nothing: every byte so far is in the socket, in order.
+      if (this.awaitingDrain || !this.canWriteDirect()) return
+      this.direct = true
+      res.off('drain', this.onDrain)
+      socket.on('drain', this.onDrain)
+    }
+    if (this.host.releaseSockets === false) return
     if (!canDetachHttpSocket(res.req, res, OWN_RESPONSE_LISTENERS)) return
     if (!detachHttpSocket(socket)) return
     this.res = null

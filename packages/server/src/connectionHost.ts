@@ -37,6 +37,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
   host = {
     maxBufferedBytes: options.limits.bufferBytes,
     maxChannels: options.limits.channelsPerConnection,
+    releaseSockets: options.releaseSockets,
     subscribe: (connection, channel) => hub.addChannel(connection, channel),
     unsubscribe: (connection, channel) => hub.removeChannel(connection, channel),
     opened(connection, details) {
