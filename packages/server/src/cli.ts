@@ -4,6 +4,7 @@ import { isRedisseError, validateHistoryPattern } from '@redisse/protocol'
 import { createLogger, type LogLevel } from './createLogger'
 import { createServer } from './createServer'
 import { describeRedis } from './describeRedis'
+import { listenTls } from './listenTls'
 import { loadConfigFile } from './loadConfigFile'
 import type { ServerOptions } from './options'
 
@@ -34,6 +35,9 @@ Options (each also read from the environment variable shown):
                         --amqp-exchange (REDISSE_AMQP_EXCHANGE, default redisse),
                         durable queue --amqp-queue (REDISSE_AMQP_QUEUE, default
                         redisse.ingest); routing key = channel, body {type,data}
+  --tls-cert <file>     PEM certificate (chain): serve HTTPS with HTTP/2 and an
+                        HTTP/1.1 fallback (REDISSE_TLS_CERT); needs --tls-key
+  --tls-key <file>      PEM private key of --tls-cert (REDISSE_TLS_KEY)
   --log-level <l>       debug | info | warn | error | silent (REDISSE_LOG_LEVEL) default info
   -h, --help            show this help
   -v, --version         show the version
@@ -64,6 +68,8 @@ const OPTIONS = {
   amqp: { type: 'string' },
   'amqp-exchange': { type: 'string' },
   'amqp-queue': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const
@@ -235,6 +241,13 @@ async function main(): Promise<void> {
   const amqpExchange = values['amqp-exchange'] ?? env.REDISSE_AMQP_EXCHANGE
   const amqpQueue = values['amqp-queue'] ?? env.REDISSE_AMQP_QUEUE
   if (amqpUrl) checkAmqpUrl(amqpUrl)
+  const tlsCert = values['tls-cert'] || env.REDISSE_TLS_CERT
+  const tlsKey = values['tls-key'] || env.REDISSE_TLS_KEY
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+    fail(
+      '--tls-cert and --tls-key (REDISSE_TLS_CERT, REDISSE_TLS_KEY) go together: give both or neither',
+    )
+  }
   if (publicList && publicList !== '*') checkPublicList(publicList.split(',').map((p) => p.trim()))
 
   const options: ServerOptions = {
@@ -291,9 +304,16 @@ async function main(): Promise<void> {
       })
     }
   }, 500)
-  let address: Awaited<ReturnType<typeof server.listen>>
+  let address: { url: string }
+  let closeTls: (() => Promise<void>) | undefined
   try {
-    address = await server.listen(port, host)
+    if (tlsCert && tlsKey) {
+      const tls = await listenTls(server, { port, host, certFile: tlsCert, keyFile: tlsKey })
+      closeTls = tls.close
+      address = tls
+    } else {
+      address = await server.listen(port, host)
+    }
   } catch (err) {
     clearTimeout(waiting)
     const code = (err as NodeJS.ErrnoException).code
@@ -301,6 +321,7 @@ async function main(): Promise<void> {
       die(`port ${port} on ${host} is in use: choose another with --port (PORT)`)
     if (code === 'EACCES')
       die(`no permission to listen on port ${port}: use a port above 1023 or grant the capability`)
+    if (isRedisseError(err, 'invalid-option')) fail(err.message)
     if (isRedisseError(err, 'broker-unavailable'))
       die(`${err.message} (Redis at ${describeRedis(options.redis)})`)
     die(firstLine(err))
@@ -318,6 +339,7 @@ async function main(): Promise<void> {
         : 'embedded (in-process: one node, events and tokens live only as long as this process)',
     access,
     publish: publishKey ? 'POST /publish enabled' : 'HTTP publish off (no publish key)',
+    ...(closeTls ? { tls: 'HTTPS, HTTP/2 with HTTP/1.1 fallback' } : {}),
   })
 
   let stopping = false
@@ -325,13 +347,16 @@ async function main(): Promise<void> {
     if (stopping) return
     stopping = true
     logger.info('shutting down', { signal })
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { err: String(err) })
-        process.exit(1)
-      },
-    )
+    server
+      .close()
+      .then(() => closeTls?.())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('shutdown failed', { err: String(err) })
+          process.exit(1)
+        },
+      )
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

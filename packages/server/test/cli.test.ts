@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { connect as connectHttp2 } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { freePort, makeTlsCertificate, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { createServer } from '../src/index'
 import { call } from './harness'
 
@@ -249,3 +251,98 @@ describe('redisse-server CLI explains what is wrong', () => {
     await server.close()
   })
 })
+
+describe('redisse-server CLI over TLS (--tls-cert, --tls-key)', () => {
+  it('serves HTTP/2 and HTTP/1.1 over HTTPS: a stream over HTTP/2, a publish with curl --http2, /healthz and WebSocket over HTTP/1.1', async () => {
+    const tls = makeTlsCertificate()
+    const port = await freePort()
+    const cli = runCli(['--public', '--host', '127.0.0.1', '--port', String(port)], {
+      REDISSE_TLS_CERT: tls.certFile,
+      REDISSE_TLS_KEY: tls.keyFile,
+      REDISSE_PUBLISH_KEY: 'cli-secret-key',
+    })
+    await waitFor(() => cli.output().includes('listening'), { what: 'listening', timeout: 10_000 })
+    expect(JSON.parse(cli.output().split('\n')[0] ?? '')).toMatchObject({
+      url: `https://127.0.0.1:${port}`,
+    })
+    const origin = `https://127.0.0.1:${port}`
+
+    const session = connectHttp2(origin, { ca: tls.cert })
+    const stream = session.request({ ':path': '/?channel=news', accept: 'text/event-stream' })
+    let body = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => (body += chunk))
+    const headers = await new Promise<Record<string, unknown>>((r) => stream.once('response', r))
+    expect(headers[':status']).toBe(200)
+    expect(headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    await waitFor(() => body.includes(':ok\n\n'), { what: ':ok over HTTP/2' })
+
+    const publish = await curl(
+      [
+        '--http2',
+        '-H',
+        'authorization: Bearer cli-secret-key',
+        '-H',
+        'content-type: application/json',
+        '-d',
+        '{"channel":"news","type":"headline","data":{"text":"over h2"}}',
+        `${origin}/publish`,
+      ],
+      tls.certFile,
+    )
+    expect(publish.meta).toEqual({ version: '2', status: '200' })
+    await waitFor(() => body.includes('data: {"text":"over h2"}'), {
+      what: 'the event over HTTP/2',
+    })
+    expect(body).toMatch(/id: [^\n]+\nevent: headline\ndata: \{"text":"over h2"\}\n\n/)
+
+    const health = await curl(['--http1.1', `${origin}/healthz`], tls.certFile)
+    expect(health.meta).toEqual({ version: '1.1', status: '200' })
+
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/?channel=news`, { ca: tls.cert })
+    const frames: string[] = []
+    ws.on('message', (data) => frames.push(String(data)))
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    ws.close()
+
+    stream.close()
+    session.close()
+    cli.child.kill('SIGTERM')
+    expect(await cli.exited).toBe(0)
+  })
+
+  it('refuses --tls-cert without --tls-key, and unreadable files, in one line with code 2', async () => {
+    const alone = runCli(['--tls-cert', '/nonexistent/cert.pem'])
+    expect(await alone.exited).toBe(2)
+    expect(alone.output()).toMatch(/^redisse-server: --tls-cert and --tls-key .* --help\)\n$/)
+    const missing = runCli([
+      '--port',
+      '0',
+      '--tls-cert',
+      '/nonexistent/c.pem',
+      '--tls-key',
+      '/nonexistent/k.pem',
+    ])
+    expect(await missing.exited).toBe(2)
+    expect(missing.output().trim().split('\n')).toHaveLength(1)
+    expect(missing.output()).toContain('cannot read --tls-cert / --tls-key')
+  })
+})
+
+/** curl with our CA; `meta` is the HTTP version and status curl saw. */
+async function curl(args: string[], caFile: string) {
+  const child = spawn('curl', [
+    '-sS',
+    '--cacert',
+    caFile,
+    '-w',
+    '\\n%{http_version} %{http_code}',
+    ...args,
+  ])
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  await new Promise((r) => child.on('exit', r))
+  const [version, status] = (out.trim().split('\n').at(-1) ?? '').split(' ')
+  return { body: out, meta: { version, status } }
+}
