@@ -261,6 +261,28 @@ try {
       )
     }
   })
+  await check(
+    'amqplib is optional: not installed, the server runs; --amqp says what to install',
+    async () => {
+      const bin = join(app, 'node_modules', '.bin', 'redisse-server')
+      const installed = readdirSync(join(app, 'node_modules'))
+      if (installed.includes('amqplib'))
+        throw new Error('amqplib was installed with @redisse/server')
+      const result = await run(
+        process.execPath,
+        [bin, '--amqp', 'amqp://127.0.0.1:1', '--port', '0'],
+        {
+          cwd: app,
+          timeout: 15_000,
+        },
+      )
+      const expected =
+        'redisse-server: the amqp option (--amqp) needs the amqplib package: npm install amqplib (see redisse-server --help)'
+      if (result.code !== 2 || result.output.trim() !== expected) {
+        throw new Error(`wanted "${expected}" with code 2, got ${result.code}:\n${result.output}`)
+      }
+    },
+  )
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
   rmSync(scratch, { recursive: true, force: true })

@@ -5,6 +5,7 @@ import { createLogger, type LogLevel } from './createLogger'
 import { createServer } from './createServer'
 import { describeRedis } from './describeRedis'
 import { listenTls } from './listenTls'
+import { loadAmqplib } from './loadAmqplib'
 import { loadConfigFile } from './loadConfigFile'
 import type { ServerOptions } from './options'
 
@@ -240,7 +241,10 @@ async function main(): Promise<void> {
   const amqpUrl = values.amqp ?? env.REDISSE_AMQP_URL
   const amqpExchange = values['amqp-exchange'] ?? env.REDISSE_AMQP_EXCHANGE
   const amqpQueue = values['amqp-queue'] ?? env.REDISSE_AMQP_QUEUE
-  if (amqpUrl) checkAmqpUrl(amqpUrl)
+  if (amqpUrl) {
+    checkAmqpUrl(amqpUrl)
+    await loadAmqplib().catch((err: unknown) => fail(firstLine(err)))
+  }
   const tlsCert = values['tls-cert'] || env.REDISSE_TLS_CERT
   const tlsKey = values['tls-key'] || env.REDISSE_TLS_KEY
   if (Boolean(tlsCert) !== Boolean(tlsKey)) {
