@@ -18,6 +18,7 @@
 
 export type { ErrorCode } from '@redisse/protocol'
 export { RedisseError } from '@redisse/protocol'
+export type { PinoLikeLogger } from './adaptLogger'
 export type {
   Broker,
   BrokerState,

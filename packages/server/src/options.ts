@@ -9,6 +9,7 @@ import {
 } from '@redisse/protocol'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { PerMessageDeflateOptions } from 'ws'
+import { adaptLogger, type PinoLikeLogger } from './adaptLogger'
 import type { Broker } from './broker/Broker'
 import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
@@ -102,8 +103,12 @@ export interface ServerOptions {
    * @defaultValue { interval: 2000, timeout: 2000 }
    */
   probe?: { interval?: number; timeout?: number } | false
-  /** A logger, or the level of the built-in JSON-lines logger. @defaultValue 'warn' */
-  logger?: Logger | LogLevel
+  /**
+   * A logger: `(message, fields)` methods, or a pino logger as it is
+   * (`logger: pino()`); or the level of the built-in JSON-lines logger.
+   * @defaultValue 'warn'
+   */
+  logger?: Logger | PinoLikeLogger | LogLevel
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
   amqp?: AmqpOptions
   /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `coalesce` (ms, 25). */
@@ -211,7 +216,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   const limits = options.limits ?? {}
   const logger =
     typeof options.logger === 'object'
-      ? options.logger
+      ? adaptLogger(options.logger)
       : createLogger({ level: options.logger ?? 'warn' })
   if (options.publishKey !== undefined && options.publishKey.length < 8) {
     throw new RedisseError('invalid-option', 'publishKey must be at least 8 characters long')
