@@ -105,7 +105,7 @@ export class SseConnection extends Connection {
   private readonly onSocketError = () => this.close('write-error')
 
   /** Ends the response and gives the connection back to node:http for the client's next request. */
-  private endDetached(socket: Socket): void {
+  private endDetached(socket: Socket, reuse: boolean): void {
     socket.off('close', this.onClientGone)
     socket.off('end', this.onClientGone)
     socket.off('error', this.onSocketError)
@@ -113,7 +113,7 @@ export class SseConnection extends Connection {
     socket.off('data', ignore)
     if (this.chunked) {
       socket.write(LAST_CHUNK)
-      if (returnHttpSocket(socket)) return
+      if (reuse && returnHttpSocket(socket)) return
     }
     // Without chunks the body ends with the connection.
     socket.setTimeout(END_TIMEOUT_MS, () => socket.destroy())
@@ -198,6 +198,8 @@ export class SseConnection extends Connection {
       socket.destroy()
       return
     }
-    this.endDetached(socket)
+    // A closing server takes no next request: handed back, the connection
+    // would hold its close() (Node 24 does not count it idle).
+    this.endDetached(socket, reason !== 'server-shutdown')
   }
 }
