@@ -17,11 +17,12 @@ import { createHub } from './createHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
 import { handlePoll } from './handlePoll'
-import { collectStats, handleStatus, type ServerStats } from './handleStatus'
+import { collectMetrics, collectStats, handleStatus, type ServerStats } from './handleStatus'
 import { sendError } from './httpErrors'
 import { notifyShutdown } from './notifyShutdown'
 import { openStream } from './openStream'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options'
+import { registerPromMetrics } from './registerPromMetrics'
 import type { ServerContext } from './ServerContext'
 import { startAmqpIngest } from './startAmqpIngest'
 import { toPublishRequest } from './toPublishRequest'
@@ -147,6 +148,9 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
       })
     : undefined
   ctx.amqp = ingest?.counters
+  const unregisterMetrics = options.metrics
+    ? registerPromMetrics(options.metrics.registry, () => collectMetrics(ctx))
+    : undefined
 
   const handler: RequestHandler = (req, res, next) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -218,6 +222,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
         await ingest?.stop()
         await configured
         await broker.close()
+        unregisterMetrics?.()
       })()
       return closed
     },

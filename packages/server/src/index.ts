@@ -46,4 +46,5 @@ export type {
 } from './options'
 export type { PollSettings } from './PollConnection'
 export type { CloseReason, PushConnection, PushHandler, Transport } from './PushHandler'
+export type { PromRegistry } from './registerPromMetrics'
 export type { AmqpOptions } from './startAmqpIngest'

@@ -15,6 +15,7 @@ import { type CorsOptions, validateCors } from './cors'
 import { createLogger, type Logger, type LogLevel } from './createLogger'
 import type { PollSettings } from './PollConnection'
 import type { PushHandler } from './PushHandler'
+import type { PromRegistry } from './registerPromMetrics'
 import type { AmqpOptions } from './startAmqpIngest'
 
 /** Decides which channels a request may hear (Redisse's model). */
@@ -109,6 +110,12 @@ export interface ServerOptions {
    * @defaultValue 'warn'
    */
   logger?: Logger | PinoLikeLogger | LogLevel
+  /**
+   * Also expose the metrics of `/metrics` through the host app's prom-client
+   * registry (`metrics: { registry: register }`): read at each scrape, next
+   * to prom-client's own process and event-loop metrics. `/metrics` stays.
+   */
+  metrics?: { registry: PromRegistry }
   /** Consume events from RabbitMQ (or any AMQP 0-9-1 broker) and publish them. */
   amqp?: AmqpOptions
   /** `GET /poll`: `wait` (ms, default 25000), `maxEvents` per answer (500), `coalesce` (ms, 25). */
