@@ -149,6 +149,7 @@ try {
         'typescript@5.9.3',
         '@types/node@22',
         '@types/express@5',
+        'prom-client@15',
       ],
       { cwd: app, stdio: 'pipe', timeout: 300_000 },
     )
@@ -261,6 +262,39 @@ try {
       )
     }
   })
+  await check(
+    "metrics: { registry } puts the /metrics series into the app's prom-client registry",
+    async () => {
+      writeFileSync(
+        join(app, 'metrics.mjs'),
+        [
+          "import { createServer } from '@redisse/server'",
+          "import { collectDefaultMetrics, Registry } from 'prom-client'",
+          'const registry = new Registry()',
+          'collectDefaultMetrics({ register: registry })',
+          "const server = createServer({ public: true, logger: 'silent', metrics: { registry } })",
+          'const during = await registry.metrics()',
+          'await server.close()',
+          'const after = await registry.metrics()',
+          'console.log(JSON.stringify({ during, after }))',
+          '',
+        ].join('\n'),
+      )
+      const result = await run(process.execPath, ['metrics.mjs'], { cwd: app, timeout: 15_000 })
+      if (result.code !== 0) throw new Error(`exit ${result.code}:\n${result.output}`)
+      const { during, after } = JSON.parse(result.output.trim().split('\n').at(-1))
+      for (const wanted of [
+        '# TYPE redisse_connections gauge\nredisse_connections 0\n',
+        'redisse_transport_connections{transport="sse"} 0',
+        'process_cpu_user_seconds_total',
+      ]) {
+        if (!during.includes(wanted)) throw new Error(`registry output lacks ${wanted}:\n${during}`)
+      }
+      if (after.includes('redisse_'))
+        throw new Error('redisse_ series left in the registry after close()')
+    },
+  )
+
   await check(
     'amqplib is optional: not installed, the server runs; --amqp says what to install',
     async () => {

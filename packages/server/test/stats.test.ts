@@ -1,4 +1,3 @@
-import { collectDefaultMetrics, Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { BROKERS, call, startServer } from './harness'
 
@@ -39,30 +38,5 @@ describe.each(BROKERS)('stats, metrics and health on the %s broker', (kind) => {
     expect((await call(`${srv.url}/metrics`)).status).toBe(401)
     const ok = await call(`${srv.url}/stats`, { headers: { authorization: 'Bearer stats-key-1' } })
     expect(ok.status).toBe(200)
-  })
-})
-
-describe("metrics in the host app's prom-client registry", () => {
-  it("exposes the /metrics figures through metrics.registry, next to prom-client's process metrics, and unregisters on close", async () => {
-    const registry = new Registry()
-    collectDefaultMetrics({ register: registry })
-    const srv = await startServer('embedded', { public: true, metrics: { registry } })
-    const stream = await srv.open('/?channel=a')
-    await srv.publish('a', 't', 1)
-    await stream.waitForEvents(1)
-    const text = await registry.metrics()
-    expect(text).toContain('# TYPE redisse_connections gauge\nredisse_connections 1\n')
-    expect(text).toMatch(/\nredisse_events_delivered_total 1\n/)
-    expect(text).toMatch(/redisse_transport_connections\{transport="sse"\} 1\n/)
-    expect(text).toContain('process_cpu_user_seconds_total')
-    expect(text).toContain('nodejs_eventloop_lag_seconds')
-    // Every redisse line of /metrics is in the registry's output, same names and labels.
-    const ours = (await (await fetch(`${srv.url}/metrics`)).text())
-      .split('\n')
-      .filter((line) => line.startsWith('redisse_'))
-      .map((line) => line.replace(/ [^ ]+$/, ''))
-    for (const series of ours) expect(text).toContain(series)
-    await srv[Symbol.asyncDispose]()
-    expect(await registry.metrics()).not.toContain('redisse_')
   })
 })
