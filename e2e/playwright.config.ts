@@ -27,17 +27,17 @@ export default defineConfig<{ transport: TransportParam; noEventSource: boolean 
   projects: [
     {
       name: 'chromium',
-      testIgnore: /docs\.spec\.ts/,
+      testIgnore: /(docs|tls)\.spec\.ts/,
       use: { browserName: 'chromium', launchOptions: chromiumLaunch },
     },
     {
       name: 'firefox',
-      testIgnore: /docs\.spec\.ts/,
+      testIgnore: /(docs|tls)\.spec\.ts/,
       use: { browserName: 'firefox', channel: 'moz-firefox', launchOptions: firefoxLaunch },
     },
     {
       name: 'chromium-polyfill',
-      testIgnore: /(docs|ui)\.spec\.ts/,
+      testIgnore: /(docs|ui|tls)\.spec\.ts/,
       use: {
         browserName: 'chromium',
         launchOptions: chromiumLaunch,
@@ -48,8 +48,14 @@ export default defineConfig<{ transport: TransportParam; noEventSource: boolean 
     },
     {
       name: 'websocket',
-      testIgnore: /(docs|ui)\.spec\.ts/,
+      testIgnore: /(docs|ui|tls)\.spec\.ts/,
       use: { browserName: 'chromium', launchOptions: chromiumLaunch, transport: 'websocket' },
+    },
+    {
+      // The CLI over HTTPS (--tls-cert/--tls-key): HTTP/2 in Chromium.
+      name: 'tls',
+      testMatch: /tls\.spec\.ts/,
+      use: { browserName: 'chromium', launchOptions: chromiumLaunch },
     },
     ...(process.env.DOCS_SCREENSHOTS
       ? [

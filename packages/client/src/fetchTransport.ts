@@ -1,4 +1,5 @@
 import { networkError } from './clientError'
+import { createStreamDecoder } from './createStreamDecoder'
 import { httpFailure } from './httpFailure'
 import { isEventStream } from './isEventStream'
 import { parseEventStream } from './parseEventStream'
@@ -53,16 +54,16 @@ export const fetchTransport: Transport = {
       handlers.open()
       const feed = parseEventStream(handlers)
       // A fresh streaming decoder per connection drops exactly one leading BOM.
-      const decoder = new TextDecoder()
+      const decode = createStreamDecoder()
       const reader = response.body.getReader()
       try {
         for (;;) {
           const { done, value } = await reader.read()
           if (done) break
           handlers.activity()
-          feed(decoder.decode(value, { stream: true }))
+          feed(decode(value))
         }
-        feed(decoder.decode())
+        feed(decode())
         handlers.close({ kind: 'ended' })
       } catch (error) {
         handlers.close(

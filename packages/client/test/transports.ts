@@ -68,6 +68,19 @@ export class BrowserEventSource extends EventSource {
 }
 
 /**
+ * False on Node 24 and 26, whose streaming TextDecoder drops a second BOM
+ * when the first is split across chunks: the `eventsource` package decodes
+ * with it (our fetch transport works around it; browsers are not affected).
+ */
+function decoderKeepsSecondBom(): boolean {
+  const decoder = new TextDecoder()
+  const bytes = new TextEncoder().encode('\uFEFF\uFEFFx')
+  const text =
+    decoder.decode(bytes.subarray(0, 1), { stream: true }) + decoder.decode(bytes.subarray(1))
+  return text === '\uFEFFx'
+}
+
+/**
  * Every built-in transport, with what each can observe, for suites
  * parametrised over them. `speaksSse`: served by an SSE server (the
  * conformance server); the WebSocket one has its own in `websocket.test.ts`.
@@ -81,6 +94,7 @@ export const TRANSPORTS = [
     /** A failure costs one more request: the fetch that learns the status. */
     probes: true,
     exactIdBuffer: true,
+    exactSplitBom: decoderKeepsSecondBom(),
     seesRetryField: false,
     seesHeaders: false,
   },
@@ -91,6 +105,7 @@ export const TRANSPORTS = [
     parsesStream: true,
     probes: false,
     exactIdBuffer: true,
+    exactSplitBom: true,
     seesRetryField: true,
     seesHeaders: true,
   },
@@ -101,6 +116,7 @@ export const TRANSPORTS = [
     parsesStream: false,
     probes: false,
     exactIdBuffer: true,
+    exactSplitBom: true,
     seesRetryField: false,
     seesHeaders: true,
   },
@@ -111,6 +127,7 @@ export const TRANSPORTS = [
     parsesStream: false,
     probes: true,
     exactIdBuffer: true,
+    exactSplitBom: true,
     seesRetryField: false,
     seesHeaders: false,
   },

@@ -16,6 +16,8 @@ export interface ConnectionHost {
   readonly maxChannels: number
   /** Client messages per second a WebSocket may send (token bucket); Infinity when unbounded. */
   readonly maxMessagesPerSecond?: number
+  /** False keeps SSE sockets on node:http (the `releaseSockets` option). */
+  readonly releaseSockets?: boolean
   subscribe(connection: Connection, channel: string): Promise<void>
   unsubscribe(connection: Connection, channel: string): void
   /** Called once, after the transport was closed. */

@@ -31,7 +31,7 @@ export class SseConnection extends Connection {
    * Buffer per event and one write per socket per batch, instead of
    * node:http's per-write chunk header, writev and nextTick.
    */
-  private readonly direct: boolean
+  private direct: boolean
   private readonly chunked: boolean
   /** Null once the socket was taken from node:http ({@link leaveHttp}). */
   private res: ServerResponse | null
@@ -45,7 +45,21 @@ export class SseConnection extends Connection {
     const socket = res.socket
     this.socket = socket
     this.chunked = res.chunkedEncoding
-    this.direct =
+    this.direct = this.canWriteDirect()
+    res.on('close', () => this.close('client-closed'))
+    res.on('error', () => this.close('write-error'))
+    if (this.direct) socket?.on('drain', this.onDrain)
+    else res.on('drain', this.onDrain)
+    // Not from inside node:http's request callback (see detachHttpSocket).
+    // Node ≥ 24 holds the headers in the response until the next tick, so
+    // writing direct is decided again there.
+    setImmediate(() => this.leaveHttp())
+  }
+
+  private canWriteDirect(): boolean {
+    const { res, socket } = this
+    return (
+      res !== null &&
       socket !== null &&
       res.headersSent &&
       res.writableLength === socket.writableLength &&
@@ -54,12 +68,7 @@ export class SseConnection extends Connection {
       // every byte, or a gzip stream would carry plain frames.
       res.write === ServerResponse.prototype.write &&
       res.getHeader('content-encoding') === undefined
-    res.on('close', () => this.close('client-closed'))
-    res.on('error', () => this.close('write-error'))
-    if (this.direct) socket?.on('drain', this.onDrain)
-    else res.on('drain', this.onDrain)
-    // Not from inside node:http's request callback (see detachHttpSocket).
-    if (this.direct) setImmediate(() => this.leaveHttp())
+    )
   }
 
   private readonly onDrain = () => {
@@ -75,6 +84,14 @@ export class SseConnection extends Connection {
   private leaveHttp(): void {
     const { res, socket } = this
     if (this.closed || !res || !socket) return
+    if (!this.direct) {
+      // Only once the response holds nothing: every byte so far is in the socket, in order.
+      if (this.awaitingDrain || !this.canWriteDirect()) return
+      this.direct = true
+      res.off('drain', this.onDrain)
+      socket.on('drain', this.onDrain)
+    }
+    if (this.host.releaseSockets === false) return
     if (!canDetachHttpSocket(res.req, res, OWN_RESPONSE_LISTENERS)) return
     if (!detachHttpSocket(socket)) return
     this.res = null
@@ -92,7 +109,7 @@ export class SseConnection extends Connection {
   private readonly onSocketError = () => this.close('write-error')
 
   /** Ends the response and gives the connection back to node:http for the client's next request. */
-  private endDetached(socket: Socket): void {
+  private endDetached(socket: Socket, reuse: boolean): void {
     socket.off('close', this.onClientGone)
     socket.off('end', this.onClientGone)
     socket.off('error', this.onSocketError)
@@ -104,7 +121,7 @@ export class SseConnection extends Connection {
     if (this.chunked) {
       socket.write(LAST_CHUNK)
       // node:http listens for errors from here on.
-      if (returnHttpSocket(socket)) {
+      if (reuse && returnHttpSocket(socket)) {
         socket.off('error', destroyOnError)
         return
       }
@@ -192,6 +209,8 @@ export class SseConnection extends Connection {
       socket.destroy()
       return
     }
-    this.endDetached(socket)
+    // A closing server takes no next request: handed back, the connection
+    // would hold its close() (Node 24 does not count it idle).
+    this.endDetached(socket, reason !== 'server-shutdown')
   }
 }

@@ -50,6 +50,7 @@ export function connectionHostOf(ctx: ServerContext): NodeConnectionHost {
     maxBufferedBytes: options.limits.bufferBytes,
     maxChannels: options.limits.channelsPerConnection,
     maxMessagesPerSecond: options.websocket ? options.websocket.maxMessagesPerSecond : Infinity,
+    releaseSockets: options.releaseSockets,
     subscribe: (connection, channel) => hub.addChannel(connection, channel),
     unsubscribe: (connection, channel) => hub.removeChannel(connection, channel),
     opened(connection, details) {

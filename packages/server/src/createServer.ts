@@ -11,6 +11,7 @@ import { applySubjectEdit } from './applySubjectEdit'
 import type { Broker } from './broker/Broker'
 import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
+import { brokerReadyWithin } from './brokerReadyWithin'
 import { applyCors } from './cors'
 import { createAdmissionLedger } from './createAdmissionLedger'
 import { replayPacing } from './createHistoryPager'
@@ -18,13 +19,14 @@ import { createHub } from './createHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
 import { handlePoll } from './handlePoll'
-import { collectStats, handleStatus, type ServerStats } from './handleStatus'
+import { collectMetrics, collectStats, handleStatus, type ServerStats } from './handleStatus'
 import { sendError } from './httpErrors'
 import { isPipelined } from './isPipelined'
 import { notifyShutdown } from './notifyShutdown'
 import { openStream } from './openStream'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options'
 import { parseRequestTarget } from './parseRequestTarget'
+import { registerPromMetrics } from './registerPromMetrics'
 import type { ServerContext } from './ServerContext'
 import { startAmqpIngest } from './startAmqpIngest'
 import { toPublishRequest } from './toPublishRequest'
@@ -180,6 +182,9 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
       })
     : undefined
   ctx.amqp = ingest?.counters
+  const unregisterMetrics = options.metrics
+    ? registerPromMetrics(options.metrics.registry, () => collectMetrics(ctx))
+    : undefined
 
   const refusePipelined = (res: ServerResponse) => {
     ctx.counters.rejected.invalid += 1
@@ -250,7 +255,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     broker,
     options: resolved,
     async listen(port = 4242, host = '0.0.0.0') {
-      await Promise.all([broker.ready(), configured])
+      await Promise.all([brokerReadyWithin(broker, resolved.redisTimeout), configured])
       http = createHttpServer(handler)
       http.on('upgrade', onServerUpgrade)
       await new Promise<void>((resolve, reject) => {
@@ -280,6 +285,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
         await ingest?.stop()
         await configured
         await broker.close()
+        unregisterMetrics?.()
       })()
       return closed
     },

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RedisseError } from '@redisse/protocol'
-import { formatMetrics } from './formatMetrics'
+import { formatMetrics, type Metric } from './formatMetrics'
 import { sendError, sendJson } from './httpErrors'
 import type { ServerContext } from './ServerContext'
 import { hasBearer } from './safeEqual'
@@ -58,8 +58,13 @@ export function collectStats(ctx: ServerContext): ServerStats {
 }
 
 function metricsText(ctx: ServerContext): string {
+  return formatMetrics(collectMetrics(ctx))
+}
+
+/** The metrics of `GET /metrics`, before formatting. */
+export function collectMetrics(ctx: ServerContext): Metric[] {
   const s = collectStats(ctx)
-  return formatMetrics([
+  return [
     {
       name: 'redisse_connections',
       help: 'Open event streams.',
@@ -151,7 +156,7 @@ function metricsText(ctx: ServerContext): string {
       type: 'gauge',
       values: [{ value: s.broker.state === 'ready' ? 1 : 0 }],
     },
-  ])
+  ]
 }
 
 /**

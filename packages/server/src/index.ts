@@ -18,6 +18,7 @@
 
 export type { ErrorCode } from '@redisse/protocol'
 export { RedisseError } from '@redisse/protocol'
+export type { PinoLikeLogger } from './adaptLogger'
 export type {
   Broker,
   BrokerState,
@@ -48,4 +49,5 @@ export type {
 } from './options'
 export type { PollSettings } from './PollConnection'
 export type { CloseReason, PushConnection, PushHandler, Transport } from './PushHandler'
+export type { PromRegistry } from './registerPromMetrics'
 export type { AmqpOptions } from './startAmqpIngest'

@@ -1,6 +1,7 @@
 import { isRedisseError, RedisseError } from '@redisse/protocol'
 import type { PublishRequest } from './broker/Broker'
 import type { Logger } from './createLogger'
+import { loadAmqplib } from './loadAmqplib'
 
 /** AMQP ingest settings (cyclone-sse's third broker). */
 export interface AmqpOptions {
@@ -97,7 +98,7 @@ export function startAmqpIngest(options: {
   })
 
   const connect = async (): Promise<void> => {
-    const { connect: amqpConnect } = await import('amqplib')
+    const { connect: amqpConnect } = await loadAmqplib()
     const conn = await amqpConnect(amqp.url)
     model = conn
     conn.on('error', (err: Error) => logger.warn('AMQP connection error', { err: err.message }))

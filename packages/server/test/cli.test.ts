@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { connect as connectHttp2 } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { freePort, makeTlsCertificate, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { createServer } from '../src/index'
 import { call } from './harness'
 
 const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
@@ -130,3 +133,216 @@ describe('redisse-server CLI', () => {
     expect(await cli.exited).toBe(0)
   })
 })
+
+describe('redisse-server CLI explains what is wrong', () => {
+  it.each([
+    [['--prot', '5000'], '--prot'],
+    [['start'], '"start"'],
+    [['--port', '-1'], '--port'],
+    [['--port', '70000'], '--port'],
+    [['--port'], '--port'],
+    [['--log-level', 'loud'], '--log-level'],
+    [['--cors-origin', 'not an origin'], '--cors-origin'],
+    [['--cors-origin', 'https://app.example.com/path'], '--cors-origin'],
+    [['--public', 'bad channel,room:*'], '--public'],
+    [['--amqp', 'nonsense'], '--amqp'],
+    [['--redis-timeout', 'soon'], '--redis-timeout'],
+    [['--redis', 'redis//127.0.0.1:6380'], '--redis'],
+    [['--redis', 'http://127.0.0.1:6380'], '--redis'],
+  ])('refuses %j in one line naming %s and --help, with code 2', async (args, flag) => {
+    const cli = runCli(args)
+    expect(await cli.exited).toBe(2)
+    const lines = cli.output().trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(flag)
+    expect(lines[0]).toContain('--help')
+  })
+
+  it('refuses a REDIS_URL that is not redis: or rediss: at once, naming REDIS_URL', async () => {
+    const started = Date.now()
+    const cli = runCli([], { REDIS_URL: 'http://127.0.0.1:6380' })
+    expect(await cli.exited).toBe(2)
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(cli.output()).toMatch(
+      /^redisse-server: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+    )
+  })
+
+  it('says within 2 s that it waits for Redis, where (no password), and exits 1 after --redis-timeout', async () => {
+    const redisPort = await freePort()
+    const started = Date.now()
+    const cli = runCli(['--port', '0', '--host', '127.0.0.1', '--redis-timeout', '2'], {
+      REDIS_URL: `redis://:hunter2secret@127.0.0.1:${redisPort}`,
+    })
+    await waitFor(() => cli.output().includes('waiting for Redis'), {
+      what: 'waiting line',
+      timeout: 2000,
+    })
+    const waiting = cli
+      .output()
+      .split('\n')
+      .find((line) => line.includes('waiting for Redis'))
+    expect(JSON.parse(waiting ?? '')).toMatchObject({
+      msg: 'waiting for Redis',
+      redis: `redis://:***@127.0.0.1:${redisPort}`,
+    })
+    expect(await cli.exited).toBe(1)
+    const elapsed = Date.now() - started
+    expect(elapsed).toBeGreaterThanOrEqual(2000)
+    expect(elapsed).toBeLessThan(8000)
+    expect(cli.output()).not.toContain('hunter2secret')
+    expect(cli.output()).toMatch(/redisse-server: cannot reach Redis within 2 s/)
+  })
+
+  it('listens as soon as Redis comes up within --redis-timeout', async () => {
+    const redisPort = await freePort()
+    const port = await freePort()
+    const cli = runCli(['--port', String(port), '--host', '127.0.0.1', '--redis-timeout', '20'], {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    })
+    await waitFor(() => cli.output().includes('waiting for Redis'), {
+      what: 'waiting line',
+      timeout: 2000,
+    })
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    children.push(redis)
+    // Past the Redis broker's own 10 s give-up: the CLI's timeout is the one that holds.
+    await waitFor(() => cli.output().includes('redisse-server listening'), {
+      what: 'listening line',
+      timeout: 15_000,
+    })
+    expect((await call(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+    cli.child.kill('SIGTERM')
+    expect(await cli.exited).toBe(0)
+  }, 20_000)
+
+  it('exits 1 with one line when the port is in use', async () => {
+    const port = await freePort()
+    const blocker = runCli(['--port', String(port), '--host', '127.0.0.1'])
+    await waitFor(() => blocker.output().includes('listening'), {
+      what: 'first server',
+      timeout: 10_000,
+    })
+    const cli = runCli(['--port', String(port), '--host', '127.0.0.1'])
+    expect(await cli.exited).toBe(1)
+    expect(cli.output().trim()).toBe(
+      `redisse-server: port ${port} on 127.0.0.1 is in use: choose another with --port (PORT)`,
+    )
+  })
+
+  it('createServer().listen() rejects with broker-unavailable after redisTimeout', async () => {
+    const server = createServer({
+      redis: `redis://127.0.0.1:${await freePort()}`,
+      tokens: true,
+      redisTimeout: 600,
+      logger: 'silent',
+    })
+    const started = Date.now()
+    await expect(server.listen(0, '127.0.0.1')).rejects.toMatchObject({
+      code: 'broker-unavailable',
+    })
+    expect(Date.now() - started).toBeLessThan(3000)
+    await server.close()
+  })
+})
+
+describe('redisse-server CLI over TLS (--tls-cert, --tls-key)', () => {
+  it('serves HTTP/2 and HTTP/1.1 over HTTPS: a stream over HTTP/2, a publish with curl --http2, /healthz and WebSocket over HTTP/1.1', async () => {
+    const tls = makeTlsCertificate()
+    const port = await freePort()
+    const cli = runCli(['--public', '--host', '127.0.0.1', '--port', String(port)], {
+      REDISSE_TLS_CERT: tls.certFile,
+      REDISSE_TLS_KEY: tls.keyFile,
+      REDISSE_PUBLISH_KEY: 'cli-secret-key',
+    })
+    await waitFor(() => cli.output().includes('listening'), { what: 'listening', timeout: 10_000 })
+    expect(JSON.parse(cli.output().split('\n')[0] ?? '')).toMatchObject({
+      url: `https://127.0.0.1:${port}`,
+    })
+    const origin = `https://127.0.0.1:${port}`
+
+    const session = connectHttp2(origin, { ca: tls.cert })
+    const stream = session.request({ ':path': '/?channel=news', accept: 'text/event-stream' })
+    let body = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => (body += chunk))
+    const headers = await new Promise<Record<string, unknown>>((r) => stream.once('response', r))
+    expect(headers[':status']).toBe(200)
+    expect(headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    await waitFor(() => body.includes(':ok\n\n'), { what: ':ok over HTTP/2' })
+
+    const publish = await curl(
+      [
+        '--http2',
+        '-H',
+        'authorization: Bearer cli-secret-key',
+        '-H',
+        'content-type: application/json',
+        '-d',
+        '{"channel":"news","type":"headline","data":{"text":"over h2"}}',
+        `${origin}/publish`,
+      ],
+      tls.certFile,
+    )
+    expect(publish.meta).toEqual({ version: '2', status: '200' })
+    await waitFor(() => body.includes('data: {"text":"over h2"}'), {
+      what: 'the event over HTTP/2',
+    })
+    expect(body).toMatch(/id: [^\n]+\nevent: headline\ndata: \{"text":"over h2"\}\n\n/)
+
+    const health = await curl(['--http1.1', `${origin}/healthz`], tls.certFile)
+    expect(health.meta).toEqual({ version: '1.1', status: '200' })
+
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/?channel=news`, { ca: tls.cert })
+    const frames: string[] = []
+    ws.on('message', (data) => frames.push(String(data)))
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    ws.close()
+
+    stream.close()
+    session.close()
+    cli.child.kill('SIGTERM')
+    expect(await cli.exited).toBe(0)
+  })
+
+  it('refuses --tls-cert without --tls-key, and unreadable files, in one line with code 2', async () => {
+    const alone = runCli(['--tls-cert', '/nonexistent/cert.pem'])
+    expect(await alone.exited).toBe(2)
+    expect(alone.output()).toMatch(/^redisse-server: --tls-cert and --tls-key .* --help\)\n$/)
+    const missing = runCli([
+      '--port',
+      '0',
+      '--tls-cert',
+      '/nonexistent/c.pem',
+      '--tls-key',
+      '/nonexistent/k.pem',
+    ])
+    expect(await missing.exited).toBe(2)
+    expect(missing.output().trim().split('\n')).toHaveLength(1)
+    expect(missing.output()).toContain('cannot read --tls-cert / --tls-key')
+  })
+})
+
+/** curl with our CA; `meta` is the HTTP version and status curl saw. */
+async function curl(args: string[], caFile: string) {
+  const child = spawn('curl', [
+    '-sS',
+    '--cacert',
+    caFile,
+    '-w',
+    '\\n%{http_version} %{http_code}',
+    ...args,
+  ])
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+  await new Promise((r) => child.on('exit', r))
+  const [version, status] = (out.trim().split('\n').at(-1) ?? '').split(' ')
+  return { body: out, meta: { version, status } }
+}

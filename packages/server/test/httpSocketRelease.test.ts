@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { waitFor } from '@redisse/test-utils'
 import { afterEach, expect, it } from 'vitest'
-import { createServer, type PushConnection } from '../src/index'
+import { createServer, type PushConnection, type ServerOptions } from '../src/index'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -27,9 +27,13 @@ afterEach(async () => {
   for (const rig of rigs.splice(0)) await rig.close()
 })
 
-async function startRig(watch?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Rig> {
+async function startRig(
+  watch?: (req: IncomingMessage, res: ServerResponse) => void,
+  options: Partial<ServerOptions> = {},
+): Promise<Rig> {
   const connections: PushConnection[] = []
   const redisse = createServer({
+    ...options,
     logger: 'silent',
     channels: () => ['news'],
     push: { onOpen: (conn) => void connections.push(conn) },
@@ -153,4 +157,40 @@ it('keeps the response on node:http when middleware waits for its end, and that 
   await waitFor(() => client.text().includes('data: "still here"'))
   client.socket.destroy()
   await waitFor(() => closedSeen)
+})
+
+/** Serves a stream that stayed on node:http: delivers, then ends when the client leaves. */
+async function expectStreamOnHttp(rig: Rig, onOpen: () => void = () => {}): Promise<void> {
+  const client = await rawClient(rig.url.port)
+  client.socket.write(STREAM_REQUEST)
+  await waitFor(() => client.text().includes(':ok\n\n'))
+  await waitFor(() => rig.connections.length === 1)
+  // The release is tried once, on the turn after the stream opens.
+  await new Promise((r) => setImmediate(r))
+  onOpen()
+  expect(await collected(rig.seen.res)).toBe(false)
+  const id = await rig.redisse.broker.publish({ channel: 'news', type: 'headline', data: 'kept' })
+  await waitFor(() => client.text().includes('data: "kept"'))
+  expect(client.text()).toContain(`id: ${id}\nevent: headline\ndata: "kept"\n\n`)
+  client.socket.destroy()
+  await waitFor(() => rig.redisse.stats().connections === 0)
+  expect(rig.connections[0]?.closed).toBe(true)
+}
+
+it('keeps every stream on node:http with releaseSockets: false, and delivers on it', async () => {
+  await expectStreamOnHttp(await startRig(undefined, { releaseSockets: false }))
+})
+
+it('falls back to node:http when its parser is not the one expected (other Node internals)', async () => {
+  let parser: Record<string, unknown> | undefined
+  const rig = await startRig((req) => {
+    // What a Node whose HTTPParser lacks unconsume() looks like to the release;
+    // node:http itself needs it back later, on close.
+    parser = (req.socket as unknown as { parser?: Record<string, unknown> }).parser ?? undefined
+    if (parser) parser.unconsume = undefined
+  })
+  await expectStreamOnHttp(rig, () => {
+    if (parser) delete parser.unconsume
+  })
+  expect(parser).toBeDefined()
 })
