@@ -99,6 +99,8 @@ describe('subject token revocation and pruning', () => {
       [ctx.keys.token(await hashToken(kept))]: 'user-1',
       [ctx.keys.subjectTokens('user-1')]: [await hashToken(kept)],
       [ctx.keys.subjectChannels('user-1')]: ['room:1'],
+      // Nothing was published yet: the grant is at the start of no epoch.
+      [ctx.keys.subjectGranted('user-1')]: { 'room:1': '-0' },
     })
     await waitFor(() => ctx.control.some((m) => m.op === 'revoke'), { what: 'the revoke message' })
     expect(ctx.control.at(-1)).toEqual({
