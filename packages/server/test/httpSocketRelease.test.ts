@@ -163,7 +163,7 @@ it('keeps the response on node:http when middleware waits for its end, and that 
 async function expectStreamOnHttp(rig: Rig, onOpen: () => void = () => {}): Promise<void> {
   const client = await rawClient(rig.url.port)
   client.socket.write(STREAM_REQUEST)
-  await waitFor(() => client.text().includes(':ok\n\n'))
+  await waitFor(() => client.text().includes(':ok\n'))
   await waitFor(() => rig.connections.length === 1)
   // The release is tried once, on the turn after the stream opens.
   await new Promise((r) => setImmediate(r))
