@@ -430,8 +430,17 @@ export function createHub(options: {
 
   const recover = async (): Promise<void> => {
     if (recoverFrom === undefined) return
-    // A failover may have brought back less than this node saw.
-    const found = await guard.check()
+    // A failover may have brought back less than this node saw. A check
+    // that cannot read Redis is tried again, as history reads are: the
+    // streams stay held meanwhile, so a log found gone backwards then is
+    // served with what they missed.
+    const checkedAt = losses
+    let found = await guard.check()
+    for (let attempt = 1; found === 'unchecked' && attempt < RECOVERY_READ_ATTEMPTS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS * attempt))
+      if (checkedAt !== losses || broker.state !== 'ready') return
+      found = await guard.check()
+    }
     if (found === 'went-back' || recoverFrom === undefined) return
     const since = recoverFrom
     const loss = losses
