@@ -93,8 +93,10 @@ export interface Hub {
    * still holds what it saw (a failover to a lagging replica loses events
    * and reuses their sequences); a log that went backwards gets a new
    * epoch, and every stream a reset, before it resolves. Never rejects.
+   * @returns false when Redis could not be read: the log may have gone
+   * backwards unseen, so nothing may be read from it as if it had not
    */
-  checkLog(): Promise<void>
+  checkLog(): Promise<boolean>
   /** True for an epoch whose log went backwards: its cursors name no place in the log any more. */
   isRetired(epoch: string): boolean
   /**
@@ -428,8 +430,18 @@ export function createHub(options: {
 
   const recover = async (): Promise<void> => {
     if (recoverFrom === undefined) return
-    // A failover may have brought back less than this node saw.
-    if ((await guard.check()) || recoverFrom === undefined) return
+    // A failover may have brought back less than this node saw. A check
+    // that cannot read Redis is tried again, as history reads are: the
+    // streams stay held meanwhile, so a log found gone backwards then is
+    // served with what they missed.
+    const checkedAt = losses
+    let found = await guard.check()
+    for (let attempt = 1; found === 'unchecked' && attempt < RECOVERY_READ_ATTEMPTS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS * attempt))
+      if (checkedAt !== losses || broker.state !== 'ready') return
+      found = await guard.check()
+    }
+    if (found === 'went-back' || recoverFrom === undefined) return
     const since = recoverFrom
     const loss = losses
     const streams = [...heldForRecovery]
@@ -442,7 +454,10 @@ export function createHub(options: {
     try {
       const pager = createHistoryPager(broker, { from: since, pageBytes: pacing.pageBytes })
       for (;;) {
-        const page = await readPage(pager, loss)
+        // Unchecked, the log may have gone backwards under the same epoch:
+        // read from `since`, it would skip the sequences it reused. The
+        // streams end instead, and their replays check again.
+        const page = found === 'unchecked' ? undefined : await readPage(pager, loss)
         if (loss !== losses || !page) break
         // A new log: the epoch change already reset every stream.
         if (currentEpoch !== undefined && page.epoch !== currentEpoch) {
@@ -527,7 +542,7 @@ export function createHub(options: {
     },
     busLost,
     recover,
-    checkLog: () => guard.check().then(() => {}),
+    checkLog: () => guard.check().then((found) => found !== 'unchecked'),
     isRetired: (epoch) => guard.isRetired(epoch),
     servingNewLog: () => guard.serving(),
     connections,

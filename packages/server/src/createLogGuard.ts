@@ -38,6 +38,13 @@ export interface GuardedHub {
   forget(): void
 }
 
+/**
+ * What a check of the log found: `held` (Redis holds what the node saw, or
+ * there was nothing to check), `went-back` (the guard took the streams
+ * over), or `unchecked` (Redis could not be read: nothing is known).
+ */
+export type LogCheck = 'held' | 'went-back' | 'unchecked'
+
 /** Detects a log that went backwards and turns it into a new epoch. */
 export interface LogGuard {
   /** Files an envelope from the bus: `queued` when the guard delivers it itself, later. */
@@ -45,9 +52,8 @@ export interface LogGuard {
   /**
    * Checks that Redis still holds the newest event this node received
    * (run after a bus loss, and before a replay reads the log). Never rejects.
-   * @returns true when the log went backwards: the guard took the streams over
    */
-  check(): Promise<boolean>
+  check(): Promise<LogCheck>
   /** True for an epoch whose log went backwards: its cursors name no place in the log. */
   isRetired(epoch: string): boolean
   /** True while the streams of a log that went backwards are still to be served (reset, then the new log). */
@@ -99,7 +105,7 @@ export function createLogGuard(options: {
     | undefined
   // An epoch whose replacement failed, retried at the next check.
   let unreplaced: string | undefined
-  let checking: Promise<boolean> | undefined
+  let checking: Promise<LogCheck> | undefined
   let checkedAtLoss = -1
 
   const replace = async (from: string): Promise<LogHead | undefined> => {
@@ -225,18 +231,20 @@ export function createLogGuard(options: {
     return true
   }
 
-  const run = async (): Promise<boolean> => {
-    const handled = await inspect()
-    return serveDeferred() || handled
+  const run = async (): Promise<LogCheck> => {
+    const found = await inspect()
+    return serveDeferred() ? 'went-back' : found
   }
 
-  const inspect = async (): Promise<boolean> => {
+  const taken = (): LogCheck => (queue === undefined ? 'held' : 'went-back')
+
+  const inspect = async (): Promise<LogCheck> => {
     const loss = hub.losses()
     const epoch = watch.epoch
     const tip = watch.tip
     const high = watch.high
-    if (epoch === undefined || queue !== undefined || !holds) return queue !== undefined
-    if (deferred !== undefined) return false
+    if (epoch === undefined || queue !== undefined || !holds) return taken()
+    if (deferred !== undefined) return 'held'
     try {
       if (unreplaced !== undefined) await replace(unreplaced)
       const head = await bounded(broker.head(), 'reading the log head')
@@ -246,16 +254,19 @@ export function createLogGuard(options: {
       if (!back && tip !== undefined && head.epoch !== undefined) {
         back = (await bounded(holds.call(broker, tip), 'reading history')) === false
       }
-      if (watch.epoch !== epoch || queue !== undefined) return queue !== undefined
+      if (watch.epoch !== epoch || queue !== undefined) return taken()
       if (!back) {
         checkedAtLoss = loss
-        return false
+        return 'held'
       }
       wentBack(tip ? `event ${tip.id} of ${tip.channel} is not in history` : 'head', tip)
-      return queue !== undefined
+      return taken()
     } catch (err) {
       logger.warn('cannot check that the log still holds what this node saw', { err: String(err) })
-      return false
+      // Not 'held': a reader that went on would read a log that may have
+      // gone backwards under the same epoch (a promoted replica that lagged
+      // and has grown past the cursor since) and skip its reused sequences.
+      return 'unchecked'
     }
   }
 
@@ -279,9 +290,9 @@ export function createLogGuard(options: {
       return 'queued'
     },
     check() {
-      if (!guarded) return Promise.resolve(false)
+      if (!guarded) return Promise.resolve('held')
       if (!hub.recovering() && deferred === undefined && checkedAtLoss === hub.losses()) {
-        return Promise.resolve(false)
+        return Promise.resolve('held')
       }
       checking ??= run().finally(() => {
         checking = undefined

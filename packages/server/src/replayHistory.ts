@@ -1,4 +1,4 @@
-import { formatCursor, parseEventId, type ResetEventData } from '@redisse/protocol'
+import { formatCursor, parseEventId, RedisseError, type ResetEventData } from '@redisse/protocol'
 import type { Broker, LogHead } from './broker/Broker'
 import type { Connection } from './Connection'
 import { createHistoryPager, type ReplayPacing } from './createHistoryPager'
@@ -61,8 +61,18 @@ function floorsOf(
  */
 export async function replayHistory(request: ReplayRequest): Promise<ReplayOutcome> {
   const { broker, hub, connection, lastEventId, pacing } = request
-  // Not from a log that went backwards since this node last looked.
-  await hub.checkLog()
+  // Not from a log that went backwards since this node last looked. When
+  // Redis cannot tell (the head read was lost with the connection), the
+  // history read that follows may land on a promoted replica that lagged
+  // and grew past the cursor under the same epoch: it would answer the new
+  // log's events after it and skip those at reused sequences, with no
+  // reset. The client retries instead.
+  if (!(await hub.checkLog())) {
+    throw new RedisseError(
+      'broker-unavailable',
+      'cannot check that Redis still holds the log this stream resumes in: retry shortly',
+    )
+  }
   const parsed = parseEventId(lastEventId)
   const resetAll = (reason: ResetEventData['reason'], at: LogHead): ReplayOutcome => {
     const reset: ResetEventData = { channels: [...connection.channels], reason }
