@@ -1,5 +1,5 @@
 import type { Envelope } from '@redisse/protocol'
-import type { Broker } from './broker/Broker'
+import type { Broker, LogHead } from './broker/Broker'
 import type { Connection } from './Connection'
 import { createBusSubscriptions } from './createBusSubscriptions'
 import { createDeliveryBatch } from './createDeliveryBatch'
@@ -78,6 +78,12 @@ export interface Hub {
    * backwards: every stream then gets a reset and the new log's events.
    */
   servingNewLog(): boolean
+  /**
+   * After the log went backwards: where a cursor of the retired epoch
+   * resumes, in the new epoch, just before the new log's events (undefined
+   * while the new epoch is not in place).
+   */
+  logRestart(): LogHead | undefined
   /** An envelope ready for delivery, encoded lazily once per transport. */
   outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
@@ -190,6 +196,7 @@ export function createHub(options: {
     checkLog: () => guard.check().then((found) => found !== 'unchecked'),
     isRetired: (epoch) => guard.isRetired(epoch),
     servingNewLog: () => guard.serving(),
+    logRestart: () => guard.restartPoint(),
     connections,
     async attach(connection, channels) {
       connections.add(connection)

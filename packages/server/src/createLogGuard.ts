@@ -58,6 +58,14 @@ export interface LogGuard {
   isRetired(epoch: string): boolean
   /** True while the streams of a log that went backwards are still to be served (reset, then the new log). */
   serving(): boolean
+  /**
+   * Where the new log begins, in its epoch, after a log that went
+   * backwards: just before the first event this node knows of it. A cursor
+   * of the retired epoch resumes from here, after a reset. Undefined while
+   * the new epoch is not in place (its replacement failed: retried at the
+   * next check).
+   */
+  restartPoint(): LogHead | undefined
 }
 
 function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -106,6 +114,14 @@ export function createLogGuard(options: {
   // An epoch whose replacement failed, retried at the next check.
   let unreplaced: string | undefined
   let checking: Promise<LogCheck> | undefined
+  // Where the new log begins (see restartPoint), and the lowest sequence of
+  // its events this node knows, for a replacement that succeeds later.
+  let restart: LogHead | undefined
+  let firstNewSeq: number | undefined
+  const restartFrom = (head: LogHead) => {
+    if (head.epoch === undefined) return
+    restart = { epoch: head.epoch, seq: firstNewSeq === undefined ? head.seq : firstNewSeq - 1 }
+  }
   let checkedAtLoss = -1
 
   const replace = async (from: string): Promise<LogHead | undefined> => {
@@ -114,6 +130,7 @@ export function createLogGuard(options: {
       const head = await bounded(replaceEpoch.call(broker, from, newEpoch()), 'replacing the epoch')
       watch.replaced(from, head)
       unreplaced = undefined
+      restartFrom(head)
       return head.epoch === undefined ? undefined : head
     } catch (err) {
       unreplaced = from
@@ -160,6 +177,8 @@ export function createLogGuard(options: {
       .filter((e) => !ids.has(e.id) && ids.add(e.id))
       .map((e) => hub.outgoing(e))
       .sort((a, b) => a.seq - b.seq)
+    if (events[0] !== undefined) firstNewSeq = events[0].seq
+    if (head !== undefined) restartFrom(head)
     // First the reset: the stream's place in the old log is gone. Its id
     // names the place in the new epoch just before the new log's events
     // that follow (history holds them there, of whichever epoch), so a
@@ -191,6 +210,8 @@ export function createLogGuard(options: {
     const from = replaced ?? watch.epoch
     if (queue !== undefined || deferred !== undefined || from === undefined) return
     if (replaced === undefined) watch.regressed()
+    firstNewSeq = undefined
+    restart = undefined
     logger.warn(
       'the log went backwards (a failover to a replica that lagged?): replacing its epoch',
       {
@@ -291,7 +312,9 @@ export function createLogGuard(options: {
     },
     check() {
       if (!guarded) return Promise.resolve('held')
-      if (!hub.recovering() && deferred === undefined && checkedAtLoss === hub.losses()) {
+      // A replacement that failed is tried again at every check until it holds.
+      const quiet = deferred === undefined && unreplaced === undefined
+      if (!hub.recovering() && quiet && checkedAtLoss === hub.losses()) {
         return Promise.resolve('held')
       }
       checking ??= run().finally(() => {
@@ -301,6 +324,9 @@ export function createLogGuard(options: {
     },
     isRetired(epoch) {
       return watch.isRetired(epoch)
+    },
+    restartPoint() {
+      return unreplaced === undefined ? restart : undefined
     },
     serving() {
       return deferred !== undefined || queue !== undefined

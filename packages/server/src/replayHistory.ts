@@ -84,15 +84,28 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
   if (!parsed) {
     return resetAll('invalid-cursor', await replayBudgetOf(broker).run(() => broker.head()))
   }
-  const { cursor } = parsed
+  let { cursor } = parsed
+  let epochReset: ResetEventData | undefined
   if (hub.isRetired(cursor.epoch)) {
-    const head = await replayBudgetOf(broker).run(() => broker.head())
     if (hub.servingNewLog()) {
+      const head = await replayBudgetOf(broker).run(() => broker.head())
       // The node is about to reset every stream and send it the new log.
       connection.goLive(0)
       return { replayed: 0, reset: undefined, head, pages: 0 }
     }
-    return resetAll('epoch-changed', head)
+    // The cursor names a place in a log that went backwards: the stream is
+    // told, then replays the new log from its beginning (its events reused
+    // sequences the client saw, so resuming at the head would skip them).
+    const restart = hub.logRestart()
+    if (restart?.epoch === undefined) {
+      throw new RedisseError(
+        'broker-unavailable',
+        'the log went backwards and its new epoch is not in place yet: retry shortly',
+      )
+    }
+    epochReset = { channels: [...connection.channels], reason: 'epoch-changed' }
+    connection.reset(epochReset, formatCursor({ epoch: restart.epoch, seq: restart.seq }))
+    cursor = { epoch: restart.epoch, seq: restart.seq }
   }
   const pager = createHistoryPager(broker, {
     from: cursor.seq,
@@ -143,7 +156,7 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
   connection.goLive(caughtUp ? reached.seq : connection.lastSeq)
   return {
     replayed,
-    reset: gaps.size > 0 ? { channels: [...gaps], reason: 'history-gap' } : undefined,
+    reset: gaps.size > 0 ? { channels: [...gaps], reason: 'history-gap' } : epochReset,
     head: reached,
     pages,
   }
