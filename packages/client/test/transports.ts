@@ -73,11 +73,15 @@ export class BrowserEventSource extends EventSource {
  * with it (our fetch transport works around it; browsers are not affected).
  */
 function decoderKeepsSecondBom(): boolean {
-  const decoder = new TextDecoder()
   const bytes = new TextEncoder().encode('\uFEFF\uFEFFx')
-  const text =
-    decoder.decode(bytes.subarray(0, 1), { stream: true }) + decoder.decode(bytes.subarray(1))
-  return text === '\uFEFFx'
+  // Every place the chunks may split the bytes, as the random chunkings do.
+  for (let at = 1; at < bytes.length; at++) {
+    const decoder = new TextDecoder()
+    const text =
+      decoder.decode(bytes.subarray(0, at), { stream: true }) + decoder.decode(bytes.subarray(at))
+    if (text !== '\uFEFFx') return false
+  }
+  return true
 }
 
 /**

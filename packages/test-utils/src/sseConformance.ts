@@ -225,6 +225,8 @@ export const PARSING_FIXTURES: ParsingFixture[] = [
   {
     name: 'format-bom-2: a second BOM at the start is part of the first line',
     wpt: 'format-bom-2',
+    // Split chunks meet the Node 24+ decoder bug under the eventsource package.
+    requires: 'split-bom',
     body: '\uFEFF\uFEFFdata:1\n\ndata:2\n\ndata:3\n\n',
     expected: [
       { type: 'message', data: '2', id: '' },
