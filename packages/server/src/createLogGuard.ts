@@ -1,5 +1,6 @@
 import { type Envelope, formatCursor, newEpoch } from '@redisse/protocol'
 import type { Broker, LogHead } from './broker/Broker'
+import { withDeadline } from './broker/withDeadline'
 import type { Connection } from './Connection'
 import { createHistoryPager, PAGE_BYTES } from './createHistoryPager'
 import type { Logger } from './createLogger'
@@ -68,16 +69,9 @@ export interface LogGuard {
   restartPoint(): LogHead | undefined
 }
 
-function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} took over ${GUARD_TIMEOUT} ms`)),
-      GUARD_TIMEOUT,
-    )
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
+// Each read or write of the guard gives up within GUARD_TIMEOUT, as every broker call does.
+const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
+  withDeadline(promise, { what, ms: GUARD_TIMEOUT })
 
 /**
  * Guards a node against a log that went backwards: Redis failed over to a
@@ -127,7 +121,7 @@ export function createLogGuard(options: {
   const replace = async (from: string): Promise<LogHead | undefined> => {
     if (!replaceEpoch) return undefined
     try {
-      const head = await bounded(replaceEpoch.call(broker, from, newEpoch()), 'replacing the epoch')
+      const head = await bounded(replaceEpoch.call(broker, from, newEpoch()), 'replace the epoch')
       watch.replaced(from, head)
       unreplaced = undefined
       restartFrom(head)
@@ -150,7 +144,7 @@ export function createLogGuard(options: {
       const channels = hub.channels()
       const missed: Envelope[] = []
       for (let pages = 0; pages < MAX_PAGES; pages++) {
-        const page = await bounded(pager.next(channels), 'reading history')
+        const page = await bounded(pager.next(channels), 'read history')
         for (const envelope of page.envelopes) if (envelope.ts > tip.ts) missed.push(envelope)
         if (missed.length > MAX_MISSED) throw new Error(`more than ${MAX_MISSED} events to send`)
         if (page.complete) return missed
@@ -268,12 +262,12 @@ export function createLogGuard(options: {
     if (deferred !== undefined) return 'held'
     try {
       if (unreplaced !== undefined) await replace(unreplaced)
-      const head = await bounded(broker.head(), 'reading the log head')
+      const head = await bounded(broker.head(), 'read the log head')
       let back = watch.behind(head, high)
       // Also under an epoch another node put in place after seeing the
       // regression first: this node's streams still have to be served.
       if (!back && tip !== undefined && head.epoch !== undefined) {
-        back = (await bounded(holds.call(broker, tip), 'reading history')) === false
+        back = (await bounded(holds.call(broker, tip), 'read history')) === false
       }
       if (watch.epoch !== epoch || queue !== undefined) return taken()
       if (!back) {
