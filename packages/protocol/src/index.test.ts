@@ -5,6 +5,16 @@ test('exports exactly the documented runtime API', () => {
   expect(Object.keys(protocol).sort()).toEqual(
     [
       'CHANNEL_PATTERN',
+      'DEFAULT_CLUSTER_PARTITIONS',
+      'MAX_PARTITIONS',
+      'channelOfEventId',
+      'clusterSlot',
+      'formatPartitionedCursor',
+      'parsePartitionedCursor',
+      'partitionOf',
+      'partitionPrefix',
+      'partitionTag',
+      'validatePartitions',
       'DEFAULT_HISTORY',
       'DEFAULT_MAX_PAYLOAD_BYTES',
       'DEFAULT_PREFIX',

@@ -55,6 +55,19 @@ export {
   validateChannel,
   validateEventType,
 } from './names'
+export type { PartitionCursor } from './partitions'
+export {
+  channelOfEventId,
+  clusterSlot,
+  DEFAULT_CLUSTER_PARTITIONS,
+  formatPartitionedCursor,
+  MAX_PARTITIONS,
+  parsePartitionedCursor,
+  partitionOf,
+  partitionPrefix,
+  partitionTag,
+  validatePartitions,
+} from './partitions'
 export { encodePayload } from './payload'
 export type { PublishScriptCall } from './publishScript'
 export {
