@@ -124,6 +124,18 @@ export interface Broker {
    * brokers whose log cannot go backwards.
    */
   replaceEpoch?(from: string, to: string): Promise<LogHead>
+  /**
+   * The log split in partitions (Redis Cluster): element `i` is the
+   * single-log broker of partition `i` (`partitionOf(channel, length)` of
+   * `@redisse/protocol`), with its own epoch, sequence, history, pub/sub
+   * subscriptions, state and envelopes; publishes, tokens and subjects are
+   * the shared ones. Absent, or of length 1, on a log of one partition
+   * (single Redis, Sentinel, the embedded broker): the broker itself is then
+   * that log. On a partitioned broker, the top-level `head`, `histories`,
+   * `holds`, `replaceEpoch`, `subscribe` and `unsubscribe` are not called:
+   * the server calls those of the partitions.
+   */
+  readonly partitions?: readonly Broker[]
   /** Registers the single receiver of every envelope of subscribed channels. */
   onEnvelope(listener: (envelope: Envelope) => void): void
   /** Registers the receiver of subject edits (token mode). */
