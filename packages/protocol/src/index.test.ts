@@ -40,6 +40,7 @@ test('exports exactly the documented runtime API', () => {
       'formatEventId',
       'formatHistoryRules',
       'historyResolver',
+      'globToRegExp',
       'hashToken',
       'integerOption',
       'isEventFrame',

@@ -40,6 +40,8 @@ export {
 export type { EventMap, ReservedEvent, ResetEventData } from './events'
 export { defineEvents, ReservedEvents } from './events'
 export { encodeEnvelope } from './frame'
+export type { GlobOptions } from './globToRegExp'
+export { globToRegExp } from './globToRegExp'
 export type { HistoryRule, HistorySettings } from './historyRules'
 export { formatHistoryRules, historyResolver, validateHistoryPattern } from './historyRules'
 export { DEFAULT_MAX_PAYLOAD_BYTES, HttpPaths } from './httpApi'

@@ -3,6 +3,7 @@ import {
   DEFAULT_HISTORY,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PREFIX,
+  globToRegExp,
   type HistoryRule,
   integerOption,
   RedisseError,
@@ -218,20 +219,6 @@ export interface ResolvedOptions {
   websocket: WebSocketSettings | false
 }
 
-/**
- * A public allow-list glob: `*` matches within one `:`-separated segment,
- * `**` across segments. The allow-list decides access, so a pattern that
- * matches less than meant fails closed (a 403 the operator sees), never
- * opens `room:42:private` to a pattern written for `room:42`. (History
- * overrides, which decide no access, keep `*` matching anything: see
- * `historyRules` in the protocol package.)
- */
-export function publicGlobToRegExp(glob: string): RegExp {
-  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
-  const parts = glob.split('**').map((part) => part.split('*').map(literal).join('[^:]*'))
-  return new RegExp(`^${parts.join('.*')}$`)
-}
-
 function publicMatcher(
   value: PublicChannels | undefined,
 ): ((channel: string) => boolean) | undefined {
@@ -239,7 +226,10 @@ function publicMatcher(
   if (value === true) return () => true
   if (typeof value === 'function') return value
   if (value instanceof RegExp) return (channel) => value.test(channel)
-  const patterns = value.map(publicGlobToRegExp)
+  // The allow-list decides access, so `*` stays within one `:` segment: a
+  // pattern that matches less than meant fails closed (a 403 the operator
+  // sees), never opens `room:42:private` to a pattern written for `room:42`.
+  const patterns = value.map((glob) => globToRegExp(glob, { star: 'segment' }))
   return (channel) => patterns.some((p) => p.test(channel))
 }
 
