@@ -6,9 +6,16 @@ import type { TransportOutcome } from './Transport'
 /** A {@link ClientError} for an HTTP status, with the server's code when it sent one. */
 export function httpError(status: number, message: string, code?: string): ClientError {
   const fallback =
-    ({ 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 410: 'gone' } as const)[
-      status as 401
-    ] ?? 'internal'
+    (
+      {
+        400: 'invalid-request',
+        401: 'unauthorized',
+        403: 'forbidden',
+        404: 'not-found',
+        410: 'gone',
+        413: 'payload-too-large',
+      } as const
+    )[status as 401] ?? 'internal'
   return clientError((code || fallback) as ErrorCode, message, status)
 }
 

@@ -10,7 +10,30 @@ export const ErrorCodes = {
   'payload-too-large': 413,
   'invalid-cursor': 400,
   'invalid-envelope': 500,
+  /** A 400 that names no more specific code (a proxy's, say); Redisse itself always does. */
   'invalid-request': 400,
+  /** An SSE `id` or `event` field with a line break (or NUL in `id`). */
+  'invalid-sse-field': 400,
+  /** A WebSocket event frame that is not JSON or not `{ type, data, … }`. */
+  'invalid-frame': 400,
+  /** A subject id that is not 1 to 200 printable ASCII characters without spaces. */
+  'invalid-subject': 400,
+  /** A token handed back (to revoke it) that is not a string of 1 to 512 characters. */
+  'invalid-token': 400,
+  /** An idempotency key that is not 1 to 200 printable ASCII characters. */
+  'invalid-idempotency-key': 400,
+  /** A token ttl that is not a positive integer of ms. */
+  'invalid-ttl': 400,
+  /** A request or AMQP message body that is not JSON. */
+  'invalid-json': 400,
+  /** A JSON body of the wrong shape: not an event object, no `data`, a bad `events` batch. */
+  'invalid-body': 400,
+  /** A request target that is not a path on this server, or a bad %-encoding in it. */
+  'malformed-target': 400,
+  /** A stream or long poll sent pipelined behind another request on one connection. */
+  'pipelined-request': 400,
+  /** A public-mode stream or poll without `?channel=`. */
+  'channel-required': 400,
   'invalid-option': 500,
   unauthorized: 401,
   forbidden: 403,

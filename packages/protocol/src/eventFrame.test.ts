@@ -59,10 +59,8 @@ describe('encodeEventFrame and parseEventFrame', () => {
     ['no type', '{"data":1}'],
     ['a number id', '{"id":1,"type":"t","data":1}'],
     ['a bad channel', '{"type":"t","channel":"a b","data":1}'],
-  ])('parse rejects %s with invalid-request', (_, text) => {
-    expect(() => parseEventFrame(text)).toThrow(
-      expect.objectContaining({ code: 'invalid-request' }),
-    )
+  ])('parse rejects %s with invalid-frame', (_, text) => {
+    expect(() => parseEventFrame(text)).toThrow(expect.objectContaining({ code: 'invalid-frame' }))
   })
 })
 

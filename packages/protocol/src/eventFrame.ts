@@ -61,18 +61,18 @@ export function encodeEnvelopeFrame(envelope: Envelope, { channelAsEvent = false
 
 /**
  * Parses and checks a frame received as JSON text.
- * @throws RedisseError `invalid-request` when it is not JSON or not an {@link EventFrame}
+ * @throws RedisseError `invalid-frame` when it is not JSON or not an {@link EventFrame}
  */
 export function parseEventFrame(text: string): EventFrame {
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (cause) {
-    throw new RedisseError('invalid-request', 'event frame is not JSON', { cause })
+    throw new RedisseError('invalid-frame', 'event frame is not JSON', { cause })
   }
   if (!isEventFrame(value)) {
     throw new RedisseError(
-      'invalid-request',
+      'invalid-frame',
       'event frame must be an object { id?: string, type: string, channel?: string, data }',
     )
   }

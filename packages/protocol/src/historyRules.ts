@@ -1,4 +1,5 @@
 import { RedisseError } from './errors'
+import { globToRegExp } from './globToRegExp'
 import { MAX_CHANNEL_LENGTH } from './names'
 
 /** How much history one channel keeps: `size` events for `ttl` ms (0 = none / no expiry). */
@@ -37,11 +38,6 @@ export function validateHistoryPattern(pattern: unknown): string {
     'invalid-option',
     `invalid history pattern ${shown}: use channel characters (A-Z a-z 0-9 _ - . : @ / = +) and * as wildcard`,
   )
-}
-
-function globToRegExp(pattern: string): RegExp {
-  const parts = pattern.split('*').map((part) => part.replace(/[.+]/g, '\\$&'))
-  return new RegExp(`^${parts.join('.*')}$`)
 }
 
 /**

@@ -9,6 +9,17 @@ export const SCRIPT_ERROR_PREFIX = 'REDISSE'
 export const DEFAULT_HISTORY = { size: 1000, ttl: 3_600_000 } as const
 
 /**
+ * The Lua twin of `globToRegExp(glob)` (`*` matches any run, every other
+ * character itself), which picks a channel's history rule inside the
+ * script. Lua patterns have their own magic characters, all escaped here.
+ */
+const LUA_MATCH_GLOB = `local function matchGlob(glob, channel)
+  local pat = string.gsub(glob, '[%^%$%(%)%%%.%[%]%+%-%?]', '%%%0')
+  pat = string.gsub(pat, '%*', '.*')
+  return string.find(channel, '^' .. pat .. '$') ~= nil
+end`
+
+/**
  * The Lua script behind every publish: one atomic round trip that assigns
  * the next sequence, appends the envelope to the channel's history (bounded
  * and expiring) and PUBLISHes it. Any language can publish by running it.
@@ -31,6 +42,7 @@ export const DEFAULT_HISTORY = { size: 1000, ttl: 3_600_000 } as const
  * rule of `historyRules` matching the channel, else `historySize`/`historyTtl`.
  */
 export const PUBLISH_SCRIPT = `
+${LUA_MATCH_GLOB}
 -- Names are checked here too, for publishers that run this script without an
 -- SDK: a line break in a type or channel would forge events on every stream.
 local channel, etype = ARGV[2], ARGV[3]
@@ -70,10 +82,9 @@ if size == nil or ttl == nil then
   local conf = redis.call('HMGET', KEYS[4], 'historySize', 'historyTtl', 'historyRules')
   local s, t = tonumber(conf[1]) or ${DEFAULT_HISTORY.size}, tonumber(conf[2]) or ${DEFAULT_HISTORY.ttl}
   if conf[3] then
-    -- First rule whose glob matches the channel wins; '*' is the only wildcard.
+    -- First rule whose glob matches the channel wins.
     for glob, rs, rt in string.gmatch(conf[3], '([^ \\n]+) (%d+) (%d+)') do
-      local pat = '^' .. string.gsub(string.gsub(glob, '[%.%+%-]', '%%%0'), '%*', '.*') .. '$'
-      if string.find(ARGV[2], pat) then
+      if matchGlob(glob, ARGV[2]) then
         s, t = tonumber(rs), tonumber(rt)
         break
       end

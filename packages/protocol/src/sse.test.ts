@@ -102,9 +102,9 @@ describe('encodeEvent', () => {
     ['CR', 'a\rb'],
     ['CRLF', 'a\r\nb'],
     ['NUL', 'a\0b'],
-  ])('rejects %s in the id with code invalid-request', (_name, id) => {
+  ])('rejects %s in the id with code invalid-sse-field', (_name, id) => {
     expect(() => encodeEvent({ id, data: '1' })).toThrowError(
-      expect.objectContaining({ name: 'RedisseError', code: 'invalid-request' }),
+      expect.objectContaining({ name: 'RedisseError', code: 'invalid-sse-field' }),
     )
   })
 
@@ -112,9 +112,9 @@ describe('encodeEvent', () => {
     ['LF', 'a\nb'],
     ['CR', 'a\rb'],
     ['CRLF', 'a\r\nb'],
-  ])('rejects %s in the event type with code invalid-request', (_name, event) => {
+  ])('rejects %s in the event type with code invalid-sse-field', (_name, event) => {
     expect(() => encodeEvent({ event, data: '1' })).toThrowError(
-      expect.objectContaining({ name: 'RedisseError', code: 'invalid-request' }),
+      expect.objectContaining({ name: 'RedisseError', code: 'invalid-sse-field' }),
     )
   })
 

@@ -15,7 +15,7 @@ const LINE_BREAK = /\r\n|\r|\n/
 function assertField(name: string, value: string, { nul = false } = {}): void {
   if (value.includes('\n') || value.includes('\r') || (nul && value.includes('\0'))) {
     throw new RedisseError(
-      'invalid-request',
+      'invalid-sse-field',
       `SSE field "${name}" must not contain CR, LF${nul ? ' or NUL' : ''}: it would end the line early`,
     )
   }
@@ -27,7 +27,7 @@ function assertField(name: string, value: string, { nul = false } = {}): void {
  * any conforming parser (which joins `data:` lines with LF; CRLF and lone CR in
  * `data` therefore come back as LF, as the spec defines).
  *
- * @throws RedisseError `invalid-request` when `id` or `event` contains a line break
+ * @throws RedisseError `invalid-sse-field` when `id` or `event` contains a line break
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  * @example
  * ```ts

@@ -74,14 +74,14 @@ describe('validateSubject', () => {
     ['an object', {}],
     ['a symbol', Symbol('s')],
     ['an object without prototype', Object.create(null)],
-  ])('rejects %s with code invalid-request', (_what, id) => {
+  ])('rejects %s with code invalid-subject', (_what, id) => {
     let thrown: unknown
     try {
       validateSubject(id)
     } catch (err) {
       thrown = err
     }
-    expect(isRedisseError(thrown, 'invalid-request')).toBe(true)
+    expect(isRedisseError(thrown, 'invalid-subject')).toBe(true)
   })
 
   test('error message names the type of a non-string id instead of converting it', () => {
@@ -92,7 +92,7 @@ describe('validateSubject', () => {
   test('error message quotes the id and states the rule', () => {
     expect(() => validateSubject('a b')).toThrowError(
       new RedisseError(
-        'invalid-request',
+        'invalid-subject',
         `invalid subject id "a b": use 1 to ${MAX_SUBJECT_LENGTH} printable ASCII characters without spaces`,
       ),
     )
@@ -110,13 +110,13 @@ describe('validateToken', () => {
     ['an over-long string', 'x'.repeat(MAX_TOKEN_LENGTH + 1)],
     ['a number', 42],
     ['undefined', undefined],
-  ])('refuses %s with invalid-request', (_what, token) => {
+  ])('refuses %s with invalid-token', (_what, token) => {
     let thrown: unknown
     try {
       validateToken(token)
     } catch (err) {
       thrown = err
     }
-    expect(isRedisseError(thrown, 'invalid-request')).toBe(true)
+    expect(isRedisseError(thrown, 'invalid-token')).toBe(true)
   })
 })

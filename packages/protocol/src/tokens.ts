@@ -6,6 +6,7 @@ export const MAX_SUBJECT_LENGTH = 200
 /**
  * Subject ids: any 1 to 200 printable characters without spaces (a user id,
  * an email, a UUID…). They only ever appear after a fixed key segment.
+ * @throws RedisseError `invalid-subject` otherwise
  */
 export function validateSubject(id: unknown): string {
   if (
@@ -17,7 +18,7 @@ export function validateSubject(id: unknown): string {
     return id
   }
   throw new RedisseError(
-    'invalid-request',
+    'invalid-subject',
     `invalid subject id ${typeof id === 'string' ? JSON.stringify(id.slice(0, 60)) : typeof id}: use 1 to ${MAX_SUBJECT_LENGTH} printable ASCII characters without spaces`,
   )
 }
@@ -29,14 +30,14 @@ export const MAX_TOKEN_LENGTH = 512
  * Checks a token handed back by a caller (to revoke it): a non-empty string
  * of at most {@link MAX_TOKEN_LENGTH} characters. Its content is not
  * checked further: only its hash is ever looked up.
- * @throws RedisseError `invalid-request` otherwise
+ * @throws RedisseError `invalid-token` otherwise
  */
 export function validateToken(token: unknown): string {
   if (typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH) {
     return token
   }
   throw new RedisseError(
-    'invalid-request',
+    'invalid-token',
     `invalid token (${typeof token === 'string' ? `${token.length} characters` : typeof token}): pass the string generateToken() returned`,
   )
 }

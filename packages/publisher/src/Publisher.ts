@@ -60,7 +60,7 @@ export interface Publisher<Events extends EventMap = EventMap> {
   /**
    * Token and channel-list management of one subject (a user, a device…).
    * @param id - 1 to 200 printable ASCII characters without spaces
-   * @throws RedisseError `invalid-request` for an invalid id
+   * @throws RedisseError `invalid-subject` for an invalid id
    */
   subject(id: string): Subject
   /**

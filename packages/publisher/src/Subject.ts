@@ -37,7 +37,7 @@ export interface Subject {
    * @param token - the raw token {@link generateToken} returned
    * @returns true when the token existed for this subject (false for an
    *   unknown or expired token, or one of another subject, which stays valid)
-   * @throws RedisseError `invalid-request` for an empty or over-long token
+   * @throws RedisseError `invalid-token` for an empty or over-long token
    */
   revokeToken(token: string): Promise<boolean>
   /** The subject's channels, sorted. */

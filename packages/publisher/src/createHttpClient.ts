@@ -31,7 +31,11 @@ export interface HttpClient {
   close(): void
 }
 
-/** Codes for error answers without a Redisse error body (from a proxy, say). */
+/**
+ * Codes for error answers without a Redisse error body (from a proxy, say):
+ * a Redisse server always names a specific code, and `invalid-request` is
+ * left as the generic one for a bare 400.
+ */
 const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
   400: 'invalid-request',
   401: 'unauthorized',

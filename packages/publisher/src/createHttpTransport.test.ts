@@ -180,17 +180,17 @@ describe('HTTP transport: subjects', () => {
     await using srv = await startFakeServer(() => json(200, {}))
     const pub = createHttpTransport({ url: srv.url, key: KEY })
     expect(() => pub.subject('has space')).toThrow(
-      expect.objectContaining({ code: 'invalid-request' }),
+      expect.objectContaining({ code: 'invalid-subject' }),
     )
     await expect(pub.subject('u').addChannel('a b')).rejects.toMatchObject({
       code: 'invalid-channel',
     })
     await expect(pub.subject('u').generateToken({ ttl: 0 })).rejects.toMatchObject({
-      code: 'invalid-request',
+      code: 'invalid-ttl',
     })
     for (const token of ['', 'x'.repeat(513), 42 as unknown as string]) {
       await expect(pub.subject('u').revokeToken(token)).rejects.toMatchObject({
-        code: 'invalid-request',
+        code: 'invalid-token',
       })
     }
     expect(srv.received).toEqual([])
@@ -220,6 +220,24 @@ describe('HTTP transport: errors', () => {
     await expect(pub.subject('u').addChannel('c')).rejects.toMatchObject({
       code: 'publish-timeout',
       status: 503,
+    })
+  })
+
+  it('keeps the specific code of a 400 body, and calls a bare 400 invalid-request', async () => {
+    const answers: Answer[] = [
+      json(400, { error: { code: 'invalid-idempotency-key', message: 'bad key' } }),
+      { status: 400, body: '<html>Bad Request</html>' },
+    ]
+    await using srv = await startFakeServer(() => answers.shift() ?? json(500, {}))
+    const pub = createHttpTransport({ url: srv.url, key: KEY })
+    await expect(pub.publish('c', 't', 1)).rejects.toMatchObject({
+      code: 'invalid-idempotency-key',
+      status: 400,
+      message: 'bad key',
+    })
+    await expect(pub.publish('c', 't', 1)).rejects.toMatchObject({
+      code: 'invalid-request',
+      status: 400,
     })
   })
 
@@ -254,7 +272,7 @@ describe('HTTP transport: errors', () => {
 
   it('never shows the publish key in an error message', async () => {
     await using srv = await startFakeServer(() =>
-      json(400, { error: { code: 'invalid-request', message: `bad key ${KEY}` } }),
+      json(400, { error: { code: 'invalid-json', message: `bad key ${KEY}` } }),
     )
     const pub = createHttpTransport({ url: srv.url, key: KEY })
     const err = await rejection(pub.publish('c', 't', 1))

@@ -2,12 +2,12 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type EventMap,
   HttpPaths,
+  integerOption,
   RedisseError,
 } from '@redisse/protocol'
 import { answerField } from './answerField'
 import { createHttpClient } from './createHttpClient'
 import { createHttpSubject } from './createHttpSubject'
-import { integerOption } from './integerOption'
 import type { Publisher } from './Publisher'
 import { type PreparedEvent, prepareEvent } from './prepareEvent'
 

@@ -5,6 +5,9 @@ import {
   DEFAULT_PREFIX,
   type EventMap,
   formatEventId,
+  integerOption,
+  isIoredis,
+  isIoredisCluster,
   newEpoch,
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
@@ -13,10 +16,9 @@ import {
   publishScriptArgs,
   RedisseError,
 } from '@redisse/protocol'
-import { Redis, type RedisOptions } from 'ioredis'
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { createRedisGate } from './createRedisGate'
 import { createRedisSubject } from './createRedisSubject'
-import { integerOption } from './integerOption'
 import type { Publisher } from './Publisher'
 import { type PreparedEvent, prepareEvent } from './prepareEvent'
 
@@ -71,15 +73,6 @@ interface WithPublishCommand {
   redissePublish(...args: ScriptArgs): Promise<unknown>
 }
 
-function isIoredis(value: unknown): value is Redis {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Redis).defineCommand === 'function' &&
-    typeof (value as Redis).status === 'string'
-  )
-}
-
 function historyOption(
   history: RedisPublisherOptions['history'],
 ): { size: number; ttl: number } | undefined {
@@ -123,14 +116,20 @@ export function createRedisTransport<Events extends EventMap>(
   let redis: Redis
   let lastError: unknown
   const given = options.redis
-  const owned = !isIoredis(given)
+  if (isIoredisCluster<Cluster>(given)) {
+    throw new RedisseError(
+      'invalid-option',
+      'redis is an ioredis Cluster, which Redisse does not support yet: give a standalone ioredis instance, its options or a redis:// URL',
+    )
+  }
+  const owned = !isIoredis<Redis>(given)
   if (given === '' || given === null || (typeof given !== 'object' && typeof given !== 'string')) {
     throw new RedisseError(
       'invalid-option',
       'redis must be a redis:// URL, ioredis options or an ioredis instance',
     )
   }
-  const keyPrefix = isIoredis(given)
+  const keyPrefix = isIoredis<Redis>(given)
     ? given.options.keyPrefix
     : typeof given === 'object'
       ? given.keyPrefix
@@ -141,7 +140,7 @@ export function createRedisTransport<Events extends EventMap>(
       `redis has keyPrefix "${keyPrefix}", which would not apply to pub/sub channels: drop keyPrefix and set the prefix option instead`,
     )
   }
-  if (isIoredis(given)) {
+  if (isIoredis<Redis>(given)) {
     redis = given
   } else {
     const ours = {

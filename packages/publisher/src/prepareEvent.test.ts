@@ -44,17 +44,17 @@ describe('prepareEvent', () => {
     [
       'an idempotency key with a space',
       { channel: 'c', type: 't', data: 1, idempotencyKey: 'a b' },
-      'invalid-request',
+      'invalid-idempotency-key',
     ],
     [
       'an empty idempotency key',
       { channel: 'c', type: 't', data: 1, idempotencyKey: '' },
-      'invalid-request',
+      'invalid-idempotency-key',
     ],
     [
       'an idempotency key of 201 characters',
       { channel: 'c', type: 't', data: 1, idempotencyKey: 'k'.repeat(201) },
-      'invalid-request',
+      'invalid-idempotency-key',
     ],
   ])('rejects %s', (_name, event, code) => {
     expect(codeOf(() => prepareEvent(event, 100))).toBe(code)

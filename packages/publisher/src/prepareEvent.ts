@@ -15,7 +15,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
  * Validates one event before anything is sent, with protocol's validators.
  * @throws RedisseError `invalid-channel`, `invalid-event-type`,
  *   `reserved-event-type`, `invalid-payload`, `payload-too-large`, or
- *   `invalid-request` for a malformed idempotency key
+ *   `invalid-idempotency-key`
  */
 export function prepareEvent(
   event: { channel: unknown; type: unknown; data: unknown; idempotencyKey?: unknown },
@@ -30,7 +30,7 @@ export function prepareEvent(
     (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))
   ) {
     throw new RedisseError(
-      'invalid-request',
+      'invalid-idempotency-key',
       'idempotencyKey must be 1 to 200 printable ASCII characters without spaces',
     )
   }

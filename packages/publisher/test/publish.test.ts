@@ -138,7 +138,7 @@ describe('publish over Redis', () => {
         [pub.publish('c', 'redisse:reset', 1), 'reserved-event-type'],
         [pub.publish('c', 't', 'x'.repeat(70_000)), 'payload-too-large'],
         [pub.publish('c', 't', undefined), 'invalid-payload'],
-        [pub.publish('c', 't', 1, { idempotencyKey: 'has space' }), 'invalid-request'],
+        [pub.publish('c', 't', 1, { idempotencyKey: 'has space' }), 'invalid-idempotency-key'],
         [
           pub.publishMany([
             { channel: 'c', type: 't', data: 1 },

@@ -80,7 +80,7 @@ describe('subject tokens', () => {
     await using ctx = await setup()
     for (const ttl of [0, -1, 1.5, Number.NaN]) {
       await expect(ctx.pub.subject('u').generateToken({ ttl })).rejects.toMatchObject({
-        code: 'invalid-request',
+        code: 'invalid-ttl',
       })
     }
     expect(await ctx.dump()).toEqual({})
@@ -224,9 +224,9 @@ describe('subject channels', () => {
   it('rejects invalid subject ids and channel names before anything reaches Redis', async () => {
     await using ctx = await setup()
     expect(() => ctx.pub.subject('has space')).toThrow(
-      expect.objectContaining({ name: 'RedisseError', code: 'invalid-request' }),
+      expect.objectContaining({ name: 'RedisseError', code: 'invalid-subject' }),
     )
-    expect(() => ctx.pub.subject('')).toThrow(expect.objectContaining({ code: 'invalid-request' }))
+    expect(() => ctx.pub.subject('')).toThrow(expect.objectContaining({ code: 'invalid-subject' }))
     await expect(ctx.pub.subject('u').addChannel('no spaces')).rejects.toMatchObject({
       code: 'invalid-channel',
     })

@@ -34,7 +34,7 @@ import { toPublishRequest } from './toPublishRequest'
 const ALLOW_GET = { Allow: 'GET' }
 
 const PIPELINED = new RedisseError(
-  'invalid-request',
+  'pipelined-request',
   'streams and long polls are not served pipelined behind another request: send each on a connection of its own',
 )
 
@@ -237,7 +237,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
     serve().catch((err: unknown) => {
       // decodeURIComponent of a client's bad %-encoding, in any route.
       if (err instanceof URIError) {
-        sendError(res, new RedisseError('invalid-request', `malformed %-encoding in ${path}`))
+        sendError(res, new RedisseError('malformed-target', `malformed %-encoding in ${path}`))
         return
       }
       resolved.logger.error('request failed', { path, err: String(err) })

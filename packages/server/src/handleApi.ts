@@ -29,7 +29,7 @@ async function publish(
   if (batch !== undefined) {
     if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH) {
       throw new RedisseError(
-        'invalid-request',
+        'invalid-body',
         `"events" must be an array of 1 to ${MAX_BATCH} events`,
       )
     }
@@ -55,7 +55,7 @@ function decodeSegment(raw: string, what: 'subject' | 'channel'): string {
     return decodeURIComponent(raw)
   } catch {
     throw new RedisseError(
-      'invalid-request',
+      'malformed-target',
       `the ${what} in the path is not valid %-encoding: encode it with encodeURIComponent`,
     )
   }
@@ -79,7 +79,7 @@ async function subjects(
     const body = (await readJsonBody(req, 4096)) as { ttl?: unknown } | null
     const ttl = body?.ttl
     if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl <= 0)) {
-      throw new RedisseError('invalid-request', 'ttl must be a positive integer of ms')
+      throw new RedisseError('invalid-ttl', 'ttl must be a positive integer of ms')
     }
     sendJson(res, 201, { token: await store.generateToken(subject, { ttl }) })
   } else if (kind === 'tokens' && rawChannel === 'revoke' && method === 'POST') {
@@ -140,7 +140,7 @@ export async function handleApi(
     // decodeURIComponent of a path segment with a bad %-encoding.
     const err =
       caught instanceof URIError
-        ? new RedisseError('invalid-request', `malformed %-encoding in ${path}`)
+        ? new RedisseError('malformed-target', `malformed %-encoding in ${path}`)
         : caught
     if (path === '/publish') ctx.counters.publishErrors += 1
     if (!isRedisseError(err))

@@ -3,7 +3,9 @@ import {
   DEFAULT_HISTORY,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PREFIX,
+  globToRegExp,
   type HistoryRule,
+  integerOption,
   RedisseError,
   validateHistoryPattern,
 } from '@redisse/protocol'
@@ -217,28 +219,6 @@ export interface ResolvedOptions {
   websocket: WebSocketSettings | false
 }
 
-function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RedisseError('invalid-option', `${name} must be an integer ≥ ${min}, got ${value}`)
-  }
-  return value
-}
-
-/**
- * A public allow-list glob: `*` matches within one `:`-separated segment,
- * `**` across segments. The allow-list decides access, so a pattern that
- * matches less than meant fails closed (a 403 the operator sees), never
- * opens `room:42:private` to a pattern written for `room:42`. (History
- * overrides, which decide no access, keep `*` matching anything: see
- * `historyRules` in the protocol package.)
- */
-export function publicGlobToRegExp(glob: string): RegExp {
-  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')
-  const parts = glob.split('**').map((part) => part.split('*').map(literal).join('[^:]*'))
-  return new RegExp(`^${parts.join('.*')}$`)
-}
-
 function publicMatcher(
   value: PublicChannels | undefined,
 ): ((channel: string) => boolean) | undefined {
@@ -246,21 +226,24 @@ function publicMatcher(
   if (value === true) return () => true
   if (typeof value === 'function') return value
   if (value instanceof RegExp) return (channel) => value.test(channel)
-  const patterns = value.map(publicGlobToRegExp)
+  // The allow-list decides access, so `*` stays within one `:` segment: a
+  // pattern that matches less than meant fails closed (a 403 the operator
+  // sees), never opens `room:42:private` to a pattern written for `room:42`.
+  const patterns = value.map((glob) => globToRegExp(glob, { star: 'segment' }))
   return (channel) => patterns.some((p) => p.test(channel))
 }
 
 function resolveHistory(history: ServerOptions['history']): ResolvedOptions['history'] {
   if (history === false) return { size: 0, ttl: 0, rules: [], enabled: false }
-  const size = positiveInt('history.size', history?.size, DEFAULT_HISTORY.size, 0)
-  const ttl = positiveInt('history.ttl', history?.ttl, DEFAULT_HISTORY.ttl, 0)
+  const size = integerOption('history.size', history?.size, 0, DEFAULT_HISTORY.size)
+  const ttl = integerOption('history.ttl', history?.ttl, 0, DEFAULT_HISTORY.ttl)
   const rules = Object.entries(history?.overrides ?? {}).map(([pattern, rule]): HistoryRule => {
     validateHistoryPattern(pattern)
     if (rule === false) return { pattern, size: 0, ttl: 0 }
     return {
       pattern,
-      size: positiveInt(`history.overrides['${pattern}'].size`, rule.size, size, 0),
-      ttl: positiveInt(`history.overrides['${pattern}'].ttl`, rule.ttl, ttl, 0),
+      size: integerOption(`history.overrides['${pattern}'].size`, rule.size, 0, size),
+      ttl: integerOption(`history.overrides['${pattern}'].ttl`, rule.ttl, 0, ttl),
     }
   })
   return { size, ttl, rules, enabled: size > 0 || rules.some((rule) => rule.size > 0) }
@@ -320,70 +303,75 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
       : undefined,
     publicMatch: publicMatcher(options.public),
     cors: options.cors,
-    keepAlive: positiveInt('keepAlive', options.keepAlive, 15_000, 10),
-    retry: positiveInt('retry', options.retry, 5000, 0),
+    keepAlive: integerOption('keepAlive', options.keepAlive, 10, 15_000),
+    retry: integerOption('retry', options.retry, 0, 5000),
     history,
     publishKey: options.publishKey,
     statsKey: options.statsKey,
     stats: resolveStats(options),
     trustProxy: resolveTrustProxy(options.trustProxy),
     limits: {
-      connections: positiveInt('limits.connections', limits.connections, 10_000),
-      connectionsPerSubject: positiveInt(
+      connections: integerOption('limits.connections', limits.connections, 1, 10_000),
+      connectionsPerSubject: integerOption(
         'limits.connectionsPerSubject',
         limits.connectionsPerSubject,
+        1,
         20,
       ),
-      channelsPerConnection: positiveInt(
+      channelsPerConnection: integerOption(
         'limits.channelsPerConnection',
         limits.channelsPerConnection,
+        1,
         100,
       ),
-      bufferBytes: positiveInt('limits.bufferBytes', limits.bufferBytes, 256 * 1024),
-      payloadBytes: positiveInt(
+      bufferBytes: integerOption('limits.bufferBytes', limits.bufferBytes, 1, 256 * 1024),
+      payloadBytes: integerOption(
         'limits.payloadBytes',
         limits.payloadBytes,
+        1,
         DEFAULT_MAX_PAYLOAD_BYTES,
       ),
-      bodyBytes: positiveInt('limits.bodyBytes', limits.bodyBytes, 1024 * 1024),
+      bodyBytes: integerOption('limits.bodyBytes', limits.bodyBytes, 1, 1024 * 1024),
       connectionsPerIp:
         limits.connectionsPerIp === undefined || limits.connectionsPerIp === Infinity
           ? Infinity
-          : positiveInt('limits.connectionsPerIp', limits.connectionsPerIp, Infinity),
-      stallTimeout: positiveInt('limits.stallTimeout', limits.stallTimeout, 30_000),
+          : integerOption('limits.connectionsPerIp', limits.connectionsPerIp, 1, Infinity),
+      stallTimeout: integerOption('limits.stallTimeout', limits.stallTimeout, 1, 30_000),
     },
     channelAsEvent: options.channelAsEvent ?? false,
-    publishTimeout: positiveInt('publishTimeout', options.publishTimeout, 5000),
-    redisTimeout: positiveInt('redisTimeout', options.redisTimeout, 30_000),
+    publishTimeout: integerOption('publishTimeout', options.publishTimeout, 1, 5000),
+    redisTimeout: integerOption('redisTimeout', options.redisTimeout, 1, 30_000),
     releaseSockets: options.releaseSockets ?? true,
     probe:
       options.probe === false
         ? false
         : {
-            interval: positiveInt('probe.interval', options.probe?.interval, 2000, 50),
-            timeout: positiveInt('probe.timeout', options.probe?.timeout, 2000, 50),
+            interval: integerOption('probe.interval', options.probe?.interval, 50, 2000),
+            timeout: integerOption('probe.timeout', options.probe?.timeout, 50, 2000),
           },
     logger,
     amqp: options.amqp,
     poll: {
-      wait: positiveInt('poll.wait', options.poll?.wait, 25_000, 0),
-      maxEvents: positiveInt('poll.maxEvents', options.poll?.maxEvents, 500),
-      coalesce: positiveInt('poll.coalesce', options.poll?.coalesce, 25, 0),
-      maxBytes: positiveInt('poll.maxBytes', options.poll?.maxBytes, 256 * 1024),
+      wait: integerOption('poll.wait', options.poll?.wait, 0, 25_000),
+      maxEvents: integerOption('poll.maxEvents', options.poll?.maxEvents, 1, 500),
+      coalesce: integerOption('poll.coalesce', options.poll?.coalesce, 0, 25),
+      maxBytes: integerOption('poll.maxBytes', options.poll?.maxBytes, 1, 256 * 1024),
     },
     push: options.push,
     websocket:
       options.websocket === false
         ? false
         : {
-            maxMessageBytes: positiveInt(
+            maxMessageBytes: integerOption(
               'websocket.maxMessageBytes',
               options.websocket?.maxMessageBytes,
+              1,
               64 * 1024,
             ),
-            maxMessagesPerSecond: positiveInt(
+            maxMessagesPerSecond: integerOption(
               'websocket.maxMessagesPerSecond',
               options.websocket?.maxMessagesPerSecond,
+              1,
               50,
             ),
             perMessageDeflate: options.websocket?.perMessageDeflate ?? false,

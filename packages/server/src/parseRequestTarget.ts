@@ -4,7 +4,7 @@ const ABSOLUTE_FORM = /^https?:\/\//i
 
 function invalid(target: string): RedisseError {
   return new RedisseError(
-    'invalid-request',
+    'malformed-target',
     `malformed request target ${JSON.stringify(target.slice(0, 60))}: send a path such as /?channel=news`,
   )
 }
@@ -17,7 +17,7 @@ function invalid(target: string): RedisseError {
  * no usable path, or one starting with `//` (or `/\`, which URL parsers
  * read as `//`), are refused rather than guessed at.
  * @see https://www.rfc-editor.org/rfc/rfc9112#section-3.2 request target forms
- * @throws RedisseError `invalid-request` (400), never anything else
+ * @throws RedisseError `malformed-target` (400), never anything else
  */
 export function parseRequestTarget(target: string | undefined): URL {
   const raw = target ?? '/'

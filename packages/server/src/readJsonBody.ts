@@ -3,7 +3,7 @@ import { RedisseError } from '@redisse/protocol'
 
 /**
  * Reads a JSON request body of at most `maxBytes`; an empty body is `undefined`.
- * @throws RedisseError `payload-too-large` (413) or `invalid-request` (400)
+ * @throws RedisseError `payload-too-large` (413) or `invalid-json` (400)
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
@@ -33,7 +33,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     return JSON.parse(text)
   } catch (cause) {
     throw new RedisseError(
-      'invalid-request',
+      'invalid-json',
       `request body is not valid JSON: ${(cause as Error).message}`,
       { cause },
     )

@@ -155,7 +155,7 @@ export async function resolveAccess(
       grantedAt: grant.grantedAt,
     }
   } else {
-    throw new RedisseError('invalid-request', 'ask for channels with ?channel=name (public mode)')
+    throw new RedisseError('channel-required', 'ask for channels with ?channel=name (public mode)')
   }
   if (access.channels.length > options.limits.channelsPerConnection) {
     throw new RedisseError(

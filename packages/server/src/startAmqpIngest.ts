@@ -50,15 +50,15 @@ export function amqpMessageToPublish(
   try {
     body = JSON.parse(content.toString('utf8'))
   } catch (cause) {
-    throw new RedisseError('invalid-request', 'AMQP message body is not JSON', { cause })
+    throw new RedisseError('invalid-json', 'AMQP message body is not JSON', { cause })
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new RedisseError('invalid-request', 'AMQP message body must be an object { type, data }')
+    throw new RedisseError('invalid-body', 'AMQP message body must be an object { type, data }')
   }
   const event = body as Record<string, unknown>
   if (!channelFromBody && event.channel !== undefined && event.channel !== routingKey) {
     throw new RedisseError(
-      'invalid-request',
+      'invalid-body',
       'AMQP message body names another channel than its routing key: publish with the channel as routing key, or set amqp.channelFromBody',
     )
   }

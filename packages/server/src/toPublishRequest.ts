@@ -8,20 +8,17 @@ import type { PublishRequest } from './broker/Broker'
  */
 export function toPublishRequest(value: unknown, payloadBytes: number): PublishRequest {
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new RedisseError(
-      'invalid-request',
-      'each event must be an object { channel, type, data }',
-    )
+    throw new RedisseError('invalid-body', 'each event must be an object { channel, type, data }')
   }
   const { channel, type, data, idempotencyKey } = value as Record<string, unknown>
   if (!('data' in value))
-    throw new RedisseError('invalid-request', 'event has no "data" (send null for none)')
+    throw new RedisseError('invalid-body', 'event has no "data" (send null for none)')
   if (
     idempotencyKey !== undefined &&
     (typeof idempotencyKey !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey))
   ) {
     throw new RedisseError(
-      'invalid-request',
+      'invalid-idempotency-key',
       'idempotencyKey must be 1 to 200 printable ASCII characters',
     )
   }

@@ -108,14 +108,14 @@ describe.each([
   afterAll(() => target.close())
 
   it.each(BAD_TARGETS)(
-    'answers 400 invalid-request to the stream target %s and lives',
+    'answers 400 malformed-target to the stream target %s and lives',
     async (bad) => {
       const reply = await rawExchange(target.port, rawGet(bad, STREAM), {
         until: (t) => /\r\n\r\n[\s\S]*[}>]/.test(t),
       })
       expect(target.badTarget).toContain(reply.status)
       if (reply.status === 400) {
-        expect(bodyOf(reply.text)).toMatchObject({ error: { code: 'invalid-request' } })
+        expect(bodyOf(reply.text)).toMatchObject({ error: { code: 'malformed-target' } })
       }
       expect(await target.healthz()).toBe(200)
     },
@@ -126,7 +126,7 @@ describe.each([
       until: (t) => t.includes('}'),
     })
     expect(reply.status).toBe(400)
-    expect(bodyOf(reply.text)).toMatchObject({ error: { code: 'invalid-request' } })
+    expect(bodyOf(reply.text)).toMatchObject({ error: { code: 'malformed-target' } })
     expect(await target.healthz()).toBe(200)
   })
 

@@ -198,7 +198,7 @@ describe.each(BROKERS)('POST /subjects/:subject/tokens/revoke on the %s broker',
     ]) {
       const res = await call(path, { method: 'POST', headers, body })
       expect(res.status).toBe(400)
-      expect(res.body).toMatchObject({ error: { code: 'invalid-request' } })
+      expect(res.body).toMatchObject({ error: { code: 'invalid-token' } })
     }
     expect((await call(path, { method: 'GET', headers })).status).toBe(405)
     expect((await call(path, { method: 'POST', body: JSON.stringify({ token }) })).status).toBe(401)

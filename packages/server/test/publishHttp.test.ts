@@ -63,11 +63,11 @@ describe.each(BROKERS)('POST /publish on the %s broker', (kind) => {
   it('answers 400 with a reason for malformed JSON, invalid names and reserved types', async () => {
     await using srv = await startServer(kind, { public: true, publishKey: KEY })
     const cases: Array<[unknown, string]> = [
-      ['{not json', 'invalid-request'],
+      ['{not json', 'invalid-json'],
       [{ channel: 'a b', type: 't', data: 1 }, 'invalid-channel'],
       [{ channel: 'a', type: 'x\ny', data: 1 }, 'invalid-event-type'],
       [{ channel: 'a', type: 'redisse:reset', data: 1 }, 'reserved-event-type'],
-      [{ channel: 'a', type: 't' }, 'invalid-request'],
+      [{ channel: 'a', type: 't' }, 'invalid-body'],
       [
         {
           events: [

@@ -6,12 +6,14 @@ import {
   formatEnvelope,
   formatHistoryRules,
   hashToken,
+  isIoredis,
+  isIoredisCluster,
   parseControl,
   REPLACE_EPOCH_SCRIPT,
   RedisseError,
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
-import { Redis, type RedisOptions } from 'ioredis'
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { type Logger, redact } from '../createLogger'
 import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
@@ -47,16 +49,6 @@ export interface RedisBrokerOptions {
    * @defaultValue 5000
    */
   commandTimeout?: number
-}
-
-// Duck-typed so an instance from another copy of ioredis is accepted too.
-function isIoredis(value: unknown): value is Redis {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Redis).duplicate === 'function' &&
-    typeof (value as Redis).status === 'string'
-  )
 }
 
 function openCommand(redis: string | RedisOptions, commandTimeout: number): Redis {
@@ -95,11 +87,17 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const { logger } = options
   const keys = createKeys(options.prefix)
   const given = options.redis
-  const ownsCommand = !isIoredis(given)
+  if (isIoredisCluster<Cluster>(given)) {
+    throw new RedisseError(
+      'invalid-option',
+      'redis is an ioredis Cluster, which Redisse does not support yet: give a standalone ioredis instance, its options or a redis:// URL',
+    )
+  }
+  const ownsCommand = !isIoredis<Redis>(given)
   const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT
   // A publish's own bound is publishTimeout (the publisher's gate): ioredis'
   // timeout there only catches what the gate would not.
-  const command = isIoredis(given)
+  const command = isIoredis<Redis>(given)
     ? given
     : openCommand(given, Math.max(timeout, options.publishTimeout ?? 0))
   // The subscriber keeps its own offline queue: SUBSCRIBE issued while
