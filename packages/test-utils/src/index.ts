@@ -23,6 +23,7 @@ export {
 } from './sseConformance'
 export { findRabbitServer, type RabbitProcess, startRabbit } from './startRabbit'
 export { type RedisProcess, startRedis, type TlsFiles } from './startRedis'
+export { type ClusterNode, type RedisClusterProcess, startRedisCluster } from './startRedisCluster'
 export { type SentinelProcess, startSentinel } from './startSentinel'
 export { startTcpProxy, type TcpProxy } from './startTcpProxy'
 export { uniquePrefix } from './uniquePrefix'
