@@ -12,6 +12,7 @@ export const ErrorCodes = {
   'invalid-envelope': 500,
   'invalid-request': 400,
   'invalid-option': 500,
+  'partitions-mismatch': 500,
   unauthorized: 401,
   forbidden: 403,
   'not-found': 404,

@@ -43,8 +43,8 @@ export { encodeEnvelope } from './frame'
 export type { HistoryRule, HistorySettings } from './historyRules'
 export { formatHistoryRules, historyResolver, validateHistoryPattern } from './historyRules'
 export { DEFAULT_MAX_PAYLOAD_BYTES, HttpPaths } from './httpApi'
-export type { RedisKeys } from './keys'
-export { createKeys, DEFAULT_PREFIX } from './keys'
+export type { KeyOptions, RedisKeys } from './keys'
+export { createKeys, DEFAULT_PREFIX, subjectTag } from './keys'
 export {
   CHANNEL_PATTERN,
   isValidChannel,
