@@ -35,6 +35,7 @@ export const ErrorCodes = {
   /** A public-mode stream or poll without `?channel=`. */
   'channel-required': 400,
   'invalid-option': 500,
+  'partitions-mismatch': 500,
   unauthorized: 401,
   forbidden: 403,
   'not-found': 404,

@@ -35,6 +35,7 @@ test('exports exactly the documented runtime API', () => {
       'WsCloseCodes',
       'ReservedEvents',
       'createKeys',
+      'subjectTag',
       'defineEvents',
       'encodeComment',
       'encodeEnvelope',

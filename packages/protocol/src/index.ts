@@ -48,8 +48,8 @@ export { DEFAULT_MAX_PAYLOAD_BYTES, HttpPaths } from './httpApi'
 export { integerOption } from './integerOption'
 export type { IoredisLike } from './isIoredis'
 export { isIoredis, isIoredisCluster } from './isIoredis'
-export type { RedisKeys } from './keys'
-export { createKeys, DEFAULT_PREFIX } from './keys'
+export type { KeyOptions, RedisKeys } from './keys'
+export { createKeys, DEFAULT_PREFIX, subjectTag } from './keys'
 export {
   CHANNEL_PATTERN,
   isValidChannel,

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { createKeys, DEFAULT_PREFIX, type RedisKeys } from './keys'
+import { createKeys, DEFAULT_PREFIX, type RedisKeys, subjectTag } from './keys'
 import { MAX_CHANNEL_LENGTH } from './names'
+import { clusterSlot } from './partitions'
 
 const channel = fc.string({
   unit: fc.constantFrom(...'ABCXYZabcxyz0189_-.:@/=+'),
@@ -129,5 +130,79 @@ describe('createKeys', () => {
         expect(keys.history(a) === keys.history(b)).toBe(a === b)
       }),
     )
+  })
+})
+
+describe('createKeys with { cluster: true }', () => {
+  test('puts the subject keys of 42 behind the tag s.<FNV-1a hex>, first in the name', () => {
+    const keys = createKeys('redisse:', { cluster: true })
+    expect(subjectTag('42')).toBe('s.87e38583')
+    expect([
+      keys.subjectChannels('42'),
+      keys.subjectTokens('42'),
+      keys.subjectGranted('42'),
+    ]).toEqual([
+      'redisse:{s.87e38583}:subject-channels:42',
+      'redisse:{s.87e38583}:subject-tokens:42',
+      'redisse:{s.87e38583}:subject-granted:42',
+    ])
+  })
+
+  test('keeps every other name as createKeys(prefix) builds it', () => {
+    fc.assert(
+      fc.property(channel, subject, (name, other) => {
+        const plain = createKeys('app:')
+        const cluster = createKeys('app:', { cluster: true })
+        for (const kind of ['prefix', 'seq', 'epoch', 'config', 'control'] as const) {
+          expect(cluster[kind]).toBe(plain[kind])
+        }
+        for (const kind of ['pubsub', 'history', 'historyMeta'] as const) {
+          expect(cluster[kind](name)).toBe(plain[kind](name))
+        }
+        for (const kind of ['token', 'idempotency', 'probe'] as const) {
+          expect(cluster[kind](other)).toBe(plain[kind](other))
+        }
+      }),
+    )
+  })
+
+  test('gives every key of one subject the same cluster slot, braces in the id included', () => {
+    fc.assert(
+      fc.property(subject, (id) => {
+        const keys = createKeys(DEFAULT_PREFIX, { cluster: true })
+        const slot = clusterSlot(keys.subjectChannels(id))
+        expect(clusterSlot(keys.subjectTokens(id))).toBe(slot)
+        expect(clusterSlot(keys.subjectGranted(id))).toBe(slot)
+        expect(slot).toBe(clusterSlot(`{${subjectTag(id)}}`))
+      }),
+    )
+    const keys = createKeys(DEFAULT_PREFIX, { cluster: true })
+    for (const id of ['{a}', '}{', 'x{y}z', '{}']) {
+      expect(clusterSlot(keys.subjectTokens(id))).toBe(clusterSlot(keys.subjectChannels(id)))
+    }
+  })
+
+  test('keeps the subject keys of two subjects apart', () => {
+    fc.assert(
+      fc.property(subject, subject, (a, b) => {
+        const keys = createKeys(DEFAULT_PREFIX, { cluster: true })
+        expect(keys.subjectChannels(a) === keys.subjectChannels(b)).toBe(a === b)
+        expect(keys.subjectChannels(a)).not.toBe(keys.subjectTokens(b))
+      }),
+    )
+  })
+
+  test('leaves createKeys(prefix) and { cluster: false } unchanged', () => {
+    expect(createKeys('app:', { cluster: false }).subjectChannels('42')).toBe(
+      'app:subject-channels:42',
+    )
+    expect(createKeys('app:').subjectGranted('{x}')).toBe('app:subject-granted:{x}')
+  })
+
+  test('refuses a cluster prefix with braces, which would move the hash tags', () => {
+    expect(() => createKeys('app{1}:', { cluster: true })).toThrowError(
+      expect.objectContaining({ code: 'invalid-option' }),
+    )
+    expect(createKeys('app{1}:').seq).toBe('app{1}:seq')
   })
 })

@@ -1,3 +1,5 @@
+import { RedisseError } from './errors'
+
 /** Default prefix of every Redis key and pub/sub channel Redisse uses. */
 export const DEFAULT_PREFIX = 'redisse:'
 
@@ -54,16 +56,65 @@ export interface RedisKeys {
   probe(node: string): string
 }
 
+/** Options of {@link createKeys}. */
+export interface KeyOptions {
+  /**
+   * Names for Redis Cluster: a subject's three keys (`subject-channels`,
+   * `subject-tokens`, `subject-granted`) carry the hash tag
+   * {@link subjectTag}, so the scripts and transactions over them stay in
+   * one slot. Every other name is unchanged (token keys are single keys;
+   * a partition's keys come from `createKeys(partitionPrefix(…))`). The
+   * prefix may not contain `{` or `}`, which would move the hash tag.
+   * @defaultValue false
+   */
+  cluster?: boolean | undefined
+}
+
+/**
+ * The hash tag of a subject's keys on Redis Cluster: `s.` and the FNV-1a
+ * (32-bit) of the subject id as 8 lowercase hex digits. A hash rather than
+ * the id itself, because ids may contain `{` and `}`, which would end or
+ * move the tag; subjects whose hashes collide merely share a slot. Subject
+ * ids are printable ASCII, so the hash runs over their bytes in any language.
+ * @example
+ * ```ts
+ * subjectTag('42') // 's.87e38583'
+ * ```
+ */
+export function subjectTag(subject: string): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < subject.length; i++) {
+    hash ^= subject.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return `s.${(hash >>> 0).toString(16).padStart(8, '0')}`
+}
+
 /**
  * Builds the key names under `prefix`.
  * @param prefix - ends with `:` by convention
+ * @param options - `{ cluster: true }` for the Redis Cluster names of subject keys
  * @defaultValue prefix `redisse:`
+ * @throws RedisseError `invalid-option` for a cluster prefix containing `{` or `}`
  * @example
  * ```ts
  * createKeys().pubsub('room:42') // 'redisse:ch:room:42'
+ * createKeys('redisse:', { cluster: true }).subjectChannels('42')
+ * // 'redisse:{s.87e38583}:subject-channels:42'
  * ```
  */
-export function createKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
+export function createKeys(prefix: string = DEFAULT_PREFIX, options: KeyOptions = {}): RedisKeys {
+  if (options.cluster && /[{}]/.test(prefix)) {
+    throw new RedisseError(
+      'invalid-option',
+      `prefix "${prefix}" contains { or }, which would change the cluster hash tags of Redisse's keys: use a prefix without braces`,
+    )
+  }
+  // On a cluster a subject's keys share the slot of its tag, which comes
+  // first in the name so that no brace of the subject id can take its place.
+  const subjectPrefix = options.cluster
+    ? (subject: string) => `${prefix}{${subjectTag(subject)}}:`
+    : () => prefix
   return {
     prefix,
     seq: `${prefix}seq`,
@@ -73,9 +124,9 @@ export function createKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     history: (channel) => `${prefix}h:${channel}`,
     historyMeta: (channel) => `${prefix}hm:${channel}`,
     token: (tokenHash) => `${prefix}token:${tokenHash}`,
-    subjectChannels: (subject) => `${prefix}subject-channels:${subject}`,
-    subjectTokens: (subject) => `${prefix}subject-tokens:${subject}`,
-    subjectGranted: (subject) => `${prefix}subject-granted:${subject}`,
+    subjectChannels: (subject) => `${subjectPrefix(subject)}subject-channels:${subject}`,
+    subjectTokens: (subject) => `${subjectPrefix(subject)}subject-tokens:${subject}`,
+    subjectGranted: (subject) => `${subjectPrefix(subject)}subject-granted:${subject}`,
     control: `${prefix}control`,
     idempotency: (key) => `${prefix}idem:${key}`,
     probe: (node) => `${prefix}probe:${node}`,

@@ -67,6 +67,24 @@ describe('publishScriptArgs', () => {
     for (const key of call.keys) expect(key.startsWith('app:')).toBe(true)
   })
 
+  test('adds SPUBLISH and the partition count as ARGV 9 and 10 only when asked', () => {
+    const plain = publishScriptArgs(createKeys(), event, { epoch: 'e' })
+    expect(plain.args).toHaveLength(8)
+    const sharded = publishScriptArgs(createKeys('app:{p3.0}:'), event, {
+      epoch: 'e',
+      sharded: true,
+      partitions: 16,
+    })
+    expect(sharded.args.slice(8)).toEqual(['SPUBLISH', '16'])
+    expect(sharded.args[0]).toBe('app:{p3.0}:ch:room:42')
+    expect(
+      publishScriptArgs(createKeys(), event, { epoch: 'e', sharded: true }).args.slice(8),
+    ).toEqual(['SPUBLISH', ''])
+    expect(
+      publishScriptArgs(createKeys(), event, { epoch: 'e', partitions: 4 }).args.slice(8),
+    ).toEqual(['PUBLISH', '4'])
+  })
+
   test('builds every key under the given prefix', () => {
     const { keys, args } = publishScriptArgs(createKeys('app:'), event, { epoch: 'e' })
     expect(keys.slice(0, 4)).toEqual(['app:seq', 'app:epoch', 'app:h:room:42', 'app:config'])
@@ -85,6 +103,20 @@ describe('PUBLISH_SCRIPT', () => {
   test('runs the idempotency steps only for a key that is neither empty nor KEYS[1]', () => {
     expect(PUBLISH_SCRIPT).toContain("local idem = KEYS[5] ~= '' and KEYS[5] ~= KEYS[1]")
     expect(PUBLISH_SCRIPT).not.toContain("if KEYS[5] ~= '' then")
+  })
+
+  test('SPUBLISHes only when ARGV 9 says SPUBLISH, so callers passing 8 arguments keep PUBLISH', () => {
+    expect(PUBLISH_SCRIPT).toContain(
+      "redis.call(ARGV[9] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH', ARGV[1], envelope)",
+    )
+  })
+
+  test('checks the partition count before touching the log, only when one is passed', () => {
+    const check = PUBLISH_SCRIPT.indexOf("redis.call('HGET', KEYS[4], 'partitions')")
+    expect(check).toBeGreaterThan(0)
+    expect(check).toBeLessThan(PUBLISH_SCRIPT.indexOf("redis.call('GET', KEYS[5])"))
+    expect(PUBLISH_SCRIPT).toContain("if ARGV[10] and ARGV[10] ~= '' then")
+    expect(PUBLISH_SCRIPT).toContain(`'${SCRIPT_ERROR_PREFIX} partitions-mismatch: `)
   })
 
   test('inlines the default history size and ttl', () => {
@@ -117,6 +149,10 @@ describe('parseScriptError', () => {
     [
       'reserved-event-type',
       'ERR REDISSE reserved-event-type: the prefix redisse: belongs to Redisse',
+    ],
+    [
+      'partitions-mismatch',
+      'REDISSE partitions-mismatch: the servers split the log in 16 partitions and this publisher in 8: set the publisher option redis.partitions to 16',
     ],
   ] as const)('reads the code %s', (code, message) => {
     expect(parseScriptError(message)?.code).toBe(code)

@@ -30,11 +30,15 @@ end`
  *
  * ARGV: 1 pub/sub channel, 2 channel, 3 type, 4 data (JSON text),
  * 5 epoch to create when none exists, 6 history size (or '' for the server's),
- * 7 history ttl ms (or ''), 8 idempotency ttl ms
+ * 7 history ttl ms (or ''), 8 idempotency ttl ms, 9 (optional) the pub/sub
+ * command: `SPUBLISH` on Redis Cluster (the sharded channel of ARGV 1), else
+ * (absent, `''` or `PUBLISH`) `PUBLISH`, 10 (optional) the publisher's
+ * partition count, checked against the field `partitions` of the config
+ * hash when the servers wrote one (absent or `''`: no check)
  *
  * Returns the event's cursor `epoch-seq`, or an error reply starting with
  * {@link SCRIPT_ERROR_PREFIX} and a Redisse error code (`invalid-channel`,
- * `invalid-event-type`, `reserved-event-type`) when the channel or type
+ * `invalid-event-type`, `reserved-event-type`, `partitions-mismatch`) when the channel or type
  * would not pass `validateChannel` / `validateEventType` (the length and
  * control-character rules; leading or trailing Unicode spaces are left to
  * the servers, which drop such envelopes). History size 0 writes no history.
@@ -58,6 +62,14 @@ if #etype == 0 or units + astral > ${MAX_EVENT_TYPE_LENGTH} or string.find(etype
 end
 if string.sub(etype, 1, ${RESERVED_PREFIX.length}) == '${RESERVED_PREFIX}' then
   return redis.error_reply('${SCRIPT_ERROR_PREFIX} reserved-event-type: the prefix ${RESERVED_PREFIX} belongs to Redisse')
+end
+-- With another partition count than the servers', a publisher would append
+-- channels to partitions their servers never read.
+if ARGV[10] and ARGV[10] ~= '' then
+  local servers = redis.call('HGET', KEYS[4], 'partitions')
+  if servers and servers ~= ARGV[10] then
+    return redis.error_reply('${SCRIPT_ERROR_PREFIX} partitions-mismatch: the servers split the log in ' .. servers .. ' partitions and this publisher in ' .. ARGV[10] .. ': set the publisher option redis.partitions to ' .. servers)
+  end
 end
 -- No idempotency key: KEYS[5] repeats KEYS[1] ('' from older callers), a
 -- name an ACL restricted to the prefix allows, in the same cluster slot.
@@ -110,7 +122,8 @@ if size > 0 then
     redis.call('PEXPIRE', KEYS[6], ttl + 2592000000)
   end
 end
-redis.call('PUBLISH', ARGV[1], envelope)
+-- SPUBLISH on a cluster: only the nodes of the partition's slot carry it.
+redis.call(ARGV[9] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH', ARGV[1], envelope)
 if idem then
   redis.call('SET', KEYS[5], id, 'PX', tonumber(ARGV[8]) or 86400000)
 end
@@ -123,7 +136,8 @@ export const PUBLISH_SCRIPT_KEY_COUNT = 6
 /** Arguments of one run of {@link PUBLISH_SCRIPT}. */
 export interface PublishScriptCall {
   keys: [string, string, string, string, string, string]
-  args: [string, string, string, string, string, string, string, string]
+  /** 8 arguments, then the pub/sub command and the partition count when either is set. */
+  args: [string, string, string, string, string, string, string, string, ...string[]]
 }
 
 /**
@@ -138,9 +152,13 @@ export function publishScriptArgs(
     history?: { size: number; ttl: number } | undefined
     idempotencyKey?: string | undefined
     idempotencyTtl?: number | undefined
+    /** SPUBLISH to the sharded channel (Redis Cluster) instead of PUBLISH. */
+    sharded?: boolean | undefined
+    /** The publisher's partition count, for the script to check against the servers'. */
+    partitions?: number | undefined
   },
 ): PublishScriptCall {
-  return {
+  const call: PublishScriptCall = {
     keys: [
       keys.seq,
       keys.epoch,
@@ -160,10 +178,18 @@ export function publishScriptArgs(
       String(options.idempotencyTtl ?? 86_400_000),
     ],
   }
+  // Absent unless asked for: single-Redis publishes keep their 8 arguments.
+  if (options.sharded || options.partitions !== undefined) {
+    call.args.push(
+      options.sharded ? 'SPUBLISH' : 'PUBLISH',
+      options.partitions === undefined ? '' : String(options.partitions),
+    )
+  }
+  return call
 }
 
 const SCRIPT_ERROR = new RegExp(
-  `^(?:ERR )?${SCRIPT_ERROR_PREFIX} (invalid-channel|invalid-event-type|reserved-event-type): (.*)$`,
+  `^(?:ERR )?${SCRIPT_ERROR_PREFIX} (invalid-channel|invalid-event-type|reserved-event-type|partitions-mismatch): (.*)$`,
 )
 
 /**

@@ -6,6 +6,7 @@ export interface PublishOptions {
   /**
    * Makes retries safe: a publish whose key was already used (in the last
    * 24 h, on the same Redis) is not appended again and returns the first id.
+   * On Redis Cluster keys are kept per partition of the channel.
    * 1 to 200 printable ASCII characters, e.g. `order-7:shipped`.
    */
   idempotencyKey?: string | undefined
@@ -38,7 +39,8 @@ export interface Publisher<Events extends EventMap = EventMap> {
    * @returns the event id `epoch-seq@channel`, exactly as clients see it
    * @throws RedisseError `invalid-channel`, `invalid-event-type`,
    *   `reserved-event-type`, `invalid-payload`, `payload-too-large`,
-   *   `publish-timeout`, `broker-unavailable`, `publish-failed`, `closed`
+   *   `publish-timeout`, `broker-unavailable`, `publish-failed`, `closed`,
+   *   `partitions-mismatch` (Redis Cluster)
    * @example
    * ```ts
    * const id = await pub.publish('room:42', 'message', { user: 'ann', text: 'hi' })
@@ -53,7 +55,8 @@ export interface Publisher<Events extends EventMap = EventMap> {
   /**
    * Publishes several events, in order, in one round trip. The whole batch is
    * validated before anything is sent. Over Redis the batch is one MULTI
-   * transaction: its events get consecutive sequence numbers.
+   * transaction: its events get consecutive sequence numbers. On Redis
+   * Cluster it is one transaction per partition the batch touches.
    * @returns the event ids, in the order given
    */
   publishMany(events: ReadonlyArray<BatchEvent<Events>>): Promise<string[]>

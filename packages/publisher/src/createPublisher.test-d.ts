@@ -1,5 +1,5 @@
 import { defineEvents } from '@redisse/protocol'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createPublisher } from './createPublisher'
 import type { BatchEvent, Publisher } from './Publisher'
@@ -111,5 +111,17 @@ describe('PublisherOptions', () => {
     createPublisher({ redis: redisUrl, history: { size: 10 } })
     // @ts-expect-error one of redis or url is required
     createPublisher({ prefix: 'app:' })
+  })
+
+  it('takes Redis Cluster node URLs with ioredis ClusterOptions, or a Cluster instance', () => {
+    const cluster = {} as Cluster
+    createPublisher({ redis: { cluster: [redisUrl], partitions: 8, maxRedirections: 32 } })
+    createPublisher({ redis: { cluster: [redisUrl], redisOptions: { password: 'p' } } })
+    createPublisher({ redis: cluster, prefix: 'app:' })
+    createPublisher({ redis: { cluster, partitions: 4 } })
+    // @ts-expect-error the cluster is a list of URLs, not one
+    createPublisher({ redis: { cluster: redisUrl } })
+    // @ts-expect-error partitions is a number
+    createPublisher({ redis: { cluster: [redisUrl], partitions: '8' } })
   })
 })

@@ -22,9 +22,29 @@ describe('createPublisher options', () => {
     ['a negative history size', { redis, history: { size: -1, ttl: 1000 } }],
     ['a history without ttl', { redis, history: { size: 10 } }],
     ['an HTTP url without key', { url: 'http://localhost:4242' }],
+    ['an empty cluster node list', { redis: { cluster: [] } }],
+    ['a cluster node that is not a redis:// URL', { redis: { cluster: ['http://127.0.0.1:1'] } }],
+    [
+      'a cluster that is neither URLs nor an instance',
+      { redis: { cluster: 'redis://127.0.0.1:1' } },
+    ],
+    ['partitions 0', { redis: { cluster: [redis], partitions: 0 } }],
+    ['partitions 17', { redis: { cluster: [redis], partitions: 17 } }],
+    ['cluster options with a keyPrefix', { redis: { cluster: [redis], keyPrefix: 'app:' } }],
+    [
+      'cluster node options with a keyPrefix',
+      { redis: { cluster: [redis], redisOptions: { keyPrefix: 'app:' } } },
+    ],
+    ['a cluster prefix with braces', { redis: { cluster: [redis] }, prefix: 'app{1}:' }],
   ])('refuses %s with invalid-option, naming what to change', (_name, options) => {
     expect(() => createPublisher(options as unknown as PublisherOptions)).toThrow(
       expect.objectContaining({ name: 'RedisseError', code: 'invalid-option' }),
+    )
+  })
+
+  it('names redis.partitions in the message', () => {
+    expect(() => createPublisher({ redis: { cluster: [redis], partitions: 20 } })).toThrow(
+      'redis.partitions must be an integer from 1 to 16, got 20',
     )
   })
 

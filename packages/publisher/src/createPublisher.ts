@@ -1,6 +1,9 @@
 import { type EventMap, RedisseError } from '@redisse/protocol'
+import type { Redis, RedisOptions } from 'ioredis'
+import { createClusterTransport } from './createClusterTransport'
 import { createHttpTransport, type HttpPublisherOptions } from './createHttpTransport'
 import { createRedisTransport, type RedisPublisherOptions } from './createRedisTransport'
+import { isClusterOption } from './openCluster'
 import type { Publisher } from './Publisher'
 
 /**
@@ -29,6 +32,11 @@ export type PublisherOptions = RedisPublisherOptions | HttpPublisherOptions
  * ```ts
  * const pub = createPublisher<Events>({ url: 'http://localhost:4242', key: process.env.PUBLISH_KEY! })
  * ```
+ * @example
+ * ```ts
+ * // Redis Cluster: channels spread over 16 partitions, one slot per publish
+ * const pub = createPublisher<Events>({ redis: { cluster: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'] } })
+ * ```
  */
 export function createPublisher<Events extends EventMap = EventMap>(
   options: PublisherOptions,
@@ -41,8 +49,14 @@ export function createPublisher<Events extends EventMap = EventMap>(
     )
   }
   if (given.url !== undefined) return createHttpTransport<Events>(options as HttpPublisherOptions)
-  if (given.redis !== undefined)
-    return createRedisTransport<Events>(options as RedisPublisherOptions)
+  if (given.redis !== undefined && isClusterOption(given.redis)) {
+    return createClusterTransport<Events>({ ...given, redis: given.redis })
+  }
+  if (given.redis !== undefined) {
+    return createRedisTransport<Events>(
+      options as RedisPublisherOptions & { redis: string | Redis | RedisOptions },
+    )
+  }
   throw new RedisseError(
     'invalid-option',
     'pass redis (a redis:// URL or an ioredis instance), or url and key of a Redisse server',

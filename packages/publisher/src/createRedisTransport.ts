@@ -19,6 +19,7 @@ import {
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { createRedisGate } from './createRedisGate'
 import { createRedisSubject } from './createRedisSubject'
+import type { RedisClusterOptions } from './openCluster'
 import type { Publisher } from './Publisher'
 import { type PreparedEvent, prepareEvent } from './prepareEvent'
 
@@ -29,9 +30,11 @@ export interface RedisPublisherOptions {
    * `{ sentinels: [{ host, port }], name: 'mymaster' }`; TLS: `{ tls: { ca } }`):
    * the publisher opens and closes its own connection. Or an ioredis
    * instance (used as is, never closed by the publisher; it must not have a
-   * `keyPrefix`: use `prefix`).
+   * `keyPrefix`: use `prefix`). On Redis Cluster: `{ cluster: [url, …],
+   * partitions?, …ClusterOptions }`, or an ioredis `Cluster` instance (see
+   * {@link RedisClusterOptions}).
    */
-  redis: string | Redis | RedisOptions
+  redis: string | Redis | RedisOptions | RedisClusterOptions | Cluster
   /**
    * Prefix of every Redis key and pub/sub channel: the same as the servers'.
    * @defaultValue `'redisse:'`
@@ -73,7 +76,8 @@ interface WithPublishCommand {
   redissePublish(...args: ScriptArgs): Promise<unknown>
 }
 
-function historyOption(
+/** Reads the `history` option: `undefined` leaves history to the servers' config. */
+export function historyOption(
   history: RedisPublisherOptions['history'],
 ): { size: number; ttl: number } | undefined {
   if (history === undefined) return undefined
@@ -97,7 +101,7 @@ function historyOption(
  * unreachable, operations wait in a bounded queue (see `createRedisGate`).
  */
 export function createRedisTransport<Events extends EventMap>(
-  options: RedisPublisherOptions,
+  options: Omit<RedisPublisherOptions, 'redis'> & { redis: string | Redis | RedisOptions },
 ): Publisher<Events> {
   if (typeof options.prefix !== 'string' && options.prefix !== undefined) {
     throw new RedisseError('invalid-option', 'prefix must be a string, e.g. "redisse:"')
@@ -119,7 +123,7 @@ export function createRedisTransport<Events extends EventMap>(
   if (isIoredisCluster<Cluster>(given)) {
     throw new RedisseError(
       'invalid-option',
-      'redis is an ioredis Cluster, which Redisse does not support yet: give a standalone ioredis instance, its options or a redis:// URL',
+      'redis is an ioredis Cluster: createPublisher runs it through its cluster transport (createRedisTransport takes a standalone Redis only)',
     )
   }
   const owned = !isIoredis<Redis>(given)

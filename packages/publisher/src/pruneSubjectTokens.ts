@@ -1,5 +1,5 @@
 import type { RedisKeys } from '@redisse/protocol'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 /** Most token hashes checked per call: the whole set up to this size, a random sample beyond. */
 const SAMPLE = 128
@@ -20,7 +20,7 @@ const SAMPLE = 128
  * @returns how many hashes were removed
  */
 export async function pruneSubjectTokens(
-  redis: Redis,
+  redis: Redis | Cluster,
   keys: RedisKeys,
   subject: string,
 ): Promise<number> {
@@ -30,10 +30,17 @@ export async function pruneSubjectTokens(
     if (size === 0) return 0
     const hashes =
       size <= SAMPLE ? await redis.smembers(setKey) : await redis.srandmember(setKey, SAMPLE)
-    const pipeline = redis.pipeline()
-    for (const hash of hashes) pipeline.exists(keys.token(hash))
-    const replies = (await pipeline.exec()) ?? []
-    const gone = hashes.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 0)
+    let gone: string[]
+    if (redis.isCluster) {
+      // Token keys lie in every slot, which one pipeline cannot span.
+      const exists = await Promise.all(hashes.map((hash) => redis.exists(keys.token(hash))))
+      gone = hashes.filter((_, i) => exists[i] === 0)
+    } else {
+      const pipeline = redis.pipeline()
+      for (const hash of hashes) pipeline.exists(keys.token(hash))
+      const replies = (await pipeline.exec()) ?? []
+      gone = hashes.filter((_, i) => replies[i]?.[0] === null && replies[i]?.[1] === 0)
+    }
     return gone.length > 0 ? await redis.srem(setKey, ...gone) : 0
   } catch {
     return 0
