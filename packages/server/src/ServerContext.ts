@@ -1,6 +1,7 @@
 import type { Broker } from './broker/Broker'
 import type { AdmissionLedger } from './createAdmissionLedger'
 import type { Hub } from './createHub'
+import type { WorkerSnapshot } from './mergeSnapshots'
 import type { ResolvedOptions } from './options'
 import type { AmqpCounters } from './startAmqpIngest'
 
@@ -28,4 +29,9 @@ export interface ServerContext {
   amqp?: AmqpCounters | undefined
   startedAt: number
   closing: boolean
+  /**
+   * Set on a worker of `redisse-server --workers N`: the figures of every
+   * worker of the box, so `/stats` and `/metrics` answer for all of them.
+   */
+  gather?: (() => Promise<{ snapshots: WorkerSnapshot[]; expected: number }>) | undefined
 }

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { isRedisseError, validateHistoryPattern } from '@redisse/protocol'
 import { createLogger, type LogLevel } from './createLogger'
@@ -8,6 +10,7 @@ import { listenTls } from './listenTls'
 import { loadAmqplib } from './loadAmqplib'
 import { loadConfigFile } from './loadConfigFile'
 import type { ServerOptions } from './options'
+import { runPrimary, serveAsWorker } from './runWorkers'
 
 const HELP = `redisse-server: Server-Sent Events push server (docs: the README of @redisse/server)
 
@@ -39,6 +42,8 @@ Options (each also read from the environment variable shown):
                         --amqp-exchange (REDISSE_AMQP_EXCHANGE, default redisse),
                         durable queue --amqp-queue (REDISSE_AMQP_QUEUE, default
                         redisse.ingest); routing key = channel, body {type,data}
+  --workers <n|auto>    worker processes sharing the port, one per core with
+                        auto (REDISSE_WORKERS); more than 1 needs --redis  default 1
   --tls-cert <file>     PEM certificate (chain): serve HTTPS with HTTP/2 and an
                         HTTP/1.1 fallback (REDISSE_TLS_CERT); needs --tls-key
   --tls-key <file>      PEM private key of --tls-cert (REDISSE_TLS_KEY)
@@ -72,6 +77,7 @@ const OPTIONS = {
   amqp: { type: 'string' },
   'amqp-exchange': { type: 'string' },
   'amqp-queue': { type: 'string' },
+  workers: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -295,6 +301,23 @@ async function main(): Promise<void> {
   // Token mode is the default whenever the app did not supply channels(req).
   if (!options.channels && options.tokens === undefined) options.tokens = true
 
+  const workers = workerCount(values.workers ?? env.REDISSE_WORKERS)
+  if (workers > 1 && !options.redis && !options.broker) {
+    fail(
+      '--workers above 1 needs --redis (REDIS_URL): on the embedded broker each worker would keep its own log, and an event published to one would never reach the streams of another',
+    )
+  }
+  if (workers > 1 && cluster.isPrimary) {
+    logger.info('redisse-server starting workers', {
+      workers,
+      port,
+      broker: 'redis',
+      redis: describeRedis(options.redis),
+    })
+    runPrimary({ workers, logger })
+    return
+  }
+
   let server: ReturnType<typeof createServer>
   try {
     server = createServer(options)
@@ -347,7 +370,9 @@ async function main(): Promise<void> {
     access,
     publish: publishKey ? 'POST /publish enabled' : 'HTTP publish off (no publish key)',
     ...(closeTls ? { tls: 'HTTPS, HTTP/2 with HTTP/1.1 fallback' } : {}),
+    ...(cluster.isWorker ? { worker: Number(env.REDISSE_WORKER ?? cluster.worker?.id) } : {}),
   })
+  if (cluster.isWorker) serveAsWorker(server)
 
   let stopping = false
   const stop = (signal: string) => {
@@ -367,6 +392,17 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** `--workers`: 1 by default, `auto` for one per available core, else 1 to 256. */
+function workerCount(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 1
+  if (raw === 'auto') return availableParallelism()
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || n < 1 || n > 256) {
+    fail(`--workers (REDISSE_WORKERS) must be auto or an integer from 1 to 256, got "${raw}"`)
+  }
+  return n
 }
 
 function firstLine(err: unknown): string {

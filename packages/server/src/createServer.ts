@@ -28,6 +28,7 @@ import { type ResolvedOptions, resolveOptions, type ServerOptions } from './opti
 import { parseRequestTarget } from './parseRequestTarget'
 import { registerPromMetrics } from './registerPromMetrics'
 import type { ServerContext } from './ServerContext'
+import { serverContexts } from './serverContexts'
 import { startAmqpIngest } from './startAmqpIngest'
 import { toPublishRequest } from './toPublishRequest'
 
@@ -249,7 +250,7 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
   let http: Server | undefined
   let closed: Promise<void> | undefined
 
-  return {
+  const server: RedisseServer = {
     handler,
     upgrade,
     broker,
@@ -290,4 +291,6 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
       return closed
     },
   }
+  serverContexts.set(server, ctx)
+  return server
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RedisseError } from '@redisse/protocol'
 import { formatMetrics, type Metric } from './formatMetrics'
 import { sendError, sendJson } from './httpErrors'
+import { mergeMetrics, mergeStats } from './mergeSnapshots'
 import type { ServerContext } from './ServerContext'
 import { hasBearer } from './safeEqual'
 
@@ -186,16 +187,41 @@ export function handleStatus(
     )
     return true
   }
+  if (ctx.gather) {
+    void answerForWorkers(ctx.gather, res, path)
+    return true
+  }
   if (path === '/stats') {
     sendJson(res, 200, collectStats(ctx))
     return true
   }
-  const body = metricsText(ctx)
+  sendMetrics(res, metricsText(ctx))
+  return true
+}
+
+/** `/stats` or `/metrics` summed over every worker of the box. */
+async function answerForWorkers(
+  gather: NonNullable<ServerContext['gather']>,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  try {
+    const { snapshots, expected } = await gather()
+    if (path === '/stats') sendJson(res, 200, mergeStats(snapshots, expected))
+    else sendMetrics(res, formatMetrics(mergeMetrics(snapshots)))
+  } catch (err) {
+    sendError(
+      res,
+      new RedisseError('internal', `cannot gather the workers' figures: ${String(err)}`),
+    )
+  }
+}
+
+function sendMetrics(res: ServerResponse, body: string): void {
   res.writeHead(200, {
     'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
   })
   res.end(body)
-  return true
 }

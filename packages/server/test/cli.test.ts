@@ -149,6 +149,11 @@ describe('redisse-server CLI explains what is wrong', () => {
     [['--redis-timeout', 'soon'], '--redis-timeout'],
     [['--redis', 'redis//127.0.0.1:6380'], '--redis'],
     [['--redis', 'http://127.0.0.1:6380'], '--redis'],
+    [['--workers', '0'], '--workers'],
+    [['--workers', 'lots'], '--workers'],
+    [['--workers', '257'], '--workers'],
+    // Above 1 on the embedded broker: each worker would have a log of its own.
+    [['--workers', '2'], '--workers'],
   ])('refuses %j in one line naming %s and --help, with code 2', async (args, flag) => {
     const cli = runCli(args)
     expect(await cli.exited).toBe(2)
