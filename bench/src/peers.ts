@@ -125,6 +125,8 @@ function redisse(
   withRedis: boolean,
   style: RedisseStyle = 'redisse',
   cli = 'packages/server/src/cli.ts',
+  /** `--workers`: above 1 the server is not pinned, so its workers may use every core. */
+  workers = 1,
 ): Peer {
   return {
     name,
@@ -138,10 +140,11 @@ function redisse(
         'export default { limits: { connections: 100000, connectionsPerSubject: 100000 } }\n',
       )
       const { child, stop } = await launch(
-        ctx,
+        workers > 1 ? { ...ctx, pin: [] } : ctx,
         [
           ...nodeSource,
           cli,
+          ...(workers > 1 ? ['--workers', String(workers)] : []),
           '--port',
           String(ctx.port),
           '--host',
@@ -270,6 +273,7 @@ const raw = nodePeer('raw-net', 'rawSseServer.ts', 'query', 'redis-publish', 'io
 export const PEERS: Peer[] = [
   redisse('redisse', false),
   redisse('redisse-redis', true),
+  redisse('redisse-redis-w2', true, 'redisse', undefined, 2),
   redisse('redisse-ws', false, 'redisse-ws'),
   nodePeer('better-sse', 'betterSseServer.ts', 'query', 'redis-publish', 'better-sse'),
   nodePeer('socket.io', 'socketIoServer.ts', 'socketio', 'socketio-emitter', 'socket.io'),
