@@ -19,4 +19,19 @@ describe('an ioredis Cluster given as redis', () => {
       cluster.disconnect()
     }
   })
+
+  it('refuses { cluster: [urls] } at createServer too, instead of dialling localhost:6379', () => {
+    expect(() =>
+      createServer({
+        public: true,
+        logger: 'silent',
+        redis: { cluster: ['redis://127.0.0.1:1'] } as never,
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'invalid-option',
+        message: expect.stringContaining('Redis Cluster yet'),
+      }),
+    )
+  })
 })

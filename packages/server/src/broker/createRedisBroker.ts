@@ -87,10 +87,15 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const { logger } = options
   const keys = createKeys(options.prefix)
   const given = options.redis
-  if (isIoredisCluster<Cluster>(given)) {
+  // `{ cluster: [...] }` would otherwise be read as ioredis options without a
+  // host, and dial localhost:6379: a server on a cluster must never do that.
+  if (
+    isIoredisCluster<Cluster>(given) ||
+    (typeof given === 'object' && given !== null && 'cluster' in given)
+  ) {
     throw new RedisseError(
       'invalid-option',
-      'redis is an ioredis Cluster, which Redisse does not support yet: give a standalone ioredis instance, its options or a redis:// URL',
+      'redis is an ioredis Cluster or { cluster }: the server does not run on Redis Cluster yet (publishers do); give a standalone Redis (URL, options or instance) or Sentinel',
     )
   }
   const ownsCommand = !isIoredis<Redis>(given)
