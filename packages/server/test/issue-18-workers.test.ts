@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { createPublisher } from '@redisse/publisher'
 import {
   openSse,
@@ -21,7 +21,12 @@ afterAll(async () => {
   await redis?.stop()
 })
 
-/** Child processes of a pid, from /proc. */
+const nodeBinary = realpathSync(process.execPath)
+
+/**
+ * Node child processes of a pid (the workers), from /proc. Only node ones: on a
+ * cold tsx cache the primary also has an esbuild service as a child.
+ */
 function childrenOf(pid: number): number[] {
   const out: number[] = []
   for (const name of readdirSync('/proc')) {
@@ -29,7 +34,7 @@ function childrenOf(pid: number): number[] {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid) out.push(Number(name))
+      if (ppid === pid && readlinkSync(`/proc/${name}/exe`) === nodeBinary) out.push(Number(name))
     } catch {
       // gone meanwhile
     }
