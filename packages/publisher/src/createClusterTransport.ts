@@ -10,7 +10,6 @@ import {
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
   type PublishScriptCall,
-  parseScriptError,
   partitionOf,
   partitionPrefix,
   publishScriptArgs,
@@ -18,6 +17,7 @@ import {
   RedisseError,
 } from '@redisse/protocol'
 import type { Cluster } from 'ioredis'
+import { batchEventIds } from './batchEventIds'
 import { createClusterSubject } from './createClusterSubject'
 import { createRedisGate } from './createRedisGate'
 import { historyOption, type RedisPublisherOptions } from './createRedisTransport'
@@ -164,25 +164,7 @@ export function createClusterTransport<Events extends EventMap>(
           { cause: failed.reason },
         )
       })
-      return prepared.map((event, i) => {
-        const [err, cursor] = results[i] ?? [new Error('no reply'), null]
-        if (err) {
-          const refusal = parseScriptError(err.message)
-          if (refusal) {
-            throw new RedisseError(
-              refusal.code,
-              `the publish script refused event ${i} of the batch: ${refusal.reason} (the other events of the batch were published)`,
-              { cause: err },
-            )
-          }
-          throw new RedisseError(
-            'publish-failed',
-            `Redis refused event ${i} of the batch: ${err.message} (the other events of the batch were published)`,
-            { cause: err },
-          )
-        }
-        return formatEventId(String(cursor), event.channel)
-      })
+      return batchEventIds(prepared, results)
     },
 
     subject(id) {

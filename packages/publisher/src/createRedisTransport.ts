@@ -12,11 +12,11 @@ import {
   PUBLISH_SCRIPT,
   PUBLISH_SCRIPT_KEY_COUNT,
   type PublishScriptCall,
-  parseScriptError,
   publishScriptArgs,
   RedisseError,
 } from '@redisse/protocol'
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+import { batchEventIds } from './batchEventIds'
 import { createRedisGate } from './createRedisGate'
 import { createRedisSubject } from './createRedisSubject'
 import type { RedisClusterOptions } from './openCluster'
@@ -217,25 +217,7 @@ export function createRedisTransport<Events extends EventMap>(
         if (!replies) throw new Error('the MULTI transaction was aborted')
         return replies
       })
-      return prepared.map((event, i) => {
-        const [err, cursor] = results[i] ?? [new Error('no reply'), null]
-        if (err) {
-          const refusal = parseScriptError(err.message)
-          if (refusal) {
-            throw new RedisseError(
-              refusal.code,
-              `the publish script refused event ${i} of the batch: ${refusal.reason} (the other events of the batch were published)`,
-              { cause: err },
-            )
-          }
-          throw new RedisseError(
-            'publish-failed',
-            `Redis refused event ${i} of the batch: ${err.message} (the other events of the batch were published)`,
-            { cause: err },
-          )
-        }
-        return formatEventId(String(cursor), event.channel)
-      })
+      return batchEventIds(prepared, results)
     },
 
     subject(id) {
