@@ -7,21 +7,12 @@ import {
   validateSubject,
   validateToken,
 } from '@redisse/protocol'
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { checkTokenTtl } from './checkTokenTtl'
 import type { RedisGate } from './createRedisGate'
+import { execAll } from './execAll'
 import { pruneSubjectTokens } from './pruneSubjectTokens'
 import type { Subject } from './Subject'
-
-/** Runs a MULTI and turns a refused command inside it into an error. */
-async function execAll(tx: ChainableCommander): Promise<unknown[]> {
-  const replies = await tx.exec()
-  if (!replies) throw new Error('the MULTI transaction was aborted')
-  return replies.map(([err, reply]) => {
-    if (err) throw err
-    return reply
-  })
-}
 
 /**
  * Grants a channel and records the log position of the grant, in one step:
