@@ -1,4 +1,4 @@
-import { type EventMap, parseEventId, ReservedEvents } from '@redisse/protocol'
+import { channelOfEventId, type EventMap, ReservedEvents } from '@redisse/protocol'
 import { backoffDelay } from './backoffDelay'
 import type { Client, ClientEvent, ClientState, EventMeta, StateInfo, StateReason } from './Client'
 import type { CoreClientOptions, DecodeError, FreshToken, Lazy } from './ClientOptions'
@@ -131,7 +131,7 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     const meta: EventMeta = {
       id: lastEventId,
       type,
-      channel: lastEventId && parseEventId(lastEventId)?.channel,
+      channel: lastEventId && channelOfEventId(lastEventId),
     }
     // After the first async decoder, delivery stays chained (a microtask
     // later) rather than tracking when the chain drains.

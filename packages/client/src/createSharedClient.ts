@@ -1,9 +1,10 @@
-import { type EventMap, parseEventId } from '@redisse/protocol'
+import type { EventMap } from '@redisse/protocol'
 import type { Client, ClientState, StateInfo } from './Client'
 import type { CoreClientOptions, Lazy } from './ClientOptions'
 import { clientError } from './clientError'
 import { createBaseClient } from './createBaseClient'
 import { type ElectionTiming, electLeader, type LockManagerLike } from './electLeader'
+import { isAfter } from './isAfter'
 import { safely } from './safely'
 import type { Transport, TransportConnection, TransportHandlers } from './Transport'
 
@@ -64,20 +65,6 @@ const revived = (info: StateInfo): StateInfo => {
   }
 }
 
-/**
- * Whether a relayed id moves this tab forward. A new leader resumes from the
- * last id it saw, and its Web Lock may be granted before the old leader's
- * last relays reach every tab (and two leaders may briefly relay the same
- * events): followers skip events at or before their position. A bare cursor
- * (`epoch-seq`, the end of a poll answer) at the position is taken. Ids
- * that are not Redisse's always count as new.
- */
-function isAfter(id: string, last: string | undefined): boolean {
-  const next = parseEventId(id)
-  const prev = last === undefined ? undefined : parseEventId(last)?.cursor
-  if (!next || !prev || next.cursor.epoch !== prev.epoch) return true
-  return next.cursor.seq > prev.seq || (next.cursor.seq === prev.seq && !next.channel)
-}
 
 /**
  * Creates a client that shares ONE connection with the other tabs of the

@@ -295,6 +295,31 @@ export abstract class Connection implements PushConnection {
     }
   }
 
+  /**
+   * Writes one bus event as it is, whatever was written before: a stream
+   * over several partitions writes the events of each partition's lane
+   * here, with the stream's combined cursor as their id (sequences of two
+   * partitions do not compare, so {@link send} cannot order them).
+   */
+  writeOut(event: OutgoingEvent): boolean {
+    return this.writeEvent(event)
+  }
+
+  /** Writes a frame that is not from the bus, as a lane of the stream asks. */
+  writeFrameOut(frame: EventFrame): boolean {
+    return this.writeFrame(frame)
+  }
+
+  /** {@link cork}, for the lanes of a stream over several partitions. */
+  corkOut(): void {
+    this.cork()
+  }
+
+  /** {@link uncork}, for the lanes of a stream over several partitions. */
+  uncorkOut(): void {
+    this.uncork()
+  }
+
   /** Sends `redisse:reset` for `data.channels`, with `id` as the client's new cursor when given. */
   reset(data: ResetEventData, id?: string): boolean {
     return this.writeFrame({

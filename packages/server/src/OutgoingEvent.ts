@@ -61,6 +61,15 @@ export class OutgoingEvent {
     return this.jsonBytes
   }
 
+  /**
+   * The same event under another cursor: a stream over several partitions
+   * names its position in every one of them in each id, so its frames are
+   * its own (the sequence stays the partition's).
+   */
+  withCursor(cursor: string): OutgoingEvent {
+    return new OutgoingEvent({ ...this.envelope, id: cursor }, this.seq, this.channelAsEvent)
+  }
+
   /** The event id `<cursor>@<channel>`. */
   get id(): string {
     return formatEventId(this.envelope.id, this.envelope.channel)

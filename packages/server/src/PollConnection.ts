@@ -4,6 +4,7 @@ import {
   encodeEventFrame,
   encodePollResponse,
   parseEventId,
+  parsePartitionedCursor,
   RedisseError,
 } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
@@ -76,7 +77,11 @@ export class PollConnection extends Connection {
   advance(id: string, force = false): void {
     if (this.full) return
     const parsed = parseEventId(id)
-    if (!parsed) return
+    if (!parsed) {
+      // A stream over several partitions writes its cursors in order: the last one holds.
+      if (parsePartitionedCursor(id)) this.cursor = { id, epoch: '', seq: 0 }
+      return
+    }
     const { epoch, seq } = parsed.cursor
     if (!force && this.cursor && this.cursor.epoch === epoch && this.cursor.seq > seq) return
     this.cursor = { id, epoch, seq }

@@ -12,9 +12,16 @@ import { epochOf } from './createLogWatch'
 import { createRecovery } from './createRecovery'
 import { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason, Transport } from './PushHandler'
+import type { ReplayOutcome, ReplayRequest } from './replayHistory'
 import { startKeepAliveSweep } from './startKeepAliveSweep'
 
 export type { HubCounters } from './createHubCounters'
+
+/** Counts a connection that closed, by its reason. */
+export function countClosed(counters: HubCounters, connection: Connection): void {
+  counters.closed[connection.closeReason ?? 'client-closed'] += 1
+  if (connection.closeReason === 'slow-client') counters.slowClientDrops += 1
+}
 
 /** Sequence of an envelope, from its cursor `epoch-seq`. */
 export function seqOf(envelope: Envelope): number {
@@ -84,6 +91,18 @@ export interface Hub {
    * while the new epoch is not in place).
    */
   logRestart(): LogHead | undefined
+  /**
+   * The hubs of the log's partitions (Redis Cluster), each over its
+   * partition's broker; absent on a log of one partition, which this hub
+   * serves itself.
+   */
+  readonly partitions?: readonly Hub[]
+  /**
+   * Resumes a stream over several partitions from its `Last-Event-ID`
+   * (each partition from its own place). Absent on a log of one partition,
+   * where `replayHistory` does it.
+   */
+  replay?(request: Omit<ReplayRequest, 'broker' | 'hub'>): Promise<ReplayOutcome>
   /** An envelope ready for delivery, encoded lazily once per transport. */
   outgoing(envelope: Envelope): OutgoingEvent
   /** Ends every stream and stops the keep-alive sweep. */
@@ -103,16 +122,21 @@ export function createHub(options: {
   channelAsEvent: boolean
   /** Page size and write pacing of the recovery after a bus outage. */
   pacing?: ReplayPacing
+  /**
+   * Counters and latency shared with other hubs (the partitions of one
+   * node), which then count closed connections themselves.
+   */
+  shared?: { counters: HubCounters; latency: ReturnType<typeof createLatencyHistogram> }
 }): Hub {
   const { broker, logger } = options
   const bySubject = new Map<string, Set<Connection>>()
   const connections = new Set<Connection>()
-  const counters = createHubCounters()
+  const counters = options.shared?.counters ?? createHubCounters()
   const subscriptions = createBusSubscriptions({ broker, logger, flush: () => batch.flush() })
   const { byChannel, join, leave } = subscriptions
   const channelsHeard = () => [...byChannel.keys()]
 
-  const latency = createLatencyHistogram()
+  const latency = options.shared?.latency ?? createLatencyHistogram()
   const outgoing = (envelope: Envelope) =>
     new OutgoingEvent(envelope, seqOf(envelope), options.channelAsEvent)
   const batch = createDeliveryBatch({
@@ -217,8 +241,7 @@ export function createHub(options: {
     detach(connection) {
       if (!connections.delete(connection)) return
       recovery.drop(connection)
-      counters.closed[connection.closeReason ?? 'client-closed'] += 1
-      if (connection.closeReason === 'slow-client') counters.slowClientDrops += 1
+      if (!options.shared) countClosed(counters, connection)
       for (const channel of [...connection.channels]) leave(connection, channel)
       if (connection.subject !== undefined) {
         const set = bySubject.get(connection.subject)

@@ -15,7 +15,8 @@ import { brokerReadyWithin } from './brokerReadyWithin'
 import { applyCors } from './cors'
 import { createAdmissionLedger } from './createAdmissionLedger'
 import { replayPacing } from './createHistoryPager'
-import { createHub } from './createHub'
+import { createHub, type Hub } from './createHub'
+import { createPartitionedHub } from './createPartitionedHub'
 import { createUpgradeHandler } from './createUpgradeHandler'
 import { handleApi } from './handleApi'
 import { handlePoll } from './handlePoll'
@@ -31,6 +32,7 @@ import type { ServerContext } from './ServerContext'
 import { serverContexts } from './serverContexts'
 import { startAmqpIngest } from './startAmqpIngest'
 import { toPublishRequest } from './toPublishRequest'
+import { wireHubToBroker } from './wireHubToBroker'
 
 const ALLOW_GET = { Allow: 'GET' }
 
@@ -104,13 +106,20 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
           publishTimeout: resolved.publishTimeout,
           probe: resolved.probe,
         }))
-  const hub = createHub({
-    broker,
+  const hubOptions = {
     logger: resolved.logger,
     keepAlive: resolved.keepAlive,
     channelAsEvent: resolved.channelAsEvent,
     pacing: replayPacing(resolved.limits.bufferBytes, resolved.limits.stallTimeout),
-  })
+  }
+  const hub =
+    broker.partitions && broker.partitions.length > 1
+      ? createPartitionedHub({
+          ...hubOptions,
+          broker: broker as Broker & { partitions: readonly Broker[] },
+          maxBufferedBytes: resolved.limits.bufferBytes,
+        })
+      : createHub({ ...hubOptions, broker })
   const ctx: ServerContext = {
     options: resolved,
     broker,
@@ -138,34 +147,27 @@ export function createServer(options: ServerOptions = {}): RedisseServer {
   })
   // Start-up transitions are summed up by the caller's first log line.
   let started = false
-  let previousState = broker.state
-  broker.onState((state) => {
-    if (state === 'reconnecting') {
-      ctx.counters.brokerReconnects += 1
-      hub.busLost()
-    }
-    // Every channel is heard again before history is read for what was missed.
-    if (state === 'ready' && previousState === 'reconnecting') {
-      // Runs outside any request: a rejection left unhandled would end the process.
-      void hub
-        .resubscribe()
-        .then(() => hub.recover())
-        .catch((err: unknown) => {
-          try {
-            resolved.logger.error('cannot recover after a reconnect', { err: String(err) })
-          } catch {}
+  const partitions = broker.partitions ?? []
+  const hubs = hub.partitions ?? [hub]
+  const logs = partitions.length > 1 ? partitions : [broker]
+  logs.forEach((log, partition) => {
+    wireHubToBroker({
+      hub: hubs[partition] as Hub,
+      broker: log,
+      logger: resolved.logger,
+      onLost: () => {
+        ctx.counters.brokerReconnects += 1
+      },
+      onChange: (state) => {
+        if (!started) return
+        resolved.logger.warn('broker state changed', {
+          broker: broker.kind,
+          state,
+          ...(logs.length > 1 ? { partition } : {}),
         })
-    }
-    previousState = state
-    if (started) resolved.logger.warn('broker state changed', { broker: broker.kind, state })
+      },
+    })
   })
-  void broker
-    .ready()
-    .then(() => broker.head())
-    .then(
-      (head) => hub.markSeen(head.seq),
-      () => {},
-    )
   const configured = broker.configureHistory(resolved.history).catch((err: unknown) => {
     resolved.logger.warn('cannot store history settings in the broker yet', { err: String(err) })
   })

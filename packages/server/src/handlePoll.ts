@@ -4,6 +4,7 @@ import { admitConnection, lastEventIdOf } from './admitConnection'
 import { connectionHostOf } from './connectionHost'
 import { sendError } from './httpErrors'
 import { PollConnection } from './PollConnection'
+import { readHeadCursor } from './readHeadCursor'
 import type { ServerContext } from './ServerContext'
 import { startDelivery } from './startDelivery'
 
@@ -34,17 +35,17 @@ export async function handlePoll(
   ctx.hub.counters.polls += 1
   const lastEventId = lastEventIdOf(req, url)
   if (lastEventId === undefined) {
-    const head = await ctx.broker.head().catch((cause: unknown) => {
+    const head = await readHeadCursor(ctx.broker, access.channels).catch((cause: unknown) => {
       access.reservation.release()
       throw new RedisseError('broker-unavailable', 'cannot read the log head: retry shortly', {
         cause,
       })
     })
     // An empty log has no cursor to give: wait for its first event instead.
-    if (head.epoch !== undefined) {
+    if (head !== undefined) {
       // Answered without a connection: the place is given back at once.
       access.reservation.release()
-      const body = encodePollResponse([], formatCursor({ epoch: head.epoch, seq: head.seq }))
+      const body = encodePollResponse([], head)
       res.writeHead(200, {
         'Content-Type': 'application/json; charset=utf-8',
         'Content-Length': Buffer.byteLength(body),

@@ -41,14 +41,15 @@ export async function startDelivery(
     }
     await attaching
     if (!resume) return undefined
-    const outcome = await replayHistory({
-      broker: ctx.broker,
-      hub,
+    const replay = {
       connection,
       lastEventId,
       pacing: replayPacing(options.limits.bufferBytes, options.limits.stallTimeout),
       grantedAt: access.grantedAt,
-    })
+    }
+    const outcome = hub.replay
+      ? await hub.replay(replay)
+      : await replayHistory({ ...replay, broker: ctx.broker, hub })
     options.logger.info('stream resumed', {
       conn: connection.id,
       from: lastEventId.slice(0, 100),

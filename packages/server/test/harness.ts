@@ -8,10 +8,12 @@ import {
 } from '@redisse/test-utils'
 import { inject } from 'vitest'
 import { createServer, type RedisseServer, type ServerOptions } from '../src/index'
+import { createPartitionedEmbeddedBroker } from './partitionedEmbeddedBroker'
 
 /** The two brokers every behavioural suite runs on. */
 export const BROKERS = ['embedded', 'redis'] as const
-export type BrokerKind = (typeof BROKERS)[number]
+/** `partitioned`: the embedded log split in 4 partitions (the cluster code path, in process). */
+export type BrokerKind = (typeof BROKERS)[number] | 'partitioned'
 
 /** The stream transports the behavioural suites run over. */
 export const TRANSPORTS = ['sse', 'websocket'] as const
@@ -54,7 +56,8 @@ export async function startServer(
     kind === 'redis'
       ? { redis: inject('redisUrl'), prefix: shared?.prefix ?? uniquePrefix('srv') }
       : {}
-  const server = createServer({ logger: 'silent', ...redis, ...options })
+  const partitioned = kind === 'partitioned' ? { broker: createPartitionedEmbeddedBroker(4) } : {}
+  const server = createServer({ logger: 'silent', ...redis, ...partitioned, ...options })
   const { port } = await server.listen(0, '127.0.0.1')
   const url = `http://127.0.0.1:${port}`
   const streams: AnyStream[] = []

@@ -1,0 +1,193 @@
+import { type Envelope, partitionOf } from '@redisse/protocol'
+import type { Broker } from './broker/Broker'
+import type { Connection, ConnectionHost } from './Connection'
+import type { ReplayPacing } from './createHistoryPager'
+import { countClosed, createHub, type Hub } from './createHub'
+import { createHubCounters } from './createHubCounters'
+import { createLatencyHistogram } from './createLatencyHistogram'
+import type { Logger } from './createLogger'
+import { Lane, PartitionPositions } from './Lane'
+import type { Transport } from './PushHandler'
+import { replayLanes, type StreamLanes } from './replayLanes'
+import { startKeepAliveSweep } from './startKeepAliveSweep'
+
+/**
+ * The hub of a log split in partitions (Redis Cluster): one ordinary hub
+ * per partition, over that partition's broker, so each partition keeps its
+ * own sequence, replay, recovery after a bus outage and log guard, exactly
+ * as a log of one partition does. A stream is a {@link Lane} in the hub of
+ * each partition it hears; the lanes write through the stream, every event
+ * under a cursor that names the stream's place in all of them.
+ */
+export function createPartitionedHub(options: {
+  broker: Broker & { partitions: readonly Broker[] }
+  logger: Logger
+  keepAlive: number
+  channelAsEvent: boolean
+  /** Bytes a connection may queue (held live events take at most half). */
+  maxBufferedBytes: number
+  pacing?: ReplayPacing
+}): Hub {
+  const brokers = options.broker.partitions
+  const counters = createHubCounters()
+  const latency = createLatencyHistogram()
+  const hubs = brokers.map((broker) =>
+    createHub({
+      broker,
+      logger: options.logger,
+      keepAlive: options.keepAlive,
+      channelAsEvent: options.channelAsEvent,
+      ...(options.pacing ? { pacing: options.pacing } : {}),
+      shared: { counters, latency },
+    }),
+  )
+  const hubOf = (partition: number) => hubs[partition] as Hub
+  const hosts: ConnectionHost[] = hubs.map((hub) => ({
+    maxBufferedBytes: options.maxBufferedBytes,
+    maxChannels: Number.POSITIVE_INFINITY,
+    // A lane's channels are the stream's: they change through the stream.
+    subscribe: async () => {},
+    unsubscribe: () => {},
+    closed: (lane) => hub.detach(lane),
+    drained: () => {},
+  }))
+  const connections = new Set<Connection>()
+  const bySubject = new Map<string, Set<Connection>>()
+  const streams = new Map<Connection, StreamLanes>()
+  const partitionOfChannel = (channel: string) => partitionOf(channel, brokers.length)
+
+  /**
+   * The lane of a partition, new ones holding what they hear until the
+   * partition's place is in the stream's cursor: no id may go out that
+   * names some partitions of the stream and not the others.
+   */
+  const laneOf = (connection: Connection, stream: StreamLanes, partition: number) => {
+    let lane = stream.lanes.get(partition)
+    if (lane) return { lane, fresh: false }
+    lane = new Lane(connection, partition, stream.positions, hosts[partition] as ConnectionHost)
+    stream.lanes.set(partition, lane)
+    lane.holdLive()
+    // The stream's own replay (a resume) releases this one.
+    if (connection.holding) lane.holdLive()
+    return { lane, fresh: true }
+  }
+
+  /** Places a new lane in the cursor at its partition's head, once it hears its channels. */
+  const place = async (stream: StreamLanes, partition: number) => {
+    if (stream.positions.has(partition)) return
+    const head = await (brokers[partition] as Broker).head()
+    stream.positions.advance(partition, head.epoch ?? '', head.seq)
+  }
+
+  const join = async (connection: Connection, channels: Iterable<string>) => {
+    const stream = streams.get(connection)
+    if (!stream) return
+    const groups = new Map<number, string[]>()
+    for (const channel of channels) {
+      const partition = partitionOfChannel(channel)
+      const group = groups.get(partition) ?? []
+      group.push(channel)
+      groups.set(partition, group)
+      connection.channels.add(channel)
+    }
+    const fresh: Lane[] = []
+    try {
+      await Promise.all(
+        [...groups].map(async ([partition, group]) => {
+          const joined = laneOf(connection, stream, partition)
+          if (joined.fresh) fresh.push(joined.lane)
+          await hubOf(partition).attach(joined.lane, group)
+          if (joined.fresh) await place(stream, partition)
+        }),
+      )
+    } finally {
+      for (const lane of fresh) lane.goLive(0)
+    }
+  }
+
+  const stopSweep = startKeepAliveSweep({
+    connections,
+    keepAlive: options.keepAlive,
+    failed: (connection, err) =>
+      options.logger.error('cannot write a keep-alive', { conn: connection.id, err: String(err) }),
+  })
+
+  return {
+    counters,
+    latency,
+    partitions: hubs,
+    connections,
+    async attach(connection, channels) {
+      connections.add(connection)
+      streams.set(connection, { lanes: new Map(), positions: new PartitionPositions() })
+      if (connection.subject !== undefined) {
+        const set = bySubject.get(connection.subject) ?? new Set()
+        set.add(connection)
+        bySubject.set(connection.subject, set)
+      }
+      await join(connection, channels)
+    },
+    async addChannel(connection, channel) {
+      if (!connection.closed) await join(connection, [channel])
+    },
+    removeChannel(connection, channel) {
+      connection.channels.delete(channel)
+      const partition = partitionOfChannel(channel)
+      const lane = streams.get(connection)?.lanes.get(partition)
+      if (lane) hubOf(partition).removeChannel(lane, channel)
+    },
+    detach(connection) {
+      if (!connections.delete(connection)) return
+      countClosed(counters, connection)
+      const stream = streams.get(connection)
+      streams.delete(connection)
+      for (const lane of stream?.lanes.values() ?? []) lane.close(connection.closeReason)
+      if (connection.subject !== undefined) {
+        const set = bySubject.get(connection.subject)
+        set?.delete(connection)
+        if (set?.size === 0) bySubject.delete(connection.subject)
+      }
+    },
+    connectionsOf(subject) {
+      return [...(bySubject.get(subject) ?? [])]
+    },
+    channelCounts() {
+      return Object.assign({}, ...hubs.map((hub) => hub.channelCounts()))
+    },
+    transportCounts() {
+      const out: Record<Transport, number> = { sse: 0, websocket: 0, poll: 0 }
+      for (const connection of connections) out[connection.transport] += 1
+      return out
+    },
+    replay(request) {
+      const stream = streams.get(request.connection)
+      if (!stream) throw new Error('replay of a stream that is not attached')
+      return replayLanes({ ...request, brokers, hubs, stream })
+    },
+    // Each partition's hub follows its own broker (see wireHubToBroker).
+    markSeen() {},
+    busLost() {
+      for (const hub of hubs) hub.busLost()
+    },
+    async recover() {
+      await Promise.all(hubs.map((hub) => hub.recover()))
+    },
+    async resubscribe() {
+      await Promise.all(hubs.map((hub) => hub.resubscribe()))
+    },
+    async checkLog() {
+      return (await Promise.all(hubs.map((hub) => hub.checkLog()))).every(Boolean)
+    },
+    // Epochs are the partitions': their hubs answer for them.
+    isRetired: () => false,
+    servingNewLog: () => false,
+    logRestart: () => undefined,
+    outgoing: (envelope: Envelope) =>
+      hubOf(partitionOfChannel(envelope.channel)).outgoing(envelope),
+    close(reason) {
+      stopSweep()
+      for (const connection of [...connections]) connection.close(reason)
+      for (const hub of hubs) hub.close(reason)
+    },
+  }
+}

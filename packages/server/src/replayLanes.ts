@@ -1,0 +1,106 @@
+import {
+  formatCursor,
+  type PartitionCursor,
+  parseEventId,
+  parsePartitionedCursor,
+  partitionOf,
+  type ResetEventData,
+} from '@redisse/protocol'
+import type { Broker } from './broker/Broker'
+import type { Hub } from './createHub'
+import type { Lane, PartitionPositions } from './Lane'
+import { type ReplayOutcome, type ReplayRequest, replayHistory } from './replayHistory'
+
+/** The lanes of one stream over several partitions, and its place in each. */
+export interface StreamLanes {
+  lanes: Map<number, Lane>
+  positions: PartitionPositions
+}
+
+/** Not a cursor of this log: `replayHistory` answers it with an `invalid-cursor` reset. */
+const NO_CURSOR = 'not-a-cursor'
+
+/**
+ * Resumes a stream over several partitions: each lane replays its
+ * partition from that partition's entry of the cursor, as a stream of a
+ * one-partition log would, so a multi-partition `Last-Event-ID` resumes
+ * every partition exactly. A partition the cursor does not name (a channel
+ * granted since, or a cursor of another log) cannot be resumed: its
+ * channels get an `invalid-cursor` reset, never a silent gap.
+ */
+export async function replayLanes(
+  request: Omit<ReplayRequest, 'broker' | 'hub'> & {
+    brokers: readonly Broker[]
+    hubs: readonly Hub[]
+    stream: StreamLanes
+  },
+): Promise<ReplayOutcome> {
+  const { connection, stream } = request
+  const entries = cursorEntries(request.lastEventId, request.brokers.length)
+  try {
+    const outcomes = await Promise.all(
+      [...stream.lanes].map(async ([partition, lane]) => {
+        const broker = request.brokers[partition] as Broker
+        const entry = entries.find((e) => e.partition === partition)
+        let from = NO_CURSOR
+        if (entry && entry.epoch !== '') from = formatCursor(entry)
+        else if (entry) {
+          // The partition was empty: all it holds now came after the cursor.
+          const head = await broker.head()
+          if (head.epoch === undefined) {
+            lane.goLive(0)
+            return undefined
+          }
+          from = formatCursor({ epoch: head.epoch, seq: 0 })
+        }
+        return replayHistory({
+          ...request,
+          broker,
+          hub: request.hubs[partition] as Hub,
+          connection: lane,
+          lastEventId: from,
+        })
+      }),
+    )
+    return mergeOutcomes(outcomes)
+  } finally {
+    // The stream's own hold (taken before it attached) ends with its lanes' replays.
+    connection.goLive(0)
+  }
+}
+
+/**
+ * The partitions a `Last-Event-ID` names: a stream's cursor names all it
+ * heard; an event id as a publish answers it (`epoch-seq@channel`) names
+ * the partition of its channel.
+ */
+function cursorEntries(lastEventId: string, partitions: number): PartitionCursor[] {
+  const entries = parsePartitionedCursor(lastEventId)
+  if (entries) return entries
+  const single = parseEventId(lastEventId)
+  if (!single?.channel || !Number.isSafeInteger(single.cursor.seq)) return []
+  return [{ ...single.cursor, partition: partitionOf(single.channel, partitions) }]
+}
+
+function mergeOutcomes(outcomes: ReadonlyArray<ReplayOutcome | undefined>): ReplayOutcome {
+  let replayed = 0
+  let pages = 0
+  const channels: string[] = []
+  let reason: ResetEventData['reason'] | undefined
+  for (const outcome of outcomes) {
+    if (!outcome) continue
+    replayed += outcome.replayed
+    pages += outcome.pages
+    if (outcome.reset) {
+      channels.push(...outcome.reset.channels)
+      reason ??= outcome.reset.reason
+    }
+  }
+  return {
+    replayed,
+    pages,
+    reset: reason === undefined ? undefined : { channels, reason },
+    // Heads of several partitions make no single cursor: the stream's own carries them.
+    head: { epoch: undefined, seq: 0 },
+  }
+}
