@@ -65,7 +65,6 @@ const revived = (info: StateInfo): StateInfo => {
   }
 }
 
-
 /**
  * Creates a client that shares ONE connection with the other tabs of the
  * browser (same origin, same `shared.name`, by default the same URL): the

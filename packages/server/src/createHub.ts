@@ -2,6 +2,7 @@ import type { Envelope } from '@redisse/protocol'
 import type { Broker, LogHead } from './broker/Broker'
 import type { Connection } from './Connection'
 import { createBusSubscriptions } from './createBusSubscriptions'
+import { createConnectionIndex } from './createConnectionIndex'
 import { createDeliveryBatch } from './createDeliveryBatch'
 import type { ReplayPacing } from './createHistoryPager'
 import { createHubCounters, type HubCounters } from './createHubCounters'
@@ -129,8 +130,8 @@ export function createHub(options: {
   shared?: { counters: HubCounters; latency: ReturnType<typeof createLatencyHistogram> }
 }): Hub {
   const { broker, logger } = options
-  const bySubject = new Map<string, Set<Connection>>()
-  const connections = new Set<Connection>()
+  const index = createConnectionIndex()
+  const connections = index.connections
   const counters = options.shared?.counters ?? createHubCounters()
   const subscriptions = createBusSubscriptions({ broker, logger, flush: () => batch.flush() })
   const { byChannel, join, leave } = subscriptions
@@ -223,13 +224,8 @@ export function createHub(options: {
     logRestart: () => guard.restartPoint(),
     connections,
     async attach(connection, channels) {
-      connections.add(connection)
+      index.add(connection)
       recovery.admit(connection)
-      if (connection.subject !== undefined) {
-        const set = bySubject.get(connection.subject) ?? new Set()
-        set.add(connection)
-        bySubject.set(connection.subject, set)
-      }
       await Promise.all([...channels].map((channel) => join(connection, channel)))
     },
     async addChannel(connection, channel) {
@@ -239,29 +235,18 @@ export function createHub(options: {
       leave(connection, channel)
     },
     detach(connection) {
-      if (!connections.delete(connection)) return
+      if (!index.delete(connection)) return
       recovery.drop(connection)
       if (!options.shared) countClosed(counters, connection)
       for (const channel of [...connection.channels]) leave(connection, channel)
-      if (connection.subject !== undefined) {
-        const set = bySubject.get(connection.subject)
-        set?.delete(connection)
-        if (set?.size === 0) bySubject.delete(connection.subject)
-      }
     },
-    connectionsOf(subject) {
-      return [...(bySubject.get(subject) ?? [])]
-    },
+    connectionsOf: index.of,
     channelCounts() {
       const out: Record<string, number> = {}
       for (const [channel, set] of byChannel) out[channel] = set.size
       return out
     },
-    transportCounts() {
-      const out: Record<Transport, number> = { sse: 0, websocket: 0, poll: 0 }
-      for (const connection of connections) out[connection.transport] += 1
-      return out
-    },
+    transportCounts: index.transportCounts,
     close(reason) {
       stopSweep()
       for (const connection of [...connections]) connection.close(reason)

@@ -1,13 +1,13 @@
 import { type Envelope, partitionOf } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import type { Connection, ConnectionHost } from './Connection'
+import { createConnectionIndex } from './createConnectionIndex'
 import type { ReplayPacing } from './createHistoryPager'
 import { countClosed, createHub, type Hub } from './createHub'
 import { createHubCounters } from './createHubCounters'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
 import { Lane, PartitionPositions } from './Lane'
-import type { Transport } from './PushHandler'
 import { replayLanes, type StreamLanes } from './replayLanes'
 import { startKeepAliveSweep } from './startKeepAliveSweep'
 
@@ -51,8 +51,8 @@ export function createPartitionedHub(options: {
     closed: (lane) => hub.detach(lane),
     drained: () => {},
   }))
-  const connections = new Set<Connection>()
-  const bySubject = new Map<string, Set<Connection>>()
+  const index = createConnectionIndex()
+  const connections = index.connections
   const streams = new Map<Connection, StreamLanes>()
   const partitionOfChannel = (channel: string) => partitionOf(channel, brokers.length)
 
@@ -118,13 +118,8 @@ export function createPartitionedHub(options: {
     partitions: hubs,
     connections,
     async attach(connection, channels) {
-      connections.add(connection)
+      index.add(connection)
       streams.set(connection, { lanes: new Map(), positions: new PartitionPositions() })
-      if (connection.subject !== undefined) {
-        const set = bySubject.get(connection.subject) ?? new Set()
-        set.add(connection)
-        bySubject.set(connection.subject, set)
-      }
       await join(connection, channels)
     },
     async addChannel(connection, channel) {
@@ -137,28 +132,17 @@ export function createPartitionedHub(options: {
       if (lane) hubOf(partition).removeChannel(lane, channel)
     },
     detach(connection) {
-      if (!connections.delete(connection)) return
+      if (!index.delete(connection)) return
       countClosed(counters, connection)
       const stream = streams.get(connection)
       streams.delete(connection)
       for (const lane of stream?.lanes.values() ?? []) lane.close(connection.closeReason)
-      if (connection.subject !== undefined) {
-        const set = bySubject.get(connection.subject)
-        set?.delete(connection)
-        if (set?.size === 0) bySubject.delete(connection.subject)
-      }
     },
-    connectionsOf(subject) {
-      return [...(bySubject.get(subject) ?? [])]
-    },
+    connectionsOf: index.of,
     channelCounts() {
       return Object.assign({}, ...hubs.map((hub) => hub.channelCounts()))
     },
-    transportCounts() {
-      const out: Record<Transport, number> = { sse: 0, websocket: 0, poll: 0 }
-      for (const connection of connections) out[connection.transport] += 1
-      return out
-    },
+    transportCounts: index.transportCounts,
     replay(request) {
       const stream = streams.get(request.connection)
       if (!stream) throw new Error('replay of a stream that is not attached')

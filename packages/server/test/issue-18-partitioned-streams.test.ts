@@ -1,8 +1,8 @@
 import {
+  type PollResponse,
   parseEventId,
   parsePartitionedCursor,
   partitionOf,
-  type PollResponse,
 } from '@redisse/protocol'
 import { openSse, type SseEvent, waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'

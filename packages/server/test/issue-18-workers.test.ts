@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { createPublisher } from '@redisse/publisher'
 import {
+  isAlive,
   openSse,
   type RedisProcess,
   type SseStream,
@@ -40,15 +41,6 @@ function childrenOf(pid: number): number[] {
     }
   }
   return out
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 interface BoxStats {
@@ -124,7 +116,7 @@ describe('--workers', () => {
       cli.child.kill('SIGTERM')
       expect(await cli.exited).toBe(0)
       await Promise.all(streams.filter((s) => !s.isEnded).map((s) => s.ended))
-      expect(pids.filter(alive)).toEqual([])
+      expect(pids.filter(isAlive)).toEqual([])
     } finally {
       for (const stream of streams) stream.close()
       await pub.close()

@@ -7,6 +7,7 @@ import './providedContext'
 
 export { chunkAt, randomChunks } from './chunks'
 export { freePort } from './freePort'
+export { isAlive } from './isAlive'
 export { makeTlsCertificate } from './makeTlsCertificate'
 export { type OpenSseOptions, openSse, type SseEvent, type SseStream } from './openSse'
 export { type OpenWsOptions, openWs, type WsFrame, type WsStream } from './openWs'

@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { isAlive } from '../src/isAlive'
 import { type RedisClusterProcess, startRedisCluster } from '../src/startRedisCluster'
 
 let cluster: RedisClusterProcess
@@ -19,15 +20,6 @@ afterAll(async () => {
   client?.disconnect()
   await cluster?.stop()
 })
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 test('starts 3 masters and 3 replicas serving every slot', async () => {
   const nodes = await cluster.refresh()
@@ -85,7 +77,7 @@ test('kills a master and waits for its replica to take its slots over', async ()
   const old = await cluster.masterOf('{k1}key')
   const promoted = await cluster.killMaster('{k1}key')
   expect(promoted).not.toBe(old.port)
-  expect(alive(old.pid)).toBe(false)
+  expect(isAlive(old.pid)).toBe(false)
   await expect
     .poll(() => client.get('{k1}key').catch(() => undefined), { timeout: 10_000 })
     .toBe('kept')
@@ -96,5 +88,5 @@ test('stops every node it started', async () => {
   expect(pids.length).toBeGreaterThanOrEqual(5)
   client.disconnect()
   await cluster.stop()
-  expect(pids.filter(alive)).toEqual([])
+  expect(pids.filter(isAlive)).toEqual([])
 })
