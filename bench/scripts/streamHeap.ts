@@ -21,6 +21,12 @@ const { values } = parseArgs({
     n: { type: 'string', default: '10000' },
     top: { type: 'string', default: '40' },
     keep: { type: 'boolean', default: false },
+    /** No snapshots: RSS and V8's heap spaces before and after, as S1 sees them. */
+    stats: { type: 'boolean', default: false },
+    /** Streams opened before the first measure (0: from a fresh server, as S1 does). */
+    warm: { type: 'string', default: '200' },
+    /** The raw-net floor (src/servers/rawSseServer.ts) instead of Redisse; implies --redis. */
+    raw: { type: 'boolean', default: false },
   },
 })
 const n = Number(values.n)
@@ -34,32 +40,64 @@ writeFileSync(
   config,
   'export default { limits: { connections: 100000, connectionsPerSubject: 100000 } }\n',
 )
-const redis = values.redis ? await startRedis() : undefined
+const redis = values.redis || values.raw ? await startRedis() : undefined
 const port = await freePort()
 const server = spawn(
   'node',
   [
-    '--heapsnapshot-signal=SIGUSR2',
-    `--diagnostic-dir=${dir}`,
+    ...(values.stats
+      ? ['--import', join(import.meta.dirname, 'memStats.mjs')]
+      : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`]),
     '--conditions=@redisse/source',
     '--import',
     'tsx',
-    'packages/server/src/cli.ts',
-    '--port',
-    String(port),
-    '--host',
-    '127.0.0.1',
-    '--public',
-    '--keep-alive',
-    '5',
-    '--log-level',
-    'warn',
-    '--config',
-    config,
-    ...(redis ? ['--redis', redis.url] : []),
+    ...(values.raw
+      ? ['bench/src/servers/rawSseServer.ts']
+      : [
+          'packages/server/src/cli.ts',
+          '--port',
+          String(port),
+          '--host',
+          '127.0.0.1',
+          '--public',
+          '--keep-alive',
+          '5',
+          '--log-level',
+          'warn',
+          '--config',
+          config,
+          ...(redis ? ['--redis', redis.url] : []),
+        ]),
   ],
-  { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env } },
+  {
+    cwd: repo,
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: { ...process.env, PORT: String(port), REDIS_URL: redis?.url, KEEPALIVE_MS: '5000' },
+  },
 )
+const statsLines: string[] = []
+server.stderr!.on('data', (chunk: Buffer) => {
+  for (const line of chunk.toString().split('\n')) {
+    if (line.startsWith('MEMSTATS ')) statsLines.push(line.slice(9))
+    else if (line !== '' && !line.includes('"level"')) process.stderr.write(`${line}\n`)
+  }
+})
+
+interface MemStats {
+  rss: number
+  heapTotal: number
+  heapUsed: number
+  external: number
+  arrayBuffers: number
+  spaces: Record<string, { size: number; used: number }>
+}
+
+async function stats(): Promise<MemStats> {
+  const seen = statsLines.length
+  server.kill('SIGUSR2')
+  while (statsLines.length === seen) await sleep(50)
+  return JSON.parse(statsLines[seen]!) as MemStats
+}
 
 async function waitForPort(): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -90,6 +128,7 @@ async function open(from: number, to: number): Promise<void> {
         const onData = (chunk: Buffer) => {
           seen += chunk.toString('latin1')
           if (seen.includes(':ok')) {
+            // raw-net sends :ok with its headers, Redisse once the channels are live.
             s.off('data', onData)
             s.on('data', () => {})
             done()
@@ -100,13 +139,14 @@ async function open(from: number, to: number): Promise<void> {
         s.on('data', onData)
         s.once('error', fail)
         s.write(
-          `GET /?channel=all&channel=u${i}&channel=g${Math.floor(i / 10)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`,
+          `GET ${values.raw ? `/?c=all,u${i},g${Math.floor(i / 10)}` : `/?channel=all&channel=u${i}&channel=g${Math.floor(i / 10)}`} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`,
         )
         sockets.push(s)
       })
     }
   }
-  await Promise.all(Array.from({ length: 50 }, worker))
+  // As many connects in flight as the bench's fleet keeps.
+  await Promise.all(Array.from({ length: 200 }, worker))
 }
 
 function rssKB(): number {
@@ -244,36 +284,63 @@ function tally(path: string): Map<string, { bytes: number; count: number }> {
 
 try {
   await waitForPort()
-  await open(0, 200)
+  const warm = Number(values.warm)
+  await open(0, warm)
   await sleep(2000)
-  const rss0 = rssKB()
-  const a = await snapshot()
-  await open(200, 200 + n)
-  await sleep(3000)
-  const rss1 = rssKB()
-  const b = await snapshot()
-  const before = tally(a)
-  const after = tally(b)
-  const oldIds = idsOf(read(a))
-  const byOwner = [...owners(read(b), oldIds)].sort((x, y) => y[1].bytes - x[1].bytes)
-  const rows = [...after].map(([kind, { bytes, count }]) => {
-    const was = before.get(kind) ?? { bytes: 0, count: 0 }
-    return { kind, bytes: (bytes - was.bytes) / n, count: (count - was.count) / n }
-  })
-  rows.sort((x, y) => y.bytes - x.bytes)
-  const heap = rows.reduce((sum, r) => sum + r.bytes, 0)
-  console.log(
-    `${n} idle streams (${redis ? 'redis' : 'embedded'}): RSS +${((rss1 - rss0) / n).toFixed(2)} KB/stream (snapshots taken after), JS heap +${heap.toFixed(0)} B/stream`,
-  )
-  console.log('B/stream  objs/stream  kind')
-  for (const r of rows.filter((r) => Math.abs(r.bytes) >= 1).slice(0, Number(values.top))) {
-    console.log(`${r.bytes.toFixed(0).padStart(8)}  ${r.count.toFixed(2).padStart(11)}  ${r.kind}`)
-  }
-  console.log('\nnew objects by first retainer: B/stream  objs/stream  owner .edge -> kind')
-  for (const [key, { bytes, count }] of byOwner.slice(0, Number(values.top))) {
+  if (values.stats) {
+    const a = await stats()
+    await open(warm, warm + n)
+    // As S1: a second after the last connect, then 8 s idle.
+    await sleep(9000)
+    const b = await stats()
+    const per = (x: number, y: number) => `${((y - x) / n).toFixed(0).padStart(6)} B/stream`
     console.log(
-      `${(bytes / n).toFixed(0).padStart(8)}  ${(count / n).toFixed(2).padStart(11)}  ${key}`,
+      `${n} idle streams (${values.raw ? 'raw-net' : redis ? 'redis' : 'embedded'}), growth per stream:`,
     )
+    for (const key of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const) {
+      console.log(`  ${key.padEnd(24)} ${per(a[key], b[key])}`)
+    }
+    console.log(
+      `  ${'rss - heapTotal'.padEnd(24)} ${per(a.rss - a.heapTotal, b.rss - b.heapTotal)}`,
+    )
+    for (const [space, s] of Object.entries(b.spaces)) {
+      const was = a.spaces[space] ?? { size: 0, used: 0 }
+      console.log(
+        `  ${space.padEnd(24)} ${per(was.size, s.size)} committed, ${per(was.used, s.used)} used`,
+      )
+    }
+  } else {
+    const rss0 = rssKB()
+    const a = await snapshot()
+    await open(warm, warm + n)
+    await sleep(3000)
+    const rss1 = rssKB()
+    const b = await snapshot()
+    const before = tally(a)
+    const after = tally(b)
+    const oldIds = idsOf(read(a))
+    const byOwner = [...owners(read(b), oldIds)].sort((x, y) => y[1].bytes - x[1].bytes)
+    const rows = [...after].map(([kind, { bytes, count }]) => {
+      const was = before.get(kind) ?? { bytes: 0, count: 0 }
+      return { kind, bytes: (bytes - was.bytes) / n, count: (count - was.count) / n }
+    })
+    rows.sort((x, y) => y.bytes - x.bytes)
+    const heap = rows.reduce((sum, r) => sum + r.bytes, 0)
+    console.log(
+      `${n} idle streams (${values.raw ? 'raw-net' : redis ? 'redis' : 'embedded'}): RSS +${((rss1 - rss0) / n).toFixed(2)} KB/stream (snapshots taken after), JS heap +${heap.toFixed(0)} B/stream`,
+    )
+    console.log('B/stream  objs/stream  kind')
+    for (const r of rows.filter((r) => Math.abs(r.bytes) >= 1).slice(0, Number(values.top))) {
+      console.log(
+        `${r.bytes.toFixed(0).padStart(8)}  ${r.count.toFixed(2).padStart(11)}  ${r.kind}`,
+      )
+    }
+    console.log('\nnew objects by first retainer: B/stream  objs/stream  owner .edge -> kind')
+    for (const [key, { bytes, count }] of byOwner.slice(0, Number(values.top))) {
+      console.log(
+        `${(bytes / n).toFixed(0).padStart(8)}  ${(count / n).toFixed(2).padStart(11)}  ${key}`,
+      )
+    }
   }
 } finally {
   for (const s of sockets) s.destroy()
