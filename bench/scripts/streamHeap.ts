@@ -25,6 +25,8 @@ const { values } = parseArgs({
     stats: { type: 'boolean', default: false },
     /** Streams opened before the first measure (0: from a fresh server, as S1 does). */
     warm: { type: 'string', default: '200' },
+    /** With --stats: a full GC before each measure, so only what is alive counts. */
+    gc: { type: 'boolean', default: false },
     /** The raw-net floor (src/servers/rawSseServer.ts) instead of Redisse; implies --redis. */
     raw: { type: 'boolean', default: false },
   },
@@ -46,7 +48,11 @@ const server = spawn(
   'node',
   [
     ...(values.stats
-      ? ['--import', join(import.meta.dirname, 'memStats.mjs')]
+      ? [
+          ...(values.gc ? ['--expose-gc'] : []),
+          '--import',
+          join(import.meta.dirname, 'memStats.mjs'),
+        ]
       : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`]),
     '--conditions=@redisse/source',
     '--import',
