@@ -221,6 +221,9 @@ export class SseConnection extends Connection {
     const cut = reason === 'slow-client' || reason === 'write-error'
     const { res, socket } = this
     if (res) {
+      // The socket outlives the response on a keep-alive connection: the
+      // next stream on it adds its own.
+      if (this.direct) socket?.off('drain', onDrain)
       if (cut) res.destroy()
       else if (!res.writableEnded) res.end()
       return
