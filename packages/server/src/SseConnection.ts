@@ -18,6 +18,25 @@ function destroyOnError(this: Socket): void {
   this.destroy()
 }
 
+/**
+ * The stream each socket (or response, before the socket is taken) carries,
+ * so one set of listener functions serves every stream: a closure per
+ * stream per event would cost more than the rest of the stream's own state.
+ */
+const streams = new WeakMap<object, SseConnection>()
+
+function onDrain(this: object): void {
+  streams.get(this)?.onDrain()
+}
+
+function onClientGone(this: Socket): void {
+  streams.get(this)?.close('client-closed')
+}
+
+function onSocketError(this: Socket): void {
+  streams.get(this)?.close('write-error')
+}
+
 const HEARTBEAT = Buffer.from(encodeComment(''), 'utf8')
 const HEARTBEAT_CHUNK = toHttpChunk(HEARTBEAT)
 
@@ -48,8 +67,12 @@ export class SseConnection extends Connection {
     this.direct = this.canWriteDirect()
     res.on('close', () => this.close('client-closed'))
     res.on('error', () => this.close('write-error'))
-    if (this.direct) socket?.on('drain', this.onDrain)
-    else res.on('drain', this.onDrain)
+    if (socket) streams.set(socket, this)
+    if (this.direct) socket?.on('drain', onDrain)
+    else {
+      streams.set(res, this)
+      res.on('drain', onDrain)
+    }
     // Not from inside node:http's request callback (see detachHttpSocket).
     // Node ≥ 24 holds the headers in the response until the next tick, so
     // writing direct is decided again there.
@@ -71,7 +94,8 @@ export class SseConnection extends Connection {
     )
   }
 
-  private readonly onDrain = () => {
+  /** The socket (or the response) took the backlog. */
+  onDrain(): void {
     if (!this.awaitingDrain || this.closed) return
     this.awaitingDrain = false
     this.drained()
@@ -88,33 +112,32 @@ export class SseConnection extends Connection {
       // Only once the response holds nothing: every byte so far is in the socket, in order.
       if (this.awaitingDrain || !this.canWriteDirect()) return
       this.direct = true
-      res.off('drain', this.onDrain)
-      socket.on('drain', this.onDrain)
+      res.off('drain', onDrain)
+      socket.on('drain', onDrain)
     }
     if (this.host.releaseSockets === false) return
     if (!canDetachHttpSocket(res.req, res, OWN_RESPONSE_LISTENERS)) return
     if (!detachHttpSocket(socket)) return
     this.res = null
-    socket.on('close', this.onClientGone)
+    socket.on('close', onClientGone)
     // A client that half-closes has left (as node:http treats it).
-    socket.on('end', this.onClientGone)
-    socket.on('error', this.onSocketError)
-    socket.on('drain', this.onDrain)
+    socket.on('end', onClientGone)
+    socket.on('error', onSocketError)
+    socket.on('drain', onDrain)
     // An event-stream client sends nothing more while its stream is open;
     // whatever comes is dropped rather than buffered.
     socket.on('data', ignore)
   }
 
-  private readonly onClientGone = () => this.close('client-closed')
-  private readonly onSocketError = () => this.close('write-error')
-
   /** Ends the response and gives the connection back to node:http for the client's next request. */
   private endDetached(socket: Socket, reuse: boolean): void {
-    socket.off('close', this.onClientGone)
-    socket.off('end', this.onClientGone)
-    socket.off('error', this.onSocketError)
-    socket.off('drain', this.onDrain)
+    socket.off('close', onClientGone)
+    socket.off('end', onClientGone)
+    socket.off('error', onSocketError)
+    socket.off('drain', onDrain)
     socket.off('data', ignore)
+    // Handed back, the socket may carry another stream.
+    streams.delete(socket)
     // Never a moment without an error listener: a reset while the last
     // bytes are queued would otherwise be uncaught and end the process.
     socket.on('error', destroyOnError)
@@ -198,6 +221,9 @@ export class SseConnection extends Connection {
     const cut = reason === 'slow-client' || reason === 'write-error'
     const { res, socket } = this
     if (res) {
+      // The socket outlives the response on a keep-alive connection: the
+      // next stream on it adds its own.
+      if (this.direct) socket?.off('drain', onDrain)
       if (cut) res.destroy()
       else if (!res.writableEnded) res.end()
       return

@@ -31,6 +31,12 @@ export interface Reservation {
   onSettle(listener: () => void): void
 }
 
+/** What an open connection counts against. */
+interface Place {
+  readonly ip: string | undefined
+  subject: string | undefined
+}
+
 /** The node's count of admitted connections, and the edits they must not miss. */
 export interface AdmissionLedger {
   /** Places held: connections being admitted plus open ones. */
@@ -70,12 +76,19 @@ export function createAdmissionLedger(limits: {
   // Reservations reading their token, by the journal position they started
   // at; positions only grow, so the first key is the oldest.
   const readingFrom = new Map<number, number>()
-  const byConnection = new Map<Connection, () => void>()
+  // A plain record per open connection rather than a closure over its
+  // reservation, which would keep the whole reservation alive as long.
+  const byConnection = new Map<Connection, Place>()
 
   const bump = (map: Map<string, number>, key: string, by: number) => {
     const next = (map.get(key) ?? 0) + by
     if (next > 0) map.set(key, next)
     else map.delete(key)
+  }
+  const giveBack = (place: Place) => {
+    size -= 1
+    if (place.ip !== undefined) bump(perIp, place.ip, -1)
+    if (place.subject !== undefined) bump(perSubject, place.subject, -1)
   }
   const stopReading = (from: number) => {
     const left = (readingFrom.get(from) ?? 1) - 1
@@ -106,7 +119,7 @@ export function createAdmissionLedger(limits: {
       const from = journalStart + journal.length
       readingFrom.set(from, (readingFrom.get(from) ?? 0) + 1)
       let reading = true
-      let subject: string | undefined
+      const place: Place = { ip, subject: undefined }
       let waiting: { edits: SubjectEdit[] } | undefined
       let state: 'pending' | 'attached' | 'released' = 'pending'
       let onSettle: (() => void) | undefined
@@ -117,17 +130,12 @@ export function createAdmissionLedger(limits: {
           reading = false
           stopReading(from)
         }
-        if (subject !== undefined && waiting) {
-          const set = waitingBySubject.get(subject)
+        if (place.subject !== undefined && waiting) {
+          const set = waitingBySubject.get(place.subject)
           set?.delete(waiting)
-          if (set?.size === 0) waitingBySubject.delete(subject)
+          if (set?.size === 0) waitingBySubject.delete(place.subject)
           waiting = undefined
         }
-      }
-      const giveBack = () => {
-        size -= 1
-        if (ip !== undefined) bump(perIp, ip, -1)
-        if (subject !== undefined) bump(perSubject, subject, -1)
       }
       return {
         claimSubject(name) {
@@ -138,7 +146,7 @@ export function createAdmissionLedger(limits: {
             return true
           }
           if ((perSubject.get(name) ?? 0) >= limits.connectionsPerSubject) return false
-          subject = name
+          place.subject = name
           bump(perSubject, name, 1)
           waiting = { edits: journal.slice(from - journalStart).filter((e) => e.subject === name) }
           const set = waitingBySubject.get(name) ?? new Set()
@@ -154,15 +162,15 @@ export function createAdmissionLedger(limits: {
           const edits = waiting?.edits ?? []
           unwait()
           // A connection that already closed will never report it again.
-          if (connection.closed) giveBack()
-          else byConnection.set(connection, giveBack)
+          if (connection.closed) giveBack(place)
+          else byConnection.set(connection, place)
           return edits
         },
         release() {
           if (state !== 'pending') return
           state = 'released'
           unwait()
-          giveBack()
+          giveBack(place)
         },
         onSettle(listener) {
           if (state !== 'pending') listener()
@@ -175,10 +183,10 @@ export function createAdmissionLedger(limits: {
       if (readingFrom.size > 0) journal.push(edit)
     },
     closed(connection) {
-      const giveBack = byConnection.get(connection)
-      if (!giveBack) return
+      const place = byConnection.get(connection)
+      if (!place) return
       byConnection.delete(connection)
-      giveBack()
+      giveBack(place)
     },
   }
 }
