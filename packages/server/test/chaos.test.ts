@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { freePort, type RedisProcess, startRedis, waitFor } from '@redisse/test-utils'
-import { afterAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { auditChannel, ChaosClient, STRANDED_AFTER } from './chaosClient'
+import { kill, publishSteadily, recoveredOn, startNode } from './chaosRig'
 
 // The delivery promise under real faults: two server nodes as real processes
 // on one Redis, hundreds of reconnecting clients, a steady publisher, and
@@ -26,104 +22,6 @@ const CHANNELS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5']
 const RATE_PER_CHANNEL = 20 // events/s
 const PUBLISH_FOR = 13_000 // ms
 
-const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
-// A quick canary, so a stall is seen within the test's time.
-const configPath = join(mkdtempSync(join(tmpdir(), 'redisse-chaos-')), 'chaos.config.mjs')
-writeFileSync(configPath, 'export default { probe: { interval: 300, timeout: 600 } }\n')
-const children = new Set<ChildProcess>()
-
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL')
-})
-
-interface Node {
-  url: string
-  port: number
-  child: ChildProcess
-}
-
-/** `/stats` is off on the CLI without a key. */
-const STATS_KEY = 'chaos-stats-key'
-
-async function startNode(redisUrl: string, port: number): Promise<Node> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@redisse/source',
-      '--import',
-      'tsx',
-      cliPath,
-      '--config',
-      configPath,
-      '--public',
-      '--stats-key',
-      STATS_KEY,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-    ],
-    { env: { ...process.env, REDIS_URL: redisUrl, PORT: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  // Node logs (warnings and errors, JSON lines) explain a failure.
-  const log = (chunk: Buffer) => {
-    if (process.env.CHAOS_TRACE) process.stdout.write(`[node ${port}] ${chunk}`)
-  }
-  child.stdout?.on('data', log)
-  child.stderr?.on('data', log)
-  children.add(child)
-  child.on('exit', () => children.delete(child))
-  const url = `http://127.0.0.1:${port}`
-  await waitFor(
-    async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
-    { what: `node on port ${port}`, timeout: 20_000, interval: 50 },
-  )
-  return { url, port, child }
-}
-
-function kill(node: Node): Promise<void> {
-  return new Promise((resolve) => {
-    if (node.child.exitCode !== null || node.child.signalCode !== null) return resolve()
-    node.child.once('exit', () => resolve())
-    node.child.kill('SIGKILL')
-  })
-}
-
-async function recoveredOn(node: Node): Promise<number> {
-  const res = await fetch(`${node.url}/stats`, {
-    headers: { authorization: `Bearer ${STATS_KEY}` },
-  }).catch(() => undefined)
-  const stats = (await res?.json()) as { events?: { recovered?: number } } | undefined
-  return stats?.events?.recovered ?? 0
-}
-
-/** Publishes counters 1, 2, 3… on one channel at a steady rate, retrying each until it lands once. */
-async function publishSteadily(
-  pub: Publisher,
-  channel: string,
-  until: number,
-  published: Map<string, number>,
-  lastPublishAt: Map<string, number>,
-): Promise<void> {
-  const interval = 1000 / RATE_PER_CHANNEL
-  let next = Date.now()
-  for (let counter = 1; Date.now() < until; counter++) {
-    // The idempotency key makes a retry after an ambiguous failure safe.
-    for (;;) {
-      try {
-        await pub.publish(channel, 'tick', counter, { idempotencyKey: `${channel}-${counter}` })
-        break
-      } catch {
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
-    published.set(channel, counter)
-    lastPublishAt.set(channel, Date.now())
-    next += interval
-    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())))
-  }
-}
-
 it.each([
   { persist: true, what: 'a Redis crash' },
   { persist: false, what: 'a Redis crash that loses its data' },
@@ -136,8 +34,8 @@ it.each([
     try {
       redis = await startRedis({ persist })
       const [portA, portB] = [await freePort(), await freePort()]
-      const a = await startNode(redis.url, portA)
-      let b = await startNode(redis.url, portB)
+      const a = await startNode({ REDIS_URL: redis.url }, portA)
+      let b = await startNode({ REDIS_URL: redis.url }, portB)
       const nodes = [a.url, b.url]
       for (let i = 0; i < CLIENTS; i++) {
         const channels = [CHANNELS[i % 6], CHANNELS[(i + 1 + (i % 5)) % 6]] as string[]
@@ -152,7 +50,14 @@ it.each([
       const until = started + PUBLISH_FOR
       const publishing = Promise.all(
         CHANNELS.map((channel) =>
-          publishSteadily(pub as Publisher, channel, until, published, lastPublishAt),
+          publishSteadily(
+            pub as Publisher,
+            channel,
+            until,
+            published,
+            lastPublishAt,
+            RATE_PER_CHANNEL,
+          ),
         ),
       )
       const strandedNow: string[] = []
@@ -180,7 +85,7 @@ it.each([
         recovered = (await recoveredOn(a)) + (await recoveredOn(b))
         await kill(b)
         await at(7000)
-        b = await startNode(redis.url, portB)
+        b = await startNode({ REDIS_URL: redis.url }, portB)
         await at(8000)
         redis.pause()
         await at(8300)
