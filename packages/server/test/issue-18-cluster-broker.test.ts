@@ -1,10 +1,13 @@
 import { clusterSlot, type Envelope, partitionOf, partitionPrefix } from '@redisse/protocol'
+import { createPublisher } from '@redisse/publisher'
 import {
   type RedisClusterProcess,
   startRedisCluster,
+  startTcpProxy,
   uniquePrefix,
   waitFor,
 } from '@redisse/test-utils'
+import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Broker, BrokerState, SubjectEdit } from '../src/broker/Broker'
 import { createClusterBroker } from '../src/broker/createClusterBroker'
@@ -172,6 +175,80 @@ describe('the Redis Cluster broker (issue 18)', () => {
     expect(await broker.resolveToken('rt_not-a-token')).toBeUndefined()
   })
 
+  it('hears an outside publisher of the same partition count, and stores its settings in every partition', async () => {
+    const outside = createPublisher({ redis: { cluster: cluster.urls, partitions: P }, prefix })
+    const reader = new Cluster(
+      cluster.urls
+        .slice(0, 1)
+        .map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })),
+    )
+    try {
+      const cursor = await outside.publish(channelOf(4), 'e', 'from outside')
+      const id = cursor.slice(0, cursor.indexOf('@'))
+      await waitFor(() => received[4]?.some((e) => e.id === id), { what: 'the outside event' })
+      for (let p = 0; p < P; p++) {
+        expect(await reader.hgetall(`${partitionPrefix(prefix, p, P)}config`)).toEqual({
+          historySize: '100',
+          historyTtl: '60000',
+          partitions: String(P),
+        })
+      }
+    } finally {
+      await outside.close()
+      reader.disconnect()
+    }
+  })
+
+  it('reconnects a subscriber connection that went silent without closing (canary probe)', async () => {
+    const target = 6
+    const port = await masterPortOf(target)
+    const proxy = await startTcpProxy(port)
+    // Every connection to that master goes through the proxy, which can go silent.
+    const given = new Cluster(
+      cluster.urls
+        .map((url) => Number(new URL(url).port))
+        .filter((p) => p !== port)
+        .map((p) => ({ host: '127.0.0.1', port: p })),
+      { natMap: { [`127.0.0.1:${port}`]: { host: '127.0.0.1', port: proxy.port } } },
+    )
+    const second = createClusterBroker({
+      cluster: given,
+      partitions: P,
+      prefix,
+      logger: createLogger({ level: 'silent' }),
+      commandTimeout: 2000,
+      probe: { interval: 200, timeout: 600 },
+    })
+    const seen: Envelope[] = []
+    const flow: BrokerState[] = []
+    const part = second.partitions?.[target]
+    try {
+      part?.onEnvelope((e) => seen.push(e))
+      part?.onState((state) => flow.push(state))
+      await second.ready()
+      await part?.subscribe(channelOf(target))
+      flow.length = 0
+      proxy.freeze()
+      await waitFor(() => part?.state === 'ready' && flow.includes('reconnecting'), {
+        timeout: 10_000,
+        what: 'the silent subscriber to be replaced',
+      })
+      expect(flow.slice(0, 2)).toEqual(['reconnecting', 'ready'])
+      const cursor = await waitFor(
+        () => second.publish({ channel: channelOf(target), type: 'e', data: 'x' }).catch(() => ''),
+        { timeout: 10_000, interval: 100, what: 'a publish' },
+      )
+      const id = cursor.slice(0, cursor.indexOf('@'))
+      await waitFor(() => seen.some((e) => e.id === id), {
+        what: 'the event on the new connection',
+      })
+    } finally {
+      await second.close()
+      given.disconnect()
+      await proxy.close()
+    }
+  }, 30_000)
+
   it('reconnects the partitions of a killed master once its replica took over; the others stay ready', async () => {
     const victim = 2
     const port = await masterPortOf(victim)
@@ -189,6 +266,16 @@ describe('the Redis Cluster broker (issue 18)', () => {
     }
     for (const p of spared) expect(states[p], `partition ${p}`).toEqual([])
     await roundTrip(channelOf(victim), 'after the failover')
+    // Subject edits still arrive (the control subscriber may have been on the killed node).
+    let n = 0
+    await waitFor(
+      async () => {
+        n += 1
+        await broker.subjects.addChannel('user-8', `late:${n}`).catch(() => false)
+        return edits.some((e) => e.op === 'add' && e.subject === 'user-8')
+      },
+      { timeout: 15_000, interval: 200, what: 'a subject edit after the failover' },
+    )
     // Still one sharded subscriber per live master.
     for (const node of await masters()) {
       const subscribers = (await cluster.clientList(node.port)).filter(
@@ -215,19 +302,17 @@ describe('the Redis Cluster broker (issue 18)', () => {
     await roundTrip(channelOf(moved), 'after the migration')
     // Its channel is subscribed on the new owner and no longer on the old one.
     const pubsub = `${partitionPrefix(prefix, moved, P)}ch:${channelOf(moved)}`
-    const count = async (port: number) =>
-      Number(
-        (await cluster.clientList(port)).length >= 0
-          ? await import('node:child_process').then(
-              ({ execFileSync }) =>
-                execFileSync('redis-cli', ['-p', String(port), 'pubsub', 'shardnumsub', pubsub])
-                  .toString()
-                  .trim()
-                  .split('\n')[1],
-            )
-          : 0,
-      )
-    expect(await count(to)).toBe(1)
+    const subscribersOf = async (port: number) => {
+      const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true })
+      try {
+        const [, count] = (await node.call('PUBSUB', 'SHARDNUMSUB', pubsub)) as [string, number]
+        return count
+      } finally {
+        node.disconnect()
+      }
+    }
+    expect(await subscribersOf(to)).toBe(1)
+    expect(await subscribersOf(from)).toBe(0)
     expect(from).not.toBe(to)
   }, 30_000)
 

@@ -7,6 +7,7 @@ import {
   parseControl,
   partitionOf,
   partitionPrefix,
+  quitWithin,
   type RedisKeys,
   RedisseError,
   validatePartitions,
@@ -165,7 +166,7 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
       get droppedEnvelopes() {
         return reader.dropped
       },
-      ready: () => shard.ready(),
+      ready: () => shard.ready(READY_TIMEOUT),
       publish: (request) => broker.publish(request),
       ...createLogAccess({ command, keys: k, reader, bounded }),
       subscribe: (channel) => shard.subscribe(k.pubsub(channel)),
@@ -192,16 +193,15 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
     },
     partitions: partitionBrokers,
     async ready() {
-      await withDeadline(Promise.all(pool.partitions.map((p) => p.ready())), {
-        what: 'reach every partition of the cluster',
-        ms: READY_TIMEOUT,
-      }).catch((err: unknown) => {
-        throw new RedisseError(
-          'broker-unavailable',
-          `cannot reach every master of the Redis Cluster within ${READY_TIMEOUT / 1000} s: check the redis.cluster option / REDIS_CLUSTER`,
-          { cause: err },
-        )
-      })
+      await Promise.all(pool.partitions.map((p) => p.ready(READY_TIMEOUT))).catch(
+        (err: unknown) => {
+          throw new RedisseError(
+            'broker-unavailable',
+            `cannot reach every master of the Redis Cluster within ${READY_TIMEOUT / 1000} s: check the redis.cluster option / REDIS_CLUSTER`,
+            { cause: err },
+          )
+        },
+      )
       await controlReady
     },
     async publish(request) {
@@ -243,8 +243,7 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
       command.off('message', onControl)
       await publisher.close()
       if (ownsCommand) {
-        await command.quit().catch(() => {})
-        command.disconnect()
+        await quitWithin(command, timeout)
         command.off('error', onCommandError)
       } else {
         await command.unsubscribe(keys.control).catch(() => {})

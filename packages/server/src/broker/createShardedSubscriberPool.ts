@@ -15,8 +15,8 @@ export interface ShardedPartition {
   subscribe(channel: string): Promise<void>
   /** SUNSUBSCRIBEs `channel`. */
   unsubscribe(channel: string): Promise<void>
-  /** Resolves once the partition is ready (bounded by the pool's timeout). */
-  ready(): Promise<void>
+  /** Resolves once the partition is ready; fails with `broker-unavailable` after `ms`. */
+  ready(ms: number): Promise<void>
 }
 
 /** The pool of sharded subscriber connections of one broker. */
@@ -119,8 +119,16 @@ export function createShardedSubscriberPool(
   }
 
   const lose = (part: Part) => {
-    part.conn?.parts.delete(part)
+    const conn = part.conn
+    conn?.parts.delete(part)
     part.conn = undefined
+    if (conn && !conn.dead) {
+      // A probe in flight may have gone to this partition's slot, which the
+      // node may no longer serve: it would never come back and condemn the
+      // connection of the partitions that stay. Start it over.
+      conn.probe?.pause()
+      if (conn.parts.size > 0) conn.probe?.resume()
+    }
     if (part.state === 'ready') setState(part, 'reconnecting')
     schedule()
   }
@@ -179,12 +187,19 @@ export function createShardedSubscriberPool(
           // The probe channel of a partition it serves is in a slot of its node.
           return part ? cluster.spublish(part.probeChannel, token) : Promise.resolve()
         },
-        onDead: (reason) => {
+        onDead: (reason, commandAnswered) => {
           logger.warn('redis cluster subscriber connection is unresponsive: reconnecting', {
             node,
             reason,
           })
           dropConn(conn)
+          // Its SPUBLISH unanswered too: the command client's connection to
+          // that master is as dead (it was stuck past the probe's timeout
+          // anyway), and the cluster client reopens it.
+          if (commandAnswered) return
+          for (const master of cluster.nodes('master')) {
+            if (`${master.options.host}:${master.options.port}` === node) master.disconnect(true)
+          }
         },
       })
     }
@@ -297,14 +312,14 @@ export function createShardedSubscriberPool(
       })
   }
 
-  const waitReady = (part: Part, what: string) =>
+  const waitReady = (part: Part, what: string, ms = timeout) =>
     part.state === 'ready'
       ? Promise.resolve()
       : withDeadline(
           new Promise<void>((resolve) => {
             part.waiters.add(resolve)
           }),
-          { what, ms: timeout },
+          { what, ms },
         )
 
   schedule()
@@ -314,7 +329,7 @@ export function createShardedSubscriberPool(
       get state() {
         return part.state
       },
-      ready: () => waitReady(part, `subscribe to partition ${part.index}`),
+      ready: (ms) => waitReady(part, `subscribe to partition ${part.index}`, ms),
       async subscribe(channel) {
         part.channels.add(channel)
         const conn = part.conn
