@@ -323,6 +323,8 @@ describe('the Redis Cluster broker (issue 18)', () => {
     expect((await ours()).length).toBeGreaterThan(0)
     await broker.close()
     expect(broker.state).toBe('closed')
+    expect(parts.every((part) => part.state === 'closed')).toBe(true)
+    await expect(parts[0]?.subscribe('late')).rejects.toMatchObject({ code: 'broker-unavailable' })
     await waitFor(async () => (await ours()).length === 0, {
       timeout: 5000,
       what: 'no client left',

@@ -51,7 +51,8 @@ interface Part {
   state: BrokerState
   /** The connection its channels are confirmed on; undefined while being placed. */
   conn: Conn | undefined
-  waiters: Set<() => void>
+  /** Calls waiting for it to be ready: settled when it is, failed when the pool closes. */
+  waiters: Set<(closed?: Error) => void>
 }
 
 interface Conn {
@@ -112,8 +113,9 @@ export function createShardedSubscriberPool(
     if (part.state === next || part.state === 'closed') return
     part.state = next
     options.onState(part.index, next)
-    if (next === 'ready') {
-      for (const waiter of part.waiters) waiter()
+    if (next === 'ready' || next === 'closed') {
+      const error = next === 'closed' ? new Error('the broker was closed') : undefined
+      for (const waiter of part.waiters) waiter(error)
       part.waiters.clear()
     }
   }
@@ -236,28 +238,35 @@ export function createShardedSubscriberPool(
     }
   }
 
-  /** SSUBSCRIBEs every channel of `part` on `conn`, then a PING: true once all are confirmed. */
-  const confirm = async (conn: Conn, part: Part): Promise<boolean> => {
+  /**
+   * SSUBSCRIBEs every channel of `part` on `conn`, then a PING: the channels
+   * confirmed, or undefined when that failed.
+   */
+  const confirm = async (conn: Conn, part: Part): Promise<Set<string> | undefined> => {
     const done = new Set<string>()
     try {
       for (;;) {
         const missing = [part.probeChannel, ...part.channels].filter((c) => !done.has(c))
-        if (missing.length === 0) break
-        await withDeadline(conn.redis.ssubscribe(...missing), {
-          what: `subscribe to ${missing.length} channel(s) of partition ${part.index}`,
-          ms: timeout,
-        })
-        for (const channel of missing) done.add(channel)
+        if (missing.length > 0) {
+          await withDeadline(conn.redis.ssubscribe(...missing), {
+            what: `subscribe to ${missing.length} channel(s) of partition ${part.index}`,
+            ms: timeout,
+          })
+          for (const channel of missing) done.add(channel)
+          continue
+        }
+        await withDeadline(conn.redis.ping(), { what: `ping ${conn.node}`, ms: timeout })
+        // A channel asked for during the PING is subscribed before the partition says ready.
+        if ([...part.channels].every((c) => done.has(c))) break
       }
-      await withDeadline(conn.redis.ping(), { what: `ping ${conn.node}`, ms: timeout })
-      return !conn.dead
+      return conn.dead ? undefined : done
     } catch (err) {
       logger.warn('redis cluster partition not subscribed yet: retrying', {
         partition: part.index,
         node: conn.node,
         err: String(err),
       })
-      return false
+      return undefined
     }
   }
 
@@ -268,6 +277,7 @@ export function createShardedSubscriberPool(
       conn.suspect = false
       for (const part of [...conn.parts]) {
         if (masterOf(part.slot) !== conn.node || !(await confirm(conn, part))) lose(part)
+        // (A channel asked for meanwhile was sent by subscribe() on this connection.)
       }
     }
     for (const part of parts) {
@@ -275,7 +285,14 @@ export function createShardedSubscriberPool(
       const node = masterOf(part.slot)
       if (node === undefined) continue
       const conn = conns.get(node) ?? open(node)
-      if (!(await connected(conn)) || !(await confirm(conn, part)) || part.conn) continue
+      if (!(await connected(conn))) continue
+      const done = await confirm(conn, part)
+      if (!done || part.conn) continue
+      // Asked for after the last check of confirm(): placed again right away.
+      if (![...part.channels].every((c) => done.has(c))) {
+        again = true
+        continue
+      }
       part.conn = conn
       conn.parts.add(part)
       conn.probe?.resume()
@@ -302,7 +319,10 @@ export function createShardedSubscriberPool(
         running = false
         if (closed) return
         if (again) schedule()
-        else if (parts.some((p) => !p.conn) && !retryTimer) {
+        else if (
+          (parts.some((p) => !p.conn) || [...conns.values()].some((c) => c.suspect)) &&
+          !retryTimer
+        ) {
           retryTimer = setTimeout(() => {
             retryTimer = undefined
             schedule()
@@ -316,8 +336,9 @@ export function createShardedSubscriberPool(
     part.state === 'ready'
       ? Promise.resolve()
       : withDeadline(
-          new Promise<void>((resolve) => {
-            part.waiters.add(resolve)
+          new Promise<void>((resolve, reject) => {
+            if (part.state === 'closed') reject(new Error('the broker was closed'))
+            else part.waiters.add((closed) => (closed ? reject(closed) : resolve()))
           }),
           { what, ms },
         )
