@@ -69,6 +69,7 @@ test('exports exactly the documented runtime API', () => {
       'parseEventId',
       'parseScriptError',
       'publishScriptArgs',
+      'quitWithin',
       'validateChannel',
       'validateEventType',
       'validateHistoryPattern',

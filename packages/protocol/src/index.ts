@@ -83,6 +83,7 @@ export {
   publishScriptArgs,
   SCRIPT_ERROR_PREFIX,
 } from './publishScript'
+export { quitWithin } from './quitWithin'
 export { REPLACE_EPOCH_SCRIPT } from './replaceEpochScript'
 export type { SseFrame } from './sse'
 export { encodeComment, encodeEvent, encodeRetry } from './sse'

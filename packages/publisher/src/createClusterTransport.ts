@@ -13,6 +13,7 @@ import {
   partitionOf,
   partitionPrefix,
   publishScriptArgs,
+  quitWithin,
   type RedisKeys,
   RedisseError,
 } from '@redisse/protocol'
@@ -174,17 +175,7 @@ export function createClusterTransport<Events extends EventMap>(
     async close() {
       gate.close()
       if (!owned || cluster.status === 'end') return
-      // QUIT lets the answers of commands already sent arrive first, but a
-      // cluster that does not answer must not hold close() forever.
-      let timer: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([
-        cluster.quit().catch(() => {}),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, publishTimeout)
-        }),
-      ])
-      clearTimeout(timer)
-      cluster.disconnect()
+      await quitWithin(cluster, publishTimeout)
     },
   }
 }

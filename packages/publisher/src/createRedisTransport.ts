@@ -13,6 +13,7 @@ import {
   PUBLISH_SCRIPT_KEY_COUNT,
   type PublishScriptCall,
   publishScriptArgs,
+  quitWithin,
   RedisseError,
 } from '@redisse/protocol'
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
@@ -227,17 +228,7 @@ export function createRedisTransport<Events extends EventMap>(
     async close() {
       gate.close()
       if (!owned || redis.status === 'end') return
-      // QUIT lets the answers of commands already sent arrive first, but a
-      // Redis that does not answer must not hold close() forever.
-      let timer: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([
-        redis.quit().catch(() => {}),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, publishTimeout)
-        }),
-      ])
-      clearTimeout(timer)
-      redis.disconnect()
+      await quitWithin(redis, publishTimeout)
     },
   }
 }

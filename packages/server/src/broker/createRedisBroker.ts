@@ -1,27 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import {
   createKeys,
-  type Envelope,
-  EPOCH_PATTERN,
-  formatEnvelope,
-  formatHistoryRules,
-  hashToken,
   isIoredis,
   isIoredisCluster,
   parseControl,
-  REPLACE_EPOCH_SCRIPT,
   RedisseError,
 } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { type Logger, redact } from '../createLogger'
-import { historyCovers } from '../historyCoverage'
 import type { Broker, BrokerState } from './Broker'
 import { createBrokerListeners } from './createBrokerListeners'
 import { createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
 import { createEnvelopeReader } from './createEnvelopeReader'
-import { HISTORY_PAGE_SCRIPT } from './historyPageScript'
+import { createLogAccess } from './createLogAccess'
+import { createTokenAccess } from './createTokenAccess'
 import { withDeadline } from './withDeadline'
+import { writeHistoryConfig } from './writeHistoryConfig'
 
 /** Default bound of every Redis command the broker sends, ms. */
 const DEFAULT_COMMAND_TIMEOUT = 5000
@@ -134,7 +129,6 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     withDeadline(work, { what, ms: timeout, signal: commandLost.signal })
   const boundedSub = <T>(what: string, work: Promise<T>): Promise<T> =>
     withDeadline(work, { what, ms: timeout })
-  command.defineCommand('redisseHistoryPage', { lua: HISTORY_PAGE_SCRIPT })
   const publisher: Publisher = createPublisher({
     redis: command,
     prefix: options.prefix,
@@ -197,6 +191,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     command.on('error', (err: Error) => logger.warn('redis command error', { err: err.message }))
   }
   const reader = createEnvelopeReader({ keys, logger })
+  const log = createLogAccess({ command, keys, reader, bounded })
+  const tokens = createTokenAccess({ command, keys, publisher, bounded })
   subscriber.on('message', (pubsubChannel: string, message: string) => {
     if (pubsubChannel === probeChannel) {
       probe?.heard(message)
@@ -215,7 +211,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     if (envelope) listeners.emitEnvelope(envelope)
   })
 
-  const broker: Broker = {
+  return {
     kind: 'redis',
     get state() {
       return state
@@ -249,98 +245,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
       })
     },
-    async head() {
-      const [epoch, seq] = await bounded('read the log head', command.mget(keys.epoch, keys.seq))
-      return { epoch: epoch ?? undefined, seq: Number(seq ?? 0) }
-    },
-    async histories({ channels, after, maxEvents, maxBytes }) {
-      const keyList = [keys.seq, keys.epoch]
-      for (const channel of channels) keyList.push(keys.history(channel), keys.historyMeta(channel))
-      const reply = (await (
-        command as Redis & { redisseHistoryPage(...args: Array<string | number>): Promise<unknown> }
-      ).redisseHistoryPage(
-        keyList.length,
-        ...keyList,
-        maxEvents,
-        maxBytes,
-        ...channels.map((_, i) => after[i] ?? 0),
-      )) as [
-        string | null,
-        string,
-        number,
-        Array<[string | null, string | null, number]>,
-        string[],
-        string | null,
-        number[],
-      ]
-      const [epoch, head, complete, metas, raws, last, origins] = reply
-      const covered = channels.map((_, i) => {
-        const [last, since, exists] = metas[i] ?? [null, null, 0]
-        return historyCovers(
-          {
-            last: last === null ? undefined : Number(last),
-            since: Number(since ?? 0),
-            exists: exists === 1,
-          },
-          after[i] ?? 0,
-        )
-      })
-      const envelopes: Envelope[] = []
-      raws.forEach((raw, i) => {
-        // Checked against the channel whose history it was read from.
-        const channel = channels[(origins[i] ?? 0) - 1]
-        const envelope =
-          channel === undefined ? undefined : reader.read(raw, keys.pubsub(channel), 'history')
-        if (envelope) envelopes.push(envelope)
-      })
-      return {
-        epoch: epoch ?? undefined,
-        head: Number(head),
-        covered,
-        envelopes,
-        through: complete === 1 || last === null ? Number(head) : Number(last),
-        complete: complete === 1,
-      }
-    },
-    async holds(envelope) {
-      const seq = String(envelope.id.slice(envelope.id.lastIndexOf('-') + 1))
-      const history = keys.history(envelope.channel)
-      const results = await bounded(
-        'check that history holds an event',
-        command
-          .multi()
-          .hget(keys.historyMeta(envelope.channel), 'last')
-          .zrangebyscore(history, seq, seq)
-          .zrange(history, '0', '0', 'WITHSCORES')
-          .exec(),
-      )
-      if (!results) throw new Error('history read aborted')
-      const failed = results.find((r) => r[0])
-      if (failed) throw failed[0]
-      const last = results[0]?.[1] as string | null
-      const atSeq = (results[1]?.[1] ?? []) as string[]
-      const oldest = (results[2]?.[1] ?? []) as string[]
-      if (atSeq.length > 0) return atSeq.includes(formatEnvelope(envelope))
-      // Missing although the channel's log ends before it or its held
-      // window spans its place. (An event published with a history size of
-      // 0 among held ones looks the same: a needless reset, never a loss.)
-      if (last !== null && Number(last) < Number(seq)) return false
-      if (oldest[1] !== undefined && Number(oldest[1]) <= Number(seq)) return false
-      return undefined
-    },
-    async replaceEpoch(from, to) {
-      const reply = await bounded(
-        'replace the epoch',
-        command.eval(REPLACE_EPOCH_SCRIPT, 2, keys.epoch, keys.seq, from, to),
-      )
-      const [epoch, seq] = (Array.isArray(reply) ? reply : []) as unknown[]
-      // Whatever else sits in those keys is not a log to follow.
-      if (typeof epoch !== 'string' || (epoch !== '' && !EPOCH_PATTERN.test(epoch))) {
-        throw new Error(`the epoch key holds ${JSON.stringify(String(epoch).slice(0, 40))}`)
-      }
-      if (!Number.isSafeInteger(Number(seq))) throw new Error('the sequence key holds no integer')
-      return { epoch: epoch === '' ? undefined : epoch, seq: Number(seq) }
-    },
+    ...log,
     async subscribe(channel) {
       await boundedSub(`subscribe to ${channel}`, subscriber.subscribe(keys.pubsub(channel)))
     },
@@ -348,57 +253,12 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       await boundedSub(`unsubscribe from ${channel}`, subscriber.unsubscribe(keys.pubsub(channel)))
     },
     ...listeners.register,
-    async resolveToken(token) {
-      const hash = await hashToken(token)
-      // Sent together (one write): the token's remaining life in ms, for the
-      // server to end its streams when it runs out.
-      const [subject, pttl] = await bounded(
-        'look the token up',
-        Promise.all([command.get(keys.token(hash)), command.pttl(keys.token(hash))]),
-      )
-      if (!subject) return undefined
-      const [channels, granted] = await bounded(
-        'read the channels of the token',
-        Promise.all([
-          command.smembers(keys.subjectChannels(subject)),
-          command.hgetall(keys.subjectGranted(subject)),
-        ]),
-      )
-      return {
-        subject,
-        channels: channels.sort(),
-        grantedAt: granted,
-        // -1: no expiry; -2: expired between the two reads.
-        token: { hash, expiresAt: pttl === -1 ? undefined : Date.now() + Math.max(0, pttl) },
-      }
-    },
-    subjects: {
-      generateToken: (subject, opts = {}) =>
-        bounded(
-          'store a token',
-          publisher.subject(subject).generateToken(opts.ttl === undefined ? {} : { ttl: opts.ttl }),
-        ),
-      addChannel: (subject, channel) =>
-        bounded('add a channel to a subject', publisher.subject(subject).addChannel(channel)),
-      removeChannel: (subject, channel) =>
-        bounded('remove a channel of a subject', publisher.subject(subject).removeChannel(channel)),
-      channels: (subject) =>
-        bounded('read the channels of a subject', publisher.subject(subject).channels()),
-      revokeToken: (subject, token) =>
-        bounded('revoke a token', publisher.subject(subject).revokeToken(token)),
-      clear: (subject) => bounded('clear a subject', publisher.subject(subject).clear()),
-    },
+    ...tokens,
     async configureHistory(history) {
-      const write = command.multi().hset(keys.config, {
-        historySize: String(history.size),
-        historyTtl: String(history.ttl),
-      })
-      if (history.rules.length > 0) {
-        write.hset(keys.config, 'historyRules', formatHistoryRules(history.rules))
-      } else {
-        write.hdel(keys.config, 'historyRules')
-      }
-      await bounded('store the history settings', write.exec())
+      await bounded(
+        'store the history settings',
+        writeHistoryConfig(command.multi(), keys.config, history).exec(),
+      )
     },
     async close() {
       probe?.stop()
@@ -409,10 +269,4 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       if (ownsCommand) await command.quit().catch(() => command.disconnect())
     },
   }
-  // Bounded around the call rather than inside it, so every history read,
-  // however it is paged, settles.
-  const readHistories = broker.histories
-  broker.histories = (request) =>
-    bounded(`read the history of ${request.channels.length} channel(s)`, readHistories(request))
-  return broker
 }
