@@ -2,7 +2,7 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { isRedisseError, validateHistoryPattern } from '@redisse/protocol'
+import { isRedisseError, MAX_PARTITIONS, validateHistoryPattern } from '@redisse/protocol'
 import { createLogger, type LogLevel } from './createLogger'
 import { createServer } from './createServer'
 import { describeRedis } from './describeRedis'
@@ -21,6 +21,10 @@ Options (each also read from the environment variable shown):
   --host <addr>         address to bind (HOST)                           default 0.0.0.0
   --redis <url>         Redis URL (REDIS_URL); without it the embedded
                         in-process broker is used (single node, nothing persisted)
+  --redis-cluster <urls>  Redis Cluster (or Valkey Cluster) nodes, comma-separated
+                        redis:// URLs (REDIS_CLUSTER); instead of --redis
+  --redis-partitions <n>  partitions of the log on the cluster, 1 to 16; publishers
+                        must use the same (REDISSE_PARTITIONS)          default 16
   --redis-timeout <s>   how long to wait for Redis at start before exiting with
                         code 1 (REDISSE_REDIS_TIMEOUT)                   default 30
   --prefix <p>          Redis key prefix (REDISSE_PREFIX)                default redisse:
@@ -43,7 +47,7 @@ Options (each also read from the environment variable shown):
                         durable queue --amqp-queue (REDISSE_AMQP_QUEUE, default
                         redisse.ingest); routing key = channel, body {type,data}
   --workers <n|auto>    worker processes sharing the port, one per core with
-                        auto (REDISSE_WORKERS); more than 1 needs --redis  default 1
+                        auto (REDISSE_WORKERS); more than 1 needs Redis    default 1
   --tls-cert <file>     PEM certificate (chain): serve HTTPS with HTTP/2 and an
                         HTTP/1.1 fallback (REDISSE_TLS_CERT); needs --tls-key
   --tls-key <file>      PEM private key of --tls-cert (REDISSE_TLS_KEY)
@@ -63,6 +67,8 @@ const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   redis: { type: 'string' },
+  'redis-cluster': { type: 'string' },
+  'redis-partitions': { type: 'string' },
   'redis-timeout': { type: 'string' },
   prefix: { type: 'string' },
   config: { type: 'string' },
@@ -167,6 +173,51 @@ function checkRedisUrl(flag: string, url: string): void {
   }
 }
 
+/** The `redis` option from --redis, --redis-cluster, their env vars or the config file. */
+function redisOption(
+  values: {
+    redis?: string | undefined
+    'redis-cluster'?: string | undefined
+    'redis-partitions'?: string | undefined
+  },
+  env: NodeJS.ProcessEnv,
+  config: ServerOptions,
+): ServerOptions['redis'] {
+  const clusterFlag = values['redis-cluster'] ? '--redis-cluster' : 'REDIS_CLUSTER'
+  const nodes = values['redis-cluster'] || env.REDIS_CLUSTER
+  const url = values.redis || env.REDIS_URL
+  const partitionsText = values['redis-partitions'] ?? env.REDISSE_PARTITIONS
+  if (nodes && url) {
+    fail('--redis (REDIS_URL) and --redis-cluster (REDIS_CLUSTER) exclude each other: give one')
+  }
+  if (partitionsText !== undefined && !nodes) {
+    fail('--redis-partitions (REDISSE_PARTITIONS) applies to --redis-cluster only')
+  }
+  if (nodes) {
+    const urls = nodes
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+    if (urls.length === 0)
+      fail(`${clusterFlag} lists no node: write redis://host:port,redis://host:port`)
+    for (const node of urls) checkRedisUrl(clusterFlag, node)
+    let partitions: number | undefined
+    if (partitionsText !== undefined) {
+      partitions = Number(partitionsText)
+      if (!/^\d+$/.test(partitionsText) || partitions < 1 || partitions > MAX_PARTITIONS) {
+        fail(
+          `--redis-partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(partitionsText)}`,
+        )
+      }
+    }
+    return { cluster: urls, ...(partitions === undefined ? {} : { partitions }) }
+  }
+  const redisFlag = values.redis ? '--redis' : env.REDIS_URL ? 'REDIS_URL' : 'redis (in --config)'
+  const redis = url || config.redis
+  if (typeof redis === 'string') checkRedisUrl(redisFlag, redis)
+  return redis
+}
+
 function checkOrigins(origins: string[]): void {
   for (const origin of origins) {
     if (origin === '*') continue
@@ -234,9 +285,7 @@ async function main(): Promise<void> {
       fail(isRedisseError(err) ? err.message : `--config ${values.config}: ${firstLine(err)}`)
     }
   }
-  const redisFlag = values.redis ? '--redis' : env.REDIS_URL ? 'REDIS_URL' : 'redis (in --config)'
-  const redis = values.redis || env.REDIS_URL || config.redis
-  if (typeof redis === 'string') checkRedisUrl(redisFlag, redis)
+  const redis = redisOption(values, env, config)
   const corsOrigin = values['cors-origin'] ?? env.REDISSE_CORS_ORIGIN
   if (corsOrigin) checkOrigins(corsOrigin.split(',').map((o) => o.trim()))
   const keepAlive = num('--keep-alive', values['keep-alive'] ?? env.REDISSE_KEEP_ALIVE)
@@ -304,7 +353,7 @@ async function main(): Promise<void> {
   const workers = workerCount(values.workers ?? env.REDISSE_WORKERS)
   if (workers > 1 && !options.redis && !options.broker) {
     fail(
-      '--workers above 1 needs --redis (REDIS_URL): on the embedded broker each worker would keep its own log, and an event published to one would never reach the streams of another',
+      '--workers above 1 needs --redis (REDIS_URL) or --redis-cluster (REDIS_CLUSTER): on the embedded broker each worker would keep its own log, and an event published to one would never reach the streams of another',
     )
   }
   if (workers > 1 && cluster.isPrimary) {

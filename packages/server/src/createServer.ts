@@ -6,12 +6,15 @@ import {
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { RedisseError } from '@redisse/protocol'
+import { isIoredisCluster, RedisseError } from '@redisse/protocol'
+import type { Cluster } from 'ioredis'
 import { applySubjectEdit } from './applySubjectEdit'
 import type { Broker } from './broker/Broker'
+import { createClusterBroker } from './broker/createClusterBroker'
 import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
 import { brokerReadyWithin } from './brokerReadyWithin'
+import { isClusterOption } from './clusterOption'
 import { applyCors } from './cors'
 import { createAdmissionLedger } from './createAdmissionLedger'
 import { replayPacing } from './createHistoryPager'
@@ -85,6 +88,24 @@ export interface RedisseServer {
   close(): Promise<void>
 }
 
+/** The broker the `redis` option names: none, one Redis (or Sentinel), or a cluster. */
+function openBroker(redis: ServerOptions['redis'], resolved: ResolvedOptions): Broker {
+  if (redis === undefined) return createEmbeddedBroker()
+  const common = {
+    prefix: resolved.prefix,
+    logger: resolved.logger,
+    publishTimeout: resolved.publishTimeout,
+    probe: resolved.probe,
+  }
+  if (!isClusterOption(redis)) return createRedisBroker({ ...common, redis })
+  if (isIoredisCluster<Cluster>(redis)) return createClusterBroker({ ...common, cluster: redis })
+  return createClusterBroker({
+    ...common,
+    cluster: redis.cluster,
+    ...(redis.partitions === undefined ? {} : { partitions: redis.partitions }),
+  })
+}
+
 /**
  * Creates a Redisse server.
  * @example
@@ -95,17 +116,7 @@ export interface RedisseServer {
  */
 export function createServer(options: ServerOptions = {}): RedisseServer {
   const resolved = resolveOptions(options)
-  const broker =
-    options.broker ??
-    (options.redis === undefined
-      ? createEmbeddedBroker()
-      : createRedisBroker({
-          redis: options.redis,
-          prefix: resolved.prefix,
-          logger: resolved.logger,
-          publishTimeout: resolved.publishTimeout,
-          probe: resolved.probe,
-        }))
+  const broker = options.broker ?? openBroker(options.redis, resolved)
   const hubOptions = {
     logger: resolved.logger,
     keepAlive: resolved.keepAlive,

@@ -1,3 +1,5 @@
+import { DEFAULT_CLUSTER_PARTITIONS } from '@redisse/protocol'
+import { isClusterOption } from './clusterOption'
 import type { ServerOptions } from './options'
 
 /**
@@ -15,6 +17,12 @@ export function describeRedis(redis: ServerOptions['redis']): string {
       // Never echo an unparsable URL: it may hold a secret in a place URL cannot find.
       return '(unparsable URL)'
     }
+  }
+  if (isClusterOption(redis)) {
+    const options = redis as { cluster?: unknown; partitions?: number }
+    if (!Array.isArray(options.cluster)) return 'the given ioredis Cluster'
+    const nodes = options.cluster.map((url) => describeRedis(String(url)))
+    return `cluster ${nodes.join(',')} (${options.partitions ?? DEFAULT_CLUSTER_PARTITIONS} partitions)`
   }
   if ('options' in redis && typeof redis.options === 'object') return 'the given ioredis instance'
   const options = redis as {

@@ -9,7 +9,8 @@ import {
   RedisseError,
   validateHistoryPattern,
 } from '@redisse/protocol'
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisClusterOptions } from '@redisse/publisher'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import type { PerMessageDeflateOptions } from 'ws'
 import { adaptLogger, type PinoLikeLogger } from './adaptLogger'
 import type { Broker } from './broker/Broker'
@@ -65,8 +66,13 @@ export interface ServerOptions {
    * `{ sentinels: [{ host, port }], name: 'mymaster' }`, TLS: `{ host, port,
    * tls: { ca } }`), or an ioredis instance (left open on close). Absent →
    * the embedded in-process broker.
+   *
+   * Redis Cluster (or Valkey Cluster): `{ cluster: ['redis://10.0.0.1:7000',
+   * …], partitions?: 16 }` (some nodes; the others are discovered), or an
+   * ioredis `Cluster` (left open). The log is then split in `partitions`
+   * (1 to 16), which publishers must match; see docs/scaling.md.
    */
-  redis?: string | Redis | RedisOptions
+  redis?: string | Redis | RedisOptions | RedisClusterOptions | Cluster
   /** A ready broker (tests, custom buses); wins over `redis`. */
   broker?: Broker
   /** Prefix of every Redis key. @defaultValue 'redisse:' */

@@ -90,7 +90,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   ) {
     throw new RedisseError(
       'invalid-option',
-      'redis is an ioredis Cluster or { cluster }: the server does not run on Redis Cluster yet (publishers do); give a standalone Redis (URL, options or instance) or Sentinel',
+      'the Redis broker takes one Redis (URL, options or instance) or Sentinel; a cluster goes to createClusterBroker, which createServer({ redis: { cluster } }) uses',
     )
   }
   const ownsCommand = !isIoredis<Redis>(given)
