@@ -79,6 +79,12 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
         }
       })
     }, 250)
+    // A client dropped before its first event has no cursor to resume from
+    // (EventSource's limit, on any server): drops start once every client holds one.
+    await waitFor(() => clients.every((client) => client.lastEventId !== undefined), {
+      what: 'every client to hold a cursor',
+      timeout: 10_000,
+    })
     const dropper = setInterval(() => {
       for (let i = 0; i < 4; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
     }, 300)
@@ -132,6 +138,13 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
           totals[key] += audit[key]
         if (audit.lostCounters.length > 0) {
           lostDetails.push(`client ${index} ${channel}: ${audit.lostCounters.join(',')}`)
+          if (process.env.CHAOS_TRACE) {
+            for (const t of client.trace.slice(0, 4)) {
+              console.log(
+                `  client ${index} ${t.node} status=${t.status} sent=${t.sent} ids=${t.ids.slice(0, 6).join(' ')}`,
+              )
+            }
+          }
         }
       }
     })

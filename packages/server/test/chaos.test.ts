@@ -69,6 +69,12 @@ it.each([
           }
         })
       }, 250)
+      // A client dropped before its first event has no cursor to resume from
+      // (EventSource's limit, on any server): drops start once every client holds one.
+      await waitFor(() => clients.every((client) => client.lastEventId !== undefined), {
+        what: 'every client to hold a cursor',
+        timeout: 10_000,
+      })
       const dropper = setInterval(() => {
         for (let i = 0; i < 5; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
       }, 300)
