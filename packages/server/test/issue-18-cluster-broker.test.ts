@@ -316,6 +316,33 @@ describe('the Redis Cluster broker (issue 18)', () => {
     expect(from).not.toBe(to)
   }, 30_000)
 
+  it('follows a graceful failover: the partitions of the demoted master come back on the promoted replica', async () => {
+    const nodes = await cluster.refresh()
+    const withReplica = (port: number) => {
+      const master = nodes.find((n) => n.port === port)
+      return nodes.some((n) => n.alive && n.masterId === master?.id)
+    }
+    let chosen: number | undefined
+    for (let p = 0; p < P && chosen === undefined; p++) {
+      if (withReplica(await masterPortOf(p))) chosen = p
+    }
+    if (chosen === undefined) throw new Error('no master with a replica is left')
+    const port = await masterPortOf(chosen)
+    const hit: number[] = []
+    for (let p = 0; p < P; p++) if ((await masterPortOf(p)) === port) hit.push(p)
+    for (const s of states) s.length = 0
+    await cluster.failover(slotKey(chosen))
+    for (const p of hit) {
+      await waitFor(() => parts[p]?.state === 'ready' && states[p]?.includes('reconnecting'), {
+        timeout: 15_000,
+        what: `partition ${p} to come back`,
+      })
+    }
+    for (let p = 0; p < P; p++)
+      if (!hit.includes(p)) expect(states[p], `partition ${p}`).toEqual([])
+    await roundTrip(channelOf(chosen), 'after the graceful failover')
+  }, 30_000)
+
   it('leaves no connection on any node once closed', async () => {
     const nodes = (await cluster.refresh()).filter((n) => n.alive)
     const ours = async () =>
