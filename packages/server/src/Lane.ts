@@ -16,6 +16,11 @@ import type { CloseReason, Transport } from './PushHandler'
 export class PartitionPositions {
   private readonly at = new Map<number, PartitionCursor>()
 
+  /** `from`: where a resumed stream stands (its `Last-Event-ID`'s entries). */
+  constructor(from: readonly PartitionCursor[] = []) {
+    for (const entry of from) this.at.set(entry.partition, { ...entry })
+  }
+
   has(partition: number): boolean {
     return this.at.has(partition)
   }

@@ -35,8 +35,13 @@ export interface Hub {
   /** Publish-to-write latency of events with local listeners. */
   readonly latency: ReturnType<typeof createLatencyHistogram>
   readonly connections: ReadonlySet<Connection>
-  /** Subscribes the connection to its channels; resolves once all are live on the bus. */
-  attach(connection: Connection, channels: Iterable<string>): Promise<void>
+  /**
+   * Subscribes the connection to its channels; resolves once all are live
+   * on the bus. `resumeFrom`: the `Last-Event-ID` it resumes from, which a
+   * log in partitions needs before the first write (the stream's cursor
+   * starts from it).
+   */
+  attach(connection: Connection, channels: Iterable<string>, resumeFrom?: string): Promise<void>
   /** Adds one channel to an open connection (live channel-list edit). */
   addChannel(connection: Connection, channel: string): Promise<void>
   /** Removes one channel from an open connection. */

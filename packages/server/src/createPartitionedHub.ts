@@ -8,7 +8,7 @@ import { createHubCounters } from './createHubCounters'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
 import { Lane, PartitionPositions } from './Lane'
-import { replayLanes, type StreamLanes } from './replayLanes'
+import { cursorEntries, replayLanes, type StreamLanes } from './replayLanes'
 import { startKeepAliveSweep } from './startKeepAliveSweep'
 
 /**
@@ -72,9 +72,15 @@ export function createPartitionedHub(options: {
     return { lane, fresh: true }
   }
 
-  /** Places a new lane in the cursor at its partition's head, once it hears its channels. */
+  /**
+   * Places a new lane in the cursor at its partition's head, once it hears
+   * its channels. Not on a resume: there, a partition the cursor names
+   * stands where the client is until its replay writes, and one it does not
+   * name stays out of the cursor until its reset says where it restarts
+   * (naming it sooner would let the client skip what it never got).
+   */
   const place = async (stream: StreamLanes, partition: number) => {
-    if (stream.positions.has(partition)) return
+    if (stream.resumed || stream.positions.has(partition)) return
     const head = await (brokers[partition] as Broker).head()
     stream.positions.advance(partition, head.epoch ?? '', head.seq)
   }
@@ -117,10 +123,19 @@ export function createPartitionedHub(options: {
     latency,
     partitions: hubs,
     connections,
-    async attach(connection, channels) {
+    async attach(connection, channels, resumeFrom) {
       index.add(connection)
-      streams.set(connection, { lanes: new Map(), positions: new PartitionPositions() })
+      streams.set(connection, {
+        lanes: new Map(),
+        positions: new PartitionPositions(
+          resumeFrom === undefined ? [] : cursorEntries(resumeFrom, brokers.length),
+        ),
+        resumed: resumeFrom !== undefined,
+      })
       await join(connection, channels)
+      // Channels added later join from the head, as on a fresh stream.
+      const stream = streams.get(connection)
+      if (stream) stream.resumed = false
     },
     async addChannel(connection, channel) {
       if (!connection.closed) await join(connection, [channel])

@@ -15,6 +15,8 @@ import { type ReplayOutcome, type ReplayRequest, replayHistory } from './replayH
 export interface StreamLanes {
   lanes: Map<number, Lane>
   positions: PartitionPositions
+  /** Opened with a `Last-Event-ID`: its lanes start where the cursor says, not at the head. */
+  resumed: boolean
 }
 
 /** Not a cursor of this log: `replayHistory` answers it with an `invalid-cursor` reset. */
@@ -74,7 +76,7 @@ export async function replayLanes(
  * heard; an event id as a publish answers it (`epoch-seq@channel`) names
  * the partition of its channel.
  */
-function cursorEntries(lastEventId: string, partitions: number): PartitionCursor[] {
+export function cursorEntries(lastEventId: string, partitions: number): PartitionCursor[] {
   const entries = parsePartitionedCursor(lastEventId)
   if (entries) return entries
   const single = parseEventId(lastEventId)

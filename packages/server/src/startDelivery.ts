@@ -30,7 +30,7 @@ export async function startDelivery(
   const resume = lastEventId !== undefined && options.history.enabled
   if (resume) connection.holdLive()
   try {
-    const attaching = hub.attach(connection, access.channels)
+    const attaching = hub.attach(connection, access.channels, resume ? lastEventId : undefined)
     // Edits of the subject that arrived while it was admitted (its channel
     // list read, not yet among the subject's connections) are applied now,
     // in the same step as joining, so none falls in between.

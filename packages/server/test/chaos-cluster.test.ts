@@ -139,9 +139,14 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
         if (audit.lostCounters.length > 0) {
           lostDetails.push(`client ${index} ${channel}: ${audit.lostCounters.join(',')}`)
           if (process.env.CHAOS_TRACE) {
-            for (const t of client.trace.slice(0, 4)) {
+            const lost = audit.lostCounters[0] ?? 0
+            for (const t of client.trace) {
+              const near = t.ids.filter((id) => {
+                const n = Number(id.slice(id.lastIndexOf('=') + 1))
+                return id.includes(`@${channel}`) && Math.abs(n - lost) <= 3
+              })
               console.log(
-                `  client ${index} ${t.node} status=${t.status} sent=${t.sent} ids=${t.ids.slice(0, 6).join(' ')}`,
+                `  TRACE client ${index} ${channel} ${t.node} status=${t.status} sent=${t.sent} n=${t.ids.length} first=${t.ids[0]} last=${t.ids[t.ids.length - 1]} near=${near.join(' ')}`,
               )
             }
           }

@@ -71,6 +71,36 @@ describe.each(TRANSPORTS)('streams over a log in partitions, over %s', (transpor
     expect(events).toHaveLength(7)
   })
 
+  it('never names a place in an id that the stream has not delivered, while its partitions replay', async () => {
+    await using srv = await startServer('partitioned', { public: true }, { transport })
+    const first = await srv.open(query(A, B, C))
+    for (const channel of [A, B, C]) await srv.publish(channel, 'm', `${channel}:0`)
+    const seen = await first.waitForEvents(3)
+    first.close()
+    for (let i = 1; i <= 5; i++) {
+      for (const channel of [A, B, C]) await srv.publish(channel, 'm', `${channel}:${i}`)
+    }
+    const cursor = seen[2]?.id ?? ''
+    const again = await srv.open(query(A, B, C), { 'last-event-id': cursor })
+    const events = await again.waitForEvents(15)
+    // Per partition, the sequences the stream holds: the cursor's, then each one delivered.
+    const held = new Map<number, Set<number>>()
+    for (const entry of parsePartitionedCursor(cursor) ?? [])
+      held.set(entry.partition, new Set([entry.seq]))
+    for (const event of events) {
+      const channel = event.id?.slice(event.id.indexOf('@') + 1) ?? ''
+      const entries = parsePartitionedCursor(event.id ?? '') ?? []
+      const own = entries.find((e) => e.partition === partitionOf(channel, PARTITIONS))
+      if (own) held.get(own.partition)?.add(own.seq)
+      for (const entry of entries) {
+        expect(
+          held.get(entry.partition)?.has(entry.seq),
+          `${event.id} names ${entry.partition}.${entry.seq}`,
+        ).toBe(true)
+      }
+    }
+  })
+
   it('resumes from a publish answer id: its channel replays, the other partitions are reset', async () => {
     await using srv = await startServer('partitioned', { public: true }, { transport })
     const id = await srv.publish(A, 'm', 'a1')
