@@ -4,16 +4,102 @@
  * flight, `@redisse/publisher`) publishes round-robin over many channels as
  * fast as the bus takes it, for a fixed time; reports the publishes/s it
  * sustained and the Redis processes' CPU, as medians over repetitions run
- * in alternating order. (The server does not run on a cluster yet: its CPU
- * per delivery on one is left for when it does.)
+ * in alternating order. With `--server`, a `redisse-server` node (a child
+ * process, the CLI from source) runs on the same bus with one SSE stream
+ * per channel held by this process: it also reports the deliveries/s the
+ * streams received and the node's CPU per delivery.
  *
- *   pnpm --filter @redisse/bench bench:bus [--seconds 5] [--channels 500] [--depth 256] [--reps 3] [--modes single,cluster]
+ *   pnpm --filter @redisse/bench bench:bus [--seconds 5] [--channels 500] [--depth 256] [--reps 3] [--modes single,cluster] [--server]
  */
-import { fork } from 'node:child_process'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { type ClientRequest, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { startRedis, startRedisCluster } from '@redisse/test-utils'
+import { freePort, startRedis, startRedisCluster, waitFor } from '@redisse/test-utils'
 import { usageOf } from './procStats'
+
+const cliPath = fileURLToPath(new URL('../../packages/server/src/cli.ts', import.meta.url))
+
+/** A server node on the bus, and one SSE stream per channel counting the events it gets. */
+interface Node {
+  child: ChildProcess
+  streams: ClientRequest[]
+  /** Events received so far, over every stream. */
+  received(): number
+  stop(): Promise<void>
+}
+
+async function startNode(mode: Mode, urls: string[], channels: number): Promise<Node> {
+  const port = await freePort()
+  const env = mode === 'single' ? { REDIS_URL: urls[0] ?? '' } : { REDIS_CLUSTER: urls.join(',') }
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@redisse/source',
+      '--import',
+      'tsx',
+      cliPath,
+      '--public',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'error',
+    ],
+    {
+      env: { ...process.env, REDIS_URL: '', REDIS_CLUSTER: '', PORT: '', ...env },
+      stdio: 'ignore',
+    },
+  )
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(
+    async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
+    {
+      what: 'the server node',
+      timeout: 30_000,
+      interval: 100,
+    },
+  )
+  let received = 0
+  const streams: ClientRequest[] = []
+  await Promise.all(
+    Array.from(
+      { length: channels },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const req = request(`${url}/?channel=c${i}`, { headers: { accept: 'text/event-stream' } })
+          req.on('error', reject)
+          req.on('response', (res) => {
+            res.setEncoding('utf8')
+            // An event block ends with a blank line; comments never do.
+            let tail = ''
+            res.on('data', (chunk: string) => {
+              const text = tail + chunk
+              received += text.split('\n\n').length - 1
+              tail = text.endsWith('\n') ? '\n' : ''
+              if (text.includes(':ok')) resolve()
+            })
+          })
+          req.end()
+          streams.push(req)
+        }),
+    ),
+  )
+  return {
+    child,
+    streams,
+    received: () => received,
+    async stop() {
+      for (const stream of streams) stream.destroy()
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGKILL')
+      })
+    },
+  }
+}
 
 type Mode = 'single' | 'cluster'
 
@@ -83,18 +169,25 @@ interface Sample {
   publishesPerSec: number
   failed: number
   redisCpuShare: number
+  /** With `--server`: events the streams received per second, and the node's CPU per delivery. */
+  deliveriesPerSec?: number
+  nodeCpuPerDeliveryUs?: number
 }
 
 async function runOnce(
   mode: Mode,
-  o: { channels: number; depth: number; seconds: number },
+  o: { channels: number; depth: number; seconds: number; server: boolean },
 ): Promise<Sample> {
   const single = mode === 'single' ? await startRedis() : undefined
   const cluster = mode === 'cluster' ? await startRedisCluster() : undefined
   const urls = single ? [single.url] : (cluster?.urls ?? [])
   const redisPids = single ? [single.pid] : (cluster?.nodes.map((n) => n.pid) ?? [])
+  const node = o.server ? await startNode(mode, urls, o.channels) : undefined
   try {
     const redis0 = usageOf(redisPids).cpu
+    const nodePid = node?.child.pid
+    const node0 = nodePid === undefined ? 0 : usageOf([nodePid]).cpu
+    const received0 = node?.received() ?? 0
     const result = await new Promise<PublishResult>((resolve, reject) => {
       const job: PublishJob = {
         mode,
@@ -115,14 +208,23 @@ async function runOnce(
     if (result.firstError) {
       console.log(`  ${mode}: ${result.failed} publishes failed (${result.firstError})`)
     }
+    const delivered = (node?.received() ?? 0) - received0
+    const nodeCpu = nodePid === undefined ? 0 : usageOf([nodePid]).cpu - node0
     return {
       mode,
       publishesPerSec: result.published / result.seconds,
       failed: result.failed,
       // Warm-up publishes included: a small, equal share in both modes.
       redisCpuShare: (usageOf(redisPids).cpu - redis0) / result.seconds,
+      ...(node
+        ? {
+            deliveriesPerSec: delivered / result.seconds,
+            nodeCpuPerDeliveryUs: delivered > 0 ? (nodeCpu * 1e6) / delivered : 0,
+          }
+        : {}),
     }
   } finally {
+    await node?.stop()
     await single?.stop()
     await cluster?.stop()
   }
@@ -145,20 +247,26 @@ async function main() {
       depth: { type: 'string', default: '256' },
       reps: { type: 'string', default: '3' },
       modes: { type: 'string', default: 'single,cluster' },
+      server: { type: 'boolean', default: false },
     },
   })
   const o = {
     seconds: Number(values.seconds),
     channels: Number(values.channels),
     depth: Number(values.depth),
+    server: values.server,
   }
   const modes = values.modes.split(',') as Mode[]
   const samples: Sample[] = []
   for (let rep = 0; rep < Number(values.reps); rep++) {
     for (const mode of rep % 2 === 0 ? modes : [...modes].reverse()) {
       const s = await runOnce(mode, o)
+      const delivery =
+        s.deliveriesPerSec === undefined
+          ? ''
+          : `, ${s.deliveriesPerSec.toFixed(0)} deliveries/s at ${s.nodeCpuPerDeliveryUs?.toFixed(1)} µs of node CPU each`
       console.log(
-        `  rep ${rep + 1} ${mode.padEnd(7)} ${s.publishesPerSec.toFixed(0)} publishes/s, Redis CPU ${(s.redisCpuShare * 100).toFixed(0)}% of a core, ${s.failed} failed`,
+        `  rep ${rep + 1} ${mode.padEnd(7)} ${s.publishesPerSec.toFixed(0)} publishes/s, Redis CPU ${(s.redisCpuShare * 100).toFixed(0)}% of a core, ${s.failed} failed${delivery}`,
       )
       samples.push(s)
     }
@@ -170,6 +278,12 @@ async function main() {
       mode,
       publishesPerSec: median(of.map((s) => s.publishesPerSec)),
       redisCpuShare: median(of.map((s) => s.redisCpuShare)),
+      ...(o.server
+        ? {
+            deliveriesPerSec: median(of.map((s) => s.deliveriesPerSec ?? 0)),
+            nodeCpuPerDeliveryUs: median(of.map((s) => s.nodeCpuPerDeliveryUs ?? 0)),
+          }
+        : {}),
     }
   }
   const rows = modes.map(row)
