@@ -249,7 +249,15 @@ export async function startRedisCluster(
     const slotOf = async (slotOrKey: number | string) =>
       typeof slotOrKey === 'number'
         ? slotOrKey
-        : Number(await cli(ports[0] ?? 0, 'cluster', 'keyslot', slotOrKey))
+        : // Any live node hashes keys alike; the first one started may be the one a test killed.
+          Number(
+            await cli(
+              nodes.find((n) => n.alive)?.port ?? ports[0] ?? 0,
+              'cluster',
+              'keyslot',
+              slotOrKey,
+            ),
+          )
     const masterOf = async (slotOrKey: number | string) => {
       const slot = await slotOf(slotOrKey)
       const current = await refresh()

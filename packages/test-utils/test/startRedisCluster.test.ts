@@ -83,6 +83,13 @@ test('kills a master and waits for its replica to take its slots over', async ()
     .toBe('kept')
 }, 40_000)
 
+test('still finds the master of a key once the first node started is dead', async () => {
+  const first = cluster.nodes.find((n) => n.port === Number(new URL(cluster.urls[0] ?? '').port))
+  if (first?.alive && first.role === 'master') await cluster.killMaster(first.slots[0]?.[0] ?? 0)
+  expect((await cluster.refresh()).find((n) => n.port === first?.port)?.alive).toBe(false)
+  expect((await cluster.masterOf('{after}key')).alive).toBe(true)
+}, 40_000)
+
 test('stops every node it started', async () => {
   const pids = (await cluster.refresh()).map((n) => n.pid).filter((pid) => pid > 0)
   expect(pids.length).toBeGreaterThanOrEqual(5)
