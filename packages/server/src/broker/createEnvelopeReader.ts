@@ -48,6 +48,8 @@ export function createEnvelopeReader(options: {
     if (raw.length > CHECKED_CAPACITY) return
     checked.set(raw, envelope)
     checkedSize += raw.length
+    // Under capacity (nearly always) no iterator is made.
+    if (checkedSize <= CHECKED_CAPACITY) return
     for (const oldest of checked.keys()) {
       if (checkedSize <= CHECKED_CAPACITY) break
       checked.delete(oldest)
