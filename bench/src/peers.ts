@@ -117,6 +117,15 @@ export function redisseAt(ref: string, withRedis: boolean, style: RedisseStyle =
   )
 }
 
+/**
+ * Extra node flags for the Redisse server process, from
+ * `BENCH_REDISSE_NODE_ARGS` (split on spaces), e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile the server under a scenario.
+ */
+function redisseNodeArgs(): string[] {
+  return (process.env.BENCH_REDISSE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+}
+
 /** Redisse's streams over SSE, or over WebSocket on the same server. */
 type RedisseStyle = Extract<SubscribeStyle, 'redisse' | 'redisse-ws'>
 
@@ -143,6 +152,7 @@ function redisse(
         workers > 1 ? { ...ctx, pin: [] } : ctx,
         [
           ...nodeSource,
+          ...redisseNodeArgs(),
           cli,
           ...(workers > 1 ? ['--workers', String(workers)] : []),
           '--port',

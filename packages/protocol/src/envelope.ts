@@ -48,26 +48,34 @@ function invalid(reason: string, raw: string): RedisseError {
  *   text, or any field that fails its check
  */
 export function parseEnvelope(raw: string): Envelope {
-  const parts: string[] = []
-  let start = 0
-  for (let i = 0; i < 5; i++) {
-    const end = raw.indexOf('\n', start)
-    if (end < 0) break
-    parts.push(raw.slice(start, end))
-    start = end + 1
-  }
-  const [version, id, channel, type, ts] = parts
-  const validTs = ts !== undefined && /^\d{1,16}$/.test(ts)
-  if (parts.length !== 5 || version !== ENVELOPE_VERSION || !id || !channel || !type || !validTs) {
+  // Every bus event comes through here: the header lines are found with
+  // indexOf and checked in place, with no array of parts in between.
+  const e0 = raw.indexOf('\n')
+  const e1 = e0 < 0 ? -1 : raw.indexOf('\n', e0 + 1)
+  const e2 = e1 < 0 ? -1 : raw.indexOf('\n', e1 + 1)
+  const e3 = e2 < 0 ? -1 : raw.indexOf('\n', e2 + 1)
+  const e4 = e3 < 0 ? -1 : raw.indexOf('\n', e3 + 1)
+  if (
+    e4 < 0 ||
+    e0 !== ENVELOPE_VERSION.length ||
+    !raw.startsWith(ENVELOPE_VERSION) ||
+    e1 === e0 + 1 ||
+    e2 === e1 + 1 ||
+    e3 === e2 + 1 ||
+    !isTs(raw, e3 + 1, e4)
+  ) {
     throw new RedisseError(
       'invalid-envelope',
       `malformed envelope (expected ${ENVELOPE_VERSION}): ${JSON.stringify(raw.slice(0, 80))}`,
     )
   }
+  const id = raw.slice(e0 + 1, e1)
+  const channel = raw.slice(e1 + 1, e2)
+  const type = raw.slice(e2 + 1, e3)
   if (!ENVELOPE_ID.test(id)) throw invalid('its id is not a cursor (epoch-seq)', raw)
   if (!isValidChannel(channel)) throw invalid('its channel name is not valid', raw)
   if (!isValidEventType(type)) throw invalid('its event type is not valid or is reserved', raw)
-  const data = raw.slice(start)
+  const data = raw.slice(e4 + 1)
   if (data !== '') {
     try {
       JSON.parse(data)
@@ -75,5 +83,15 @@ export function parseEnvelope(raw: string): Envelope {
       throw invalid('its data is not JSON text', raw)
     }
   }
-  return { id, channel, type, ts: Number(ts), data }
+  return { id, channel, type, ts: Number(raw.slice(e3 + 1, e4)), data }
+}
+
+/** True when `raw[from, to)` is 1 to 16 ASCII digits (a ts in ms). */
+function isTs(raw: string, from: number, to: number): boolean {
+  if (to <= from || to - from > 16) return false
+  for (let i = from; i < to; i++) {
+    const c = raw.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+  }
+  return true
 }

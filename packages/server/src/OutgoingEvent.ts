@@ -5,11 +5,30 @@ import {
   formatEventId,
 } from '@redisse/protocol'
 
-const CRLF = Buffer.from('\r\n')
-
 /** Frames bytes as one chunk of `Transfer-Encoding: chunked`. */
 export function toHttpChunk(bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF])
+  const head = `${bytes.length.toString(16)}\r\n`
+  const chunk = Buffer.allocUnsafe(head.length + bytes.length + 2)
+  chunk.write(head, 0, 'latin1')
+  bytes.copy(chunk, head.length)
+  chunk[chunk.length - 2] = 13
+  chunk[chunk.length - 1] = 10
+  return chunk
+}
+
+/**
+ * Encodes text as one chunk of `Transfer-Encoding: chunked` in a single
+ * allocation, its frame without the chunk framing at `frame`.
+ */
+function textChunk(text: string): { chunk: Buffer; frame: Buffer } {
+  const size = Buffer.byteLength(text, 'utf8')
+  const head = `${size.toString(16)}\r\n`
+  const chunk = Buffer.allocUnsafe(head.length + size + 2)
+  chunk.write(head, 0, 'latin1')
+  chunk.write(text, head.length, 'utf8')
+  chunk[chunk.length - 2] = 13
+  chunk[chunk.length - 1] = 10
+  return { chunk, frame: chunk.subarray(head.length, head.length + size) }
 }
 
 /**
@@ -33,11 +52,8 @@ export class OutgoingEvent {
 
   /** The SSE frame bytes. */
   get sse(): Buffer {
-    this.sseBytes ??= Buffer.from(
-      encodeEnvelope(this.envelope, { channelAsEvent: this.channelAsEvent }),
-      'utf8',
-    )
-    return this.sseBytes
+    if (this.sseBytes === undefined) this.encodeSse()
+    return this.sseBytes as Buffer
   }
 
   /**
@@ -45,8 +61,17 @@ export class OutgoingEvent {
    * chunked stream writes the same single Buffer to every socket.
    */
   get sseChunk(): Buffer {
-    this.sseChunkBytes ??= toHttpChunk(this.sse)
-    return this.sseChunkBytes
+    if (this.sseChunkBytes === undefined) this.encodeSse()
+    return this.sseChunkBytes as Buffer
+  }
+
+  // Both come from one allocation: the frame is the chunk less its framing.
+  private encodeSse(): void {
+    const { chunk, frame } = textChunk(
+      encodeEnvelope(this.envelope, { channelAsEvent: this.channelAsEvent }),
+    )
+    this.sseChunkBytes = chunk
+    this.sseBytes = frame
   }
 
   /** The JSON frame (`{ id, type, channel, data }`) of WebSocket and poll. */

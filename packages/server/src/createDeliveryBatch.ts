@@ -54,7 +54,9 @@ export function createDeliveryBatch(options: {
     batch = []
     if (events.length === 1) {
       const event = events[0]!
-      for (const connection of byChannel.get(event.envelope.channel) ?? []) {
+      const set = byChannel.get(event.envelope.channel)
+      if (set === undefined) return
+      for (const connection of set) {
         try {
           if (connection.deliver(event)) counters.delivered += 1
         } catch (err) {
@@ -63,17 +65,23 @@ export function createDeliveryBatch(options: {
       }
       return
     }
-    const due = new Map<Connection, OutgoingEvent[]>()
+    // On many small channels most connections are due one event of the
+    // batch: that one is kept bare, and a list made only for a second.
+    const due = new Map<Connection, OutgoingEvent | OutgoingEvent[]>()
     for (const event of events) {
-      for (const connection of byChannel.get(event.envelope.channel) ?? []) {
-        const list = due.get(connection)
-        if (list) list.push(event)
-        else due.set(connection, [event])
+      const set = byChannel.get(event.envelope.channel)
+      if (set === undefined) continue
+      for (const connection of set) {
+        const held = due.get(connection)
+        if (held === undefined) due.set(connection, event)
+        else if (Array.isArray(held)) held.push(event)
+        else due.set(connection, [held, event])
       }
     }
-    for (const [connection, list] of due) {
+    for (const [connection, held] of due) {
       try {
-        counters.delivered += connection.deliverMany(list)
+        if (Array.isArray(held)) counters.delivered += connection.deliverMany(held)
+        else if (connection.deliver(held)) counters.delivered += 1
       } catch (err) {
         deliveryFailed(connection, err)
       }

@@ -17,6 +17,8 @@ export interface EnvelopeReader {
 const LOG_EVERY = 1000
 /** Text of the envelopes already checked that the reader keeps, in UTF-16 units. */
 const CHECKED_CAPACITY = 8 * 1024 * 1024
+/** What is left of it after an eviction. */
+const CHECKED_LOW_WATER = CHECKED_CAPACITY * 0.9
 
 /**
  * Anyone allowed to PUBLISH or write under the prefix can put any text on
@@ -27,7 +29,7 @@ const CHECKED_CAPACITY = 8 * 1024 * 1024
  * a flood of them cannot flood it too.
  *
  * Checking costs a `JSON.parse` of the data; the newest valid envelopes
- * (8 Mi characters of them) are remembered by their text, so an event read
+ * (up to 8 Mi characters of them) are remembered by their text, so an event read
  * again (live, then in the replays of every client that resumes across it)
  * is parsed once per node, not once per reader.
  */
@@ -48,8 +50,11 @@ export function createEnvelopeReader(options: {
     if (raw.length > CHECKED_CAPACITY) return
     checked.set(raw, envelope)
     checkedSize += raw.length
+    if (checkedSize <= CHECKED_CAPACITY) return
+    // Once full, every bus event would push one out: a tenth goes at once
+    // instead, so the eviction runs once per thousands of events.
     for (const oldest of checked.keys()) {
-      if (checkedSize <= CHECKED_CAPACITY) break
+      if (checkedSize <= CHECKED_LOW_WATER) break
       checked.delete(oldest)
       checkedSize -= oldest.length
     }
