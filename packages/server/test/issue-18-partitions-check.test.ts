@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Broker } from '../src/broker/Broker'
 import { createClusterBroker } from '../src/broker/createClusterBroker'
 import { createLogger } from '../src/createLogger'
+import { createServer } from '../src/index'
 
 const logger = createLogger({ level: 'silent' })
 
@@ -76,6 +77,19 @@ describe('one partition count per deployment on Redis Cluster (issue 18)', () =>
     } finally {
       await other.close()
     }
+    // Through the server, at once rather than after redisTimeout.
+    const server = createServer({
+      logger: 'silent',
+      public: true,
+      prefix,
+      redis: { cluster: cluster.urls, partitions: 8 },
+      redisTimeout: 20_000,
+    })
+    const started = Date.now()
+    const refused = await server.listen(0, '127.0.0.1').catch((e: unknown) => e)
+    await server.close()
+    expect(isRedisseError(refused, 'invalid-option')).toBe(true)
+    expect(Date.now() - started).toBeLessThan(10_000)
     // The servers' record is unchanged.
     expect(await reader.get(createKeys(prefix).partitions)).toBe('16')
   })
