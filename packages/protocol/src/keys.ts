@@ -16,6 +16,14 @@ export interface RedisKeys {
   epoch: string
   /** Hash: `historySize`, `historyTtl` (ms) written by servers, read by the publish script. */
   config: string
+  /**
+   * String: the partition count P of the servers on Redis Cluster, one key
+   * whatever P (partition keys carry tags that depend on P, so a publisher
+   * with another P would find nothing under its own). Servers create it and
+   * keep it alive (`PX`); publishers read it and refuse to publish when it
+   * differs from theirs (`partitions-mismatch`).
+   */
+  partitions: string
   /** Pub/sub channel carrying the envelopes of one Redisse channel. */
   pubsub(channel: string): string
   /** Sorted set: history of one channel, envelopes scored by sequence. */
@@ -120,6 +128,7 @@ export function createKeys(prefix: string = DEFAULT_PREFIX, options: KeyOptions 
     seq: `${prefix}seq`,
     epoch: `${prefix}epoch`,
     config: `${prefix}config`,
+    partitions: `${prefix}partitions`,
     pubsub: (channel) => `${prefix}ch:${channel}`,
     history: (channel) => `${prefix}h:${channel}`,
     historyMeta: (channel) => `${prefix}hm:${channel}`,

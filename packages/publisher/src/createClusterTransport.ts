@@ -20,6 +20,7 @@ import {
 import type { Cluster } from 'ioredis'
 import { batchEventIds } from './batchEventIds'
 import { createClusterSubject } from './createClusterSubject'
+import { createPartitionsCheck } from './createPartitionsCheck'
 import { createRedisGate } from './createRedisGate'
 import { historyOption, type RedisPublisherOptions } from './createRedisTransport'
 import { openCluster, type RedisClusterOptions } from './openCluster'
@@ -66,6 +67,17 @@ export function createClusterTransport<Events extends EventMap>(
   )
   const keysOf = (channel: string): RedisKeys =>
     partitionKeys[partitionOf(channel, partitions)] as RedisKeys
+  const partitionsCheck = createPartitionsCheck(cluster, keys.partitions, partitions)
+  /** Runs a publish once our partition count is the servers'; a failure forgets the reading. */
+  const checked = async <T>(publish: () => Promise<T>): Promise<T> => {
+    await partitionsCheck.check()
+    try {
+      return await publish()
+    } catch (err) {
+      partitionsCheck.forget()
+      throw err
+    }
+  }
 
   let lastError: unknown
   if (owned) {
@@ -128,7 +140,9 @@ export function createClusterTransport<Events extends EventMap>(
         { channel, type, data, idempotencyKey: publishOptions.idempotencyKey },
         maxPayloadBytes,
       )
-      const cursor = await gate.run('publish', () => client.redissePublish(...scriptArgs(event)))
+      const cursor = await gate.run('publish', () =>
+        checked(() => client.redissePublish(...scriptArgs(event))),
+      )
       return formatEventId(String(cursor), event.channel)
     },
 
@@ -145,26 +159,28 @@ export function createClusterTransport<Events extends EventMap>(
         else groups.set(p, [i])
       })
       const results = new Array<[Error | null, unknown]>(prepared.length)
-      await gate.run('publish', async () => {
-        const settled = await Promise.allSettled(
-          [...groups.values()].map(async (indexes) => {
-            const replies = await publishGroup(indexes.map((i) => prepared[i] as PreparedEvent))
-            indexes.forEach((index, j) => {
-              results[index] = replies[j] ?? [new Error('no reply'), null]
-            })
-          }),
-        )
-        const failed = settled.find((s) => s.status === 'rejected')
-        if (!failed) return
-        if (groups.size === 1) throw failed.reason
-        const reason =
-          failed.reason instanceof Error ? failed.reason.message : String(failed.reason)
-        throw new RedisseError(
-          'publish-failed',
-          `a transaction of the batch failed: ${reason}; the batch spans ${groups.size} partitions, each its own transaction, so some of its events may have been published: pass idempotencyKey to make retries safe`,
-          { cause: failed.reason },
-        )
-      })
+      await gate.run('publish', () =>
+        checked(async () => {
+          const settled = await Promise.allSettled(
+            [...groups.values()].map(async (indexes) => {
+              const replies = await publishGroup(indexes.map((i) => prepared[i] as PreparedEvent))
+              indexes.forEach((index, j) => {
+                results[index] = replies[j] ?? [new Error('no reply'), null]
+              })
+            }),
+          )
+          const failed = settled.find((s) => s.status === 'rejected')
+          if (!failed) return
+          if (groups.size === 1) throw failed.reason
+          const reason =
+            failed.reason instanceof Error ? failed.reason.message : String(failed.reason)
+          throw new RedisseError(
+            'publish-failed',
+            `a transaction of the batch failed: ${reason}; the batch spans ${groups.size} partitions, each its own transaction, so some of its events may have been published: pass idempotencyKey to make retries safe`,
+            { cause: failed.reason },
+          )
+        }),
+      )
       return batchEventIds(prepared, results)
     },
 

@@ -184,6 +184,21 @@ describe('publish over Redis Cluster', () => {
     expect(await ctx.pub.publish(channel, 'message', { n: 2 })).toMatch(/^[0-9a-z]+-1@room:1$/)
   })
 
+  it('refuses with partitions-mismatch when the servers recorded another count, before any write', async () => {
+    await using ctx = setup({ redis: { cluster: redisCluster.urls, partitions: 8 } })
+    // Partition 8's config sits under a tag of P = 8, which servers with P = 16 never write.
+    await reader.set(createKeys(ctx.prefix).partitions, '16')
+    const err = await ctx.pub.publish('room:1', 'message', { n: 1 }).catch((e: unknown) => e)
+    expect(isRedisseError(err, 'partitions-mismatch')).toBe(true)
+    expect((err as Error).message).toContain('set the publisher option redis.partitions to 16')
+    const keys8 = createKeys(partitionPrefix(ctx.prefix, partitionOf('room:1', 8), 8))
+    expect(await reader.exists(keys8.seq, keys8.history('room:1'))).toBe(0)
+    const batch = await ctx.pub
+      .publishMany([{ channel: 'room:1', type: 'message', data: { n: 2 } }])
+      .catch((e: unknown) => e)
+    expect(isRedisseError(batch, 'partitions-mismatch')).toBe(true)
+  })
+
   it('takes an ioredis Cluster instance and leaves it open on close()', async () => {
     const prefix = uniquePrefix('cli').replaceAll(/[{}]/g, '')
     const instance = new Cluster(redisCluster.urls.slice(0, 2))

@@ -1,4 +1,4 @@
-import { RedisseError } from '@redisse/protocol'
+import { isRedisseError, RedisseError } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 
 /**
@@ -28,7 +28,13 @@ export async function brokerReadyWithin(broker: Broker, timeout: number): Promis
         await Promise.race([broker.ready(), expired])
         return
       } catch (err) {
-        if (Date.now() >= deadline || broker.state === 'closed') throw err
+        // A refused setting will not pass on a second try.
+        if (
+          Date.now() >= deadline ||
+          broker.state === 'closed' ||
+          isRedisseError(err, 'invalid-option')
+        )
+          throw err
         // A give-up of the broker's own ready() before our deadline: ask again.
         await Promise.race([new Promise((r) => setTimeout(r, 50)), expired])
       }

@@ -4,6 +4,7 @@ import {
   createKeys,
   DEFAULT_CLUSTER_PARTITIONS,
   isIoredisCluster,
+  isRedisseError,
   parseControl,
   partitionOf,
   partitionPrefix,
@@ -23,6 +24,7 @@ import { createLogAccess } from './createLogAccess'
 import { createShardedSubscriberPool } from './createShardedSubscriberPool'
 import { createTokenAccess } from './createTokenAccess'
 import { openClusterNodes } from './openClusterNodes'
+import { PARTITIONS_RECORD_TTL, recordPartitions } from './recordPartitions'
 import { withDeadline } from './withDeadline'
 import { writeHistoryConfig } from './writeHistoryConfig'
 
@@ -40,7 +42,10 @@ export interface ClusterBrokerOptions {
   cluster: readonly string[] | Cluster
   /**
    * Partitions of the log; publishers must use the same count, which the
-   * broker stores in each partition's config for the publish script to check.
+   * broker records in `keys.partitions` (publishers check it before they
+   * publish; `ready()` rejects with `invalid-option` when other servers
+   * recorded another) and in each partition's config (the publish script
+   * checks it).
    * @defaultValue 16
    */
   partitions?: number
@@ -152,6 +157,30 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
     logger.warn('redis cluster command error', { err: err.message })
   if (ownsCommand) command.on('error', onCommandError)
 
+  // The record of our count: made once (a refusal stays one), then kept alive.
+  let recorded: Promise<void> | undefined
+  let refresher: NodeJS.Timeout | undefined
+  const record = (): Promise<void> => {
+    recorded ??= bounded(
+      'record the partition count',
+      recordPartitions(command, keys.partitions, partitions),
+    ).then(
+      () => {
+        refresher ??= setInterval(() => {
+          recordPartitions(command, keys.partitions, partitions).catch((err: unknown) => {
+            logger.error('cannot keep the record of the partition count', { err: String(err) })
+          })
+        }, PARTITIONS_RECORD_TTL / 3)
+        refresher.unref()
+      },
+      (err: unknown) => {
+        if (!isRedisseError(err, 'invalid-option')) recorded = undefined
+        throw err
+      },
+    )
+    return recorded
+  }
+
   const tokens = createTokenAccess({ command, keys, publisher, bounded })
   const partitionBrokers: Broker[] = partitionKeys.map((k, p) => {
     const shard = pool.partitions[p]
@@ -203,6 +232,7 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
         },
       )
       await controlReady
+      await record()
     },
     async publish(request) {
       return publisher.publish(request.channel, request.type, request.data, {
@@ -239,6 +269,7 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
     async close() {
       if (closed) return
       closed = true
+      clearInterval(refresher)
       pool.close()
       command.off('message', onControl)
       await publisher.close()

@@ -1,0 +1,54 @@
+import { RedisseError } from '@redisse/protocol'
+import type { Cluster } from 'ioredis'
+
+/** How long a publisher trusts what it read of the servers' partition count, ms. */
+export const PARTITIONS_CHECK_INTERVAL = 10_000
+
+/** The check of a cluster publisher's partition count against the servers'. */
+export interface PartitionsCheck {
+  /**
+   * Resolves when the servers' recorded count is ours or absent (no server
+   * running: the publish script still checks each partition's config);
+   * reads it again once the last reading is older than
+   * {@link PARTITIONS_CHECK_INTERVAL} or was forgotten.
+   * @throws RedisseError `partitions-mismatch` naming the value to set
+   */
+  check(): Promise<void>
+  /** Forgets the last reading, after a failed publish: the servers may have changed. */
+  forget(): void
+}
+
+/**
+ * The servers record their partition count in ONE key (`keys.partitions`):
+ * a partition's own config sits under a tag that depends on the count, so a
+ * publisher with another count would look for it where no server wrote it,
+ * and its events would go to keys and sharded channels no server reads.
+ */
+export function createPartitionsCheck(
+  cluster: Cluster,
+  key: string,
+  partitions: number,
+): PartitionsCheck {
+  let reading: { at: number; value: Promise<string | null> } | undefined
+  return {
+    async check() {
+      if (!reading || Date.now() - reading.at > PARTITIONS_CHECK_INTERVAL) {
+        const value = cluster.get(key)
+        reading = { at: Date.now(), value }
+        // A failed read is not kept: the next publish reads again.
+        value.catch(() => {
+          if (reading?.value === value) reading = undefined
+        })
+      }
+      const servers = await reading.value
+      if (servers === null || servers === String(partitions)) return
+      throw new RedisseError(
+        'partitions-mismatch',
+        `the servers split the log in ${servers} partitions (${key}) and this publisher in ${partitions}: set the publisher option redis.partitions to ${servers}`,
+      )
+    },
+    forget() {
+      reading = undefined
+    },
+  }
+}
