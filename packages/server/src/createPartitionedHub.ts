@@ -100,10 +100,15 @@ export function createPartitionedHub(options: {
     try {
       await Promise.all(
         [...groups].map(async ([partition, group]) => {
-          const joined = laneOf(connection, stream, partition)
-          if (joined.fresh) fresh.push(joined.lane)
-          await hubOf(partition).attach(joined.lane, group)
-          if (joined.fresh) await place(stream, partition)
+          const { lane, fresh: isNew } = laneOf(connection, stream, partition)
+          const hub = hubOf(partition)
+          if (!isNew) {
+            await Promise.all(group.map((channel) => hub.addChannel(lane, channel)))
+            return
+          }
+          fresh.push(lane)
+          await hub.attach(lane, group)
+          await place(stream, partition)
         }),
       )
     } finally {
