@@ -165,7 +165,15 @@ export function createPartitionedHub(options: {
     transportCounts: index.transportCounts,
     replay(request) {
       const stream = streams.get(request.connection)
-      if (!stream) throw new Error('replay of a stream that is not attached')
+      // Gone while it attached (the client left): nothing to replay to.
+      if (!stream) {
+        return Promise.resolve({
+          replayed: 0,
+          reset: undefined,
+          head: { epoch: undefined, seq: 0 },
+          pages: 0,
+        })
+      }
       return replayLanes({ ...request, brokers, hubs, stream })
     },
     // Each partition's hub follows its own broker (see wireHubToBroker).
