@@ -42,6 +42,8 @@ export class OutgoingEvent {
   private sseChunkBytes: Buffer | undefined
   private jsonText: string | undefined
   private jsonBytes: Buffer | undefined
+  /** The last {@link withCursor} answer. */
+  private recut: OutgoingEvent | undefined
 
   constructor(
     readonly envelope: Envelope,
@@ -92,7 +94,16 @@ export class OutgoingEvent {
    * its own (the sequence stays the partition's).
    */
   withCursor(cursor: string): OutgoingEvent {
-    return new OutgoingEvent({ ...this.envelope, id: cursor }, this.seq, this.channelAsEvent)
+    // Streams that stand at the same place (every stream of one partition
+    // the event reaches, most often) share one encoding.
+    if (this.recut?.envelope.id !== cursor) {
+      this.recut = new OutgoingEvent(
+        { ...this.envelope, id: cursor },
+        this.seq,
+        this.channelAsEvent,
+      )
+    }
+    return this.recut
   }
 
   /** The event id `<cursor>@<channel>`. */
