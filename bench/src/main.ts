@@ -49,7 +49,11 @@ const scenarioNames = (values.scenarios?.split(',') ??
 const wanted = values.peers?.split(',')
 // `--before <commit>` adds Redisse as of that commit, to measure engine changes in one run.
 if (values.before) {
-  PEERS.push(redisseAt(values.before, false), redisseAt(values.before, false, 'redisse-ws'))
+  PEERS.push(
+    redisseAt(values.before, false),
+    redisseAt(values.before, true),
+    redisseAt(values.before, false, 'redisse-ws'),
+  )
 }
 const cores = availableParallelism()
 
