@@ -5,7 +5,7 @@
  * are open (S1's channel plan: shared, personal, group of 10), and prints
  * the difference per object type, per stream, biggest first.
  *
- *   node --conditions=@redisse/source --import tsx scripts/streamHeap.ts [--redis] [--n 10000] [--top 40]
+ *   node --conditions=@redisse/source --import tsx scripts/streamHeap.ts [--redis] [--built] [--n 10000] [--top 40]
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     gc: { type: 'boolean', default: false },
     /** The raw-net floor (src/servers/rawSseServer.ts) instead of Redisse; implies --redis. */
     raw: { type: 'boolean', default: false },
+    /** The built CLI (packages/server/dist/cli.js) on plain node, as users run it. */
+    built: { type: 'boolean', default: false },
   },
 })
 const n = Number(values.n)
@@ -54,13 +56,11 @@ const server = spawn(
           join(import.meta.dirname, 'memStats.mjs'),
         ]
       : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`]),
-    '--conditions=@redisse/source',
-    '--import',
-    'tsx',
+    ...(values.built ? [] : ['--conditions=@redisse/source', '--import', 'tsx']),
     ...(values.raw
       ? ['bench/src/servers/rawSseServer.ts']
       : [
-          'packages/server/src/cli.ts',
+          values.built ? 'packages/server/dist/cli.js' : 'packages/server/src/cli.ts',
           '--port',
           String(port),
           '--host',

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -136,12 +136,15 @@ function redisse(
   cli = 'packages/server/src/cli.ts',
   /** `--workers`: above 1 the server is not pinned, so its workers may use every core. */
   workers = 1,
+  /** How node runs `cli`: from source through tsx, or plain node for the built CLI. */
+  runner = nodeSource,
+  missing: () => string | undefined = () => undefined,
 ): Peer {
   return {
     name,
     style,
     resumes: true,
-    missing: () => undefined,
+    missing,
     async start(ctx) {
       const config = join(ctx.tmp, 'redisse.config.mjs')
       writeFileSync(
@@ -151,7 +154,7 @@ function redisse(
       const { child, stop } = await launch(
         workers > 1 ? { ...ctx, pin: [] } : ctx,
         [
-          ...nodeSource,
+          ...runner,
           ...redisseNodeArgs(),
           cli,
           ...(workers > 1 ? ['--workers', String(workers)] : []),
@@ -278,12 +281,47 @@ const nchan: Peer = {
   },
 }
 
+const builtCli = join(repo, 'packages', 'server', 'dist', 'cli.js')
+
+function newestIn(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestIn(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/** Why the built CLI cannot stand for the sources: not built, or built before the last edit. */
+function builtMissing(): string | undefined {
+  if (!existsSync(builtCli))
+    return 'packages/server/dist not built (pnpm --filter "@redisse/server..." build)'
+  const built = statSync(builtCli).mtimeMs
+  for (const pkg of ['server', 'protocol', 'publisher']) {
+    if (newestIn(join(repo, 'packages', pkg, 'src')) > built) {
+      return `packages/${pkg}/src changed since the last build (pnpm --filter "@redisse/server..." build)`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Redisse as users run it: the `redisse-server` of the package's dist, on
+ * plain node (no tsx transform, whose keepNames costs every named closure
+ * a property).
+ */
+function redisseBuilt(name: string, withRedis: boolean): Peer {
+  return redisse(name, withRedis, 'redisse', builtCli, 1, ['node'], builtMissing)
+}
+
 const raw = nodePeer('raw-net', 'rawSseServer.ts', 'query', 'redis-publish', 'ioredis')
 /** The peers in the issue's order; the harness shuffles them per repetition. */
 export const PEERS: Peer[] = [
   redisse('redisse', false),
   redisse('redisse-redis', true),
   redisse('redisse-redis-w2', true, 'redisse', undefined, 2),
+  redisseBuilt('redisse-dist', false),
+  redisseBuilt('redisse-redis-dist', true),
   redisse('redisse-ws', false, 'redisse-ws'),
   nodePeer('better-sse', 'betterSseServer.ts', 'query', 'redis-publish', 'better-sse'),
   nodePeer('socket.io', 'socketIoServer.ts', 'socketio', 'socketio-emitter', 'socket.io'),

@@ -37,12 +37,27 @@ function onSocketError(this: Socket): void {
   streams.get(this)?.close('write-error')
 }
 
+function onResponseClose(this: ServerResponse): void {
+  streams.get(this)?.close('client-closed')
+}
+
+function onResponseError(this: ServerResponse): void {
+  streams.get(this)?.close('write-error')
+}
+
+function leaveHttpOf(connection: SseConnection): void {
+  connection.leaveHttp()
+}
+
 const HEARTBEAT = Buffer.from(encodeComment(''), 'utf8')
 const HEARTBEAT_CHUNK = toHttpChunk(HEARTBEAT)
 
 /** One open event stream over a `ServerResponse`. */
 export class SseConnection extends Connection {
-  readonly transport = 'sse'
+  // On the prototype: a field would cost every stream a slot.
+  get transport(): 'sse' {
+    return 'sse'
+  }
   private readonly socket: Socket | null
   /**
    * Frames go straight to the socket (framed here as chunks when the
@@ -65,18 +80,16 @@ export class SseConnection extends Connection {
     this.socket = socket
     this.chunked = res.chunkedEncoding
     this.direct = this.canWriteDirect()
-    res.on('close', () => this.close('client-closed'))
-    res.on('error', () => this.close('write-error'))
+    streams.set(res, this)
+    res.on('close', onResponseClose)
+    res.on('error', onResponseError)
     if (socket) streams.set(socket, this)
     if (this.direct) socket?.on('drain', onDrain)
-    else {
-      streams.set(res, this)
-      res.on('drain', onDrain)
-    }
+    else res.on('drain', onDrain)
     // Not from inside node:http's request callback (see detachHttpSocket).
     // Node ≥ 24 holds the headers in the response until the next tick, so
     // writing direct is decided again there.
-    setImmediate(() => this.leaveHttp())
+    setImmediate(leaveHttpOf, this)
   }
 
   private canWriteDirect(): boolean {
@@ -105,7 +118,8 @@ export class SseConnection extends Connection {
    * Keeps only the socket once the stream is open: node:http's request,
    * response and parser cost more than the stream itself.
    */
-  private leaveHttp(): void {
+  /** @internal */
+  leaveHttp(): void {
     const { res, socket } = this
     if (this.closed || !res || !socket) return
     if (!this.direct) {

@@ -15,6 +15,41 @@ export interface BusSubscriptions {
 }
 
 /**
+ * The listeners of a channel heard by one connection only (every personal
+ * channel): a one-member Set would cost each such stream about 130 B more.
+ * A second listener turns it into a Set.
+ */
+class SoleListener implements ReadonlySet<Connection> {
+  constructor(readonly only: Connection) {}
+  get size(): number {
+    return 1
+  }
+  has(connection: Connection): boolean {
+    return connection === this.only
+  }
+  forEach(
+    callback: (value: Connection, key: Connection, set: ReadonlySet<Connection>) => void,
+    thisArg?: unknown,
+  ): void {
+    callback.call(thisArg, this.only, this.only, this)
+  }
+  entries(): SetIterator<[Connection, Connection]> {
+    return [[this.only, this.only] as [Connection, Connection]].values() as unknown as SetIterator<
+      [Connection, Connection]
+    >
+  }
+  keys(): SetIterator<Connection> {
+    return this.values()
+  }
+  values(): SetIterator<Connection> {
+    return [this.only].values() as unknown as SetIterator<Connection>
+  }
+  [Symbol.iterator](): SetIterator<Connection> {
+    return this.values()
+  }
+}
+
+/**
  * Keeps one bus subscription per channel however many connections hear it:
  * subscribe on the first, unsubscribe after the last.
  */
@@ -25,7 +60,7 @@ export function createBusSubscriptions(options: {
   flush: () => void
 }): BusSubscriptions {
   const { broker, logger } = options
-  const byChannel = new Map<string, Set<Connection>>()
+  const byChannel = new Map<string, Set<Connection> | SoleListener>()
   // Bus operations of one channel run in order, so a quick
   // unsubscribe/subscribe pair can never end unsubscribed.
   const busQueue = new Map<string, Promise<void>>()
@@ -77,11 +112,9 @@ export function createBusSubscriptions(options: {
     // Events that arrived before this subscription are not its to hear.
     options.flush()
     connection.channels.add(channel)
-    let set = byChannel.get(channel)
-    if (!set) {
-      set = new Set()
-      byChannel.set(channel, set)
-      set.add(connection)
+    const listeners = byChannel.get(channel)
+    if (!listeners) {
+      byChannel.set(channel, new SoleListener(connection))
       const subscribed = onBus(channel, 'subscribe')
       subscribing.set(channel, subscribed)
       const settled = () => {
@@ -90,14 +123,18 @@ export function createBusSubscriptions(options: {
       subscribed.then(settled, settled)
       return subscribed
     }
-    set.add(connection)
+    if (listeners instanceof SoleListener) {
+      byChannel.set(channel, new Set([listeners.only, connection]))
+    } else listeners.add(connection)
     return pendingFor(channel)
   }
 
   const leave = (connection: Connection, channel: string): void => {
     connection.channels.delete(channel)
-    const set = byChannel.get(channel)
-    if (!set?.delete(connection) || set.size > 0) return
+    const listeners = byChannel.get(channel)
+    if (listeners instanceof SoleListener) {
+      if (listeners.only !== connection) return
+    } else if (!listeners?.delete(connection) || listeners.size > 0) return
     byChannel.delete(channel)
     void onBus(channel, 'unsubscribe')
   }

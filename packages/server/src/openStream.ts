@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { encodeComment, encodeRetry, RedisseError } from '@redisse/protocol'
-import { admitConnection, lastEventIdOf } from './admitConnection'
+import { type AdmittedAccess, admitConnection, lastEventIdOf } from './admitConnection'
 import { connectionHostOf } from './connectionHost'
 import { applyCors } from './cors'
 import { sendError } from './httpErrors'
@@ -23,6 +23,11 @@ function acceptsEventStream(accept: string | undefined): boolean {
  * Answers `GET /` with an event stream: access is decided and limits
  * checked before any byte of the stream, then headers and `retry:` go out at
  * once, and `:ok` once every channel is live on the bus.
+ *
+ * Settles as soon as the headers are out, before the channels are live:
+ * from then on nothing refers to the request or the response but the
+ * socket, which the stream takes from node:http, so they die young instead
+ * of waiting in the old generation (about 4 KB per stream) for a full GC.
  */
 export async function openStream(
   ctx: ServerContext,
@@ -46,8 +51,9 @@ export async function openStream(
     sendError(res, admission.error, admission.headers)
     return
   }
+  const { access } = admission
   if (res.destroyed || req.destroyed) {
-    admission.access.reservation.release()
+    access.reservation.release()
     return
   }
 
@@ -65,12 +71,33 @@ export async function openStream(
   )
   res.write(encodeRetry(options.retry))
 
-  const connection = new SseConnection(res, admission.access.subject, connectionHostOf(ctx))
-  const started = await startDelivery(ctx, connection, admission.access, lastEventIdOf(req, url))
-  if (started === false || connection.closed) return
-  connection.writeRaw(encodeComment('ok'))
-  connectionHostOf(ctx).opened(connection, {
-    mode: admission.access.mode,
-    channels: admission.access.channels.length,
-  })
+  const connection = new SseConnection(res, access.subject, connectionHostOf(ctx))
+  void goLive(ctx, connection, access, lastEventIdOf(req, url), url.pathname)
+}
+
+/**
+ * Joins the stream's channels (and replays what it missed), then writes
+ * `:ok`; holds the connection, never the request or response.
+ */
+async function goLive(
+  ctx: ServerContext,
+  connection: SseConnection,
+  access: AdmittedAccess,
+  lastEventId: string | undefined,
+  path: string,
+): Promise<void> {
+  try {
+    const started = await startDelivery(ctx, connection, access, lastEventId)
+    if (started === false || connection.closed) return
+    connection.writeRaw(encodeComment('ok'))
+    connectionHostOf(ctx).opened(connection, {
+      mode: access.mode,
+      channels: access.channels.length,
+    })
+  } catch (err) {
+    // As the request handler answers a failed request once its headers are
+    // out: logged, and the stream cut.
+    ctx.options.logger.error('request failed', { path, err: String(err) })
+    connection.close('write-error')
+  }
 }
