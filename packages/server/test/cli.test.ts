@@ -219,7 +219,8 @@ describe('redisse-server CLI explains what is wrong', () => {
     })
     await waitFor(() => cli.output().includes('waiting for Redis'), {
       what: 'waiting line',
-      timeout: 2000,
+      // What this test checks is the listen after Redis comes: the 2 s promise is the test above's.
+      timeout: 10_000,
     })
     const redis = spawn(
       'redis-server',
