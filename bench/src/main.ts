@@ -51,13 +51,8 @@ const wanted = values.peers?.split(',')
 if (values.before) {
   PEERS.push(
     redisseAt(values.before, false),
-<<<<<<< HEAD
     redisseAt(values.before, false, 'redisse-ws'),
     redisseAt(values.before, true),
-=======
-    redisseAt(values.before, true),
-    redisseAt(values.before, false, 'redisse-ws'),
->>>>>>> h/memory2
   )
 }
 const cores = availableParallelism()
