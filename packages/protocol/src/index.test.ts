@@ -54,6 +54,7 @@ test('exports exactly the documented runtime API', () => {
       'globToRegExp',
       'hashToken',
       'integerOption',
+      'isClusterOption',
       'isEventFrame',
       'isIoredis',
       'isIoredisCluster',

@@ -47,7 +47,7 @@ export { formatHistoryRules, historyResolver, validateHistoryPattern } from './h
 export { DEFAULT_MAX_PAYLOAD_BYTES, HttpPaths } from './httpApi'
 export { integerOption } from './integerOption'
 export type { IoredisLike } from './isIoredis'
-export { isIoredis, isIoredisCluster } from './isIoredis'
+export { isClusterOption, isIoredis, isIoredisCluster } from './isIoredis'
 export type { KeyOptions, RedisKeys } from './keys'
 export { createKeys, DEFAULT_PREFIX, subjectTag } from './keys'
 export {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { isIoredis, isIoredisCluster } from './isIoredis'
+import { isClusterOption, isIoredis, isIoredisCluster } from './isIoredis'
 
 const fn = () => undefined
 const standalone = { isCluster: false, status: 'wait', duplicate: fn, defineCommand: fn }
@@ -26,5 +26,22 @@ describe('isIoredis / isIoredisCluster', () => {
   ])('reject %s', (_name, value) => {
     expect(isIoredis(value)).toBe(false)
     expect(isIoredisCluster(value)).toBe(false)
+  })
+})
+
+describe('isClusterOption', () => {
+  test('takes { cluster } options and a cluster client', () => {
+    expect(isClusterOption({ cluster: ['redis://127.0.0.1:7000'] })).toBe(true)
+    expect(isClusterOption({ cluster: [], partitions: 8 })).toBe(true)
+    expect(isClusterOption(cluster)).toBe(true)
+  })
+
+  test.each([
+    ['a URL', 'redis://127.0.0.1:6380'],
+    ['ioredis options', { host: '127.0.0.1', port: 6380 }],
+    ['a standalone client (it has a cluster() method)', { ...standalone, cluster: fn }],
+    ['undefined', undefined],
+  ])('rejects %s', (_name, value) => {
+    expect(isClusterOption(value)).toBe(false)
   })
 })

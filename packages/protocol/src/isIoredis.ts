@@ -54,3 +54,24 @@ export function isIoredisCluster<Client extends object = IoredisLike>(
 ): value is Client {
   return hasIoredisLike(value) && value.isCluster
 }
+
+/**
+ * True for the `redis` option of a deployment on Redis Cluster: `{ cluster }`
+ * options or an ioredis `Cluster`. An ioredis standalone client has a
+ * `cluster()` method (the CLUSTER command), so it is not one.
+ *
+ * @example
+ * ```ts
+ * isClusterOption({ cluster: ['redis://10.0.0.1:7000'] }) // true
+ * isClusterOption('redis://10.0.0.1:6379')                // false
+ * ```
+ */
+export function isClusterOption<Options extends object>(value: unknown): value is Options {
+  if (isIoredisCluster(value)) return true
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'cluster' in value &&
+    typeof (value as { defineCommand?: unknown }).defineCommand !== 'function'
+  )
+}

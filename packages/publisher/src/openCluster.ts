@@ -1,5 +1,6 @@
 import {
   DEFAULT_CLUSTER_PARTITIONS,
+  isClusterOption as isClusterShape,
   isIoredisCluster,
   RedisseError,
   validatePartitions,
@@ -39,16 +40,8 @@ export interface OpenedCluster {
 }
 
 /** True for `{ cluster }` options or a `Cluster` instance: the publisher then runs on Redis Cluster. */
-export function isClusterOption(value: unknown): value is RedisClusterOptions | Cluster {
-  if (isIoredisCluster<Cluster>(value)) return true
-  // An ioredis Redis instance has a cluster() method (the CLUSTER command): not options.
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'cluster' in value &&
-    typeof (value as { defineCommand?: unknown }).defineCommand !== 'function'
-  )
-}
+export const isClusterOption = (value: unknown): value is RedisClusterOptions | Cluster =>
+  isClusterShape<RedisClusterOptions | Cluster>(value)
 
 const invalidNodes = () =>
   new RedisseError(

@@ -6,7 +6,8 @@ import {
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { isIoredisCluster, RedisseError } from '@redisse/protocol'
+import { isClusterOption, isIoredisCluster, RedisseError } from '@redisse/protocol'
+import type { RedisClusterOptions } from '@redisse/publisher'
 import type { Cluster } from 'ioredis'
 import { applySubjectEdit } from './applySubjectEdit'
 import type { Broker } from './broker/Broker'
@@ -14,7 +15,6 @@ import { createClusterBroker } from './broker/createClusterBroker'
 import { createEmbeddedBroker } from './broker/createEmbeddedBroker'
 import { createRedisBroker } from './broker/createRedisBroker'
 import { brokerReadyWithin } from './brokerReadyWithin'
-import { isClusterOption } from './clusterOption'
 import { applyCors } from './cors'
 import { createAdmissionLedger } from './createAdmissionLedger'
 import { replayPacing } from './createHistoryPager'
@@ -97,7 +97,8 @@ function openBroker(redis: ServerOptions['redis'], resolved: ResolvedOptions): B
     publishTimeout: resolved.publishTimeout,
     probe: resolved.probe,
   }
-  if (!isClusterOption(redis)) return createRedisBroker({ ...common, redis })
+  if (!isClusterOption<RedisClusterOptions | Cluster>(redis))
+    return createRedisBroker({ ...common, redis })
   if (isIoredisCluster<Cluster>(redis)) return createClusterBroker({ ...common, cluster: redis })
   return createClusterBroker({
     ...common,

@@ -1,5 +1,6 @@
-import { DEFAULT_CLUSTER_PARTITIONS } from '@redisse/protocol'
-import { isClusterOption } from './clusterOption'
+import { DEFAULT_CLUSTER_PARTITIONS, isClusterOption } from '@redisse/protocol'
+import type { RedisClusterOptions } from '@redisse/publisher'
+import type { Cluster } from 'ioredis'
 import type { ServerOptions } from './options'
 
 /**
@@ -18,7 +19,7 @@ export function describeRedis(redis: ServerOptions['redis']): string {
       return '(unparsable URL)'
     }
   }
-  if (isClusterOption(redis)) {
+  if (isClusterOption<RedisClusterOptions | Cluster>(redis)) {
     const options = redis as { cluster?: unknown; partitions?: number }
     if (!Array.isArray(options.cluster)) return 'the given ioredis Cluster'
     const nodes = options.cluster.map((url) => describeRedis(String(url)))
