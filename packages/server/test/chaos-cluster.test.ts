@@ -1,9 +1,18 @@
 import { DEFAULT_CLUSTER_PARTITIONS as P, partitionOf, partitionPrefix } from '@redisse/protocol'
 import { createPublisher, type Publisher } from '@redisse/publisher'
-import { freePort, type RedisClusterProcess, startRedisCluster, waitFor } from '@redisse/test-utils'
+import { freePort, type RedisClusterProcess, startRedisCluster } from '@redisse/test-utils'
 import { expect, it } from 'vitest'
-import { auditChannel, ChaosClient, STRANDED_AFTER } from './chaosClient'
-import { kill, publishSteadily, startNode } from './chaosRig'
+import type { ChaosClient } from './chaosClient'
+import {
+  auditClients,
+  caughtUp,
+  chaosClients,
+  kill,
+  publishAll,
+  startDropping,
+  startNode,
+  watchStranded,
+} from './chaosRig'
 
 // The chaos test on Redis Cluster: two server nodes as real processes (one
 // of them with two workers) on a 3 + 3 cluster, reconnecting clients over
@@ -43,10 +52,7 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
     const a = await startNode(env, portA, ['--workers', '2'])
     let b = await startNode(env, portB)
     const nodes = [a.url, b.url]
-    for (let i = 0; i < CLIENTS; i++) {
-      const channels = [CHANNELS[i % 6], CHANNELS[(i + 1 + (i % 5)) % 6]] as string[]
-      clients.push(new ChaosClient(nodes, channels, i % 2))
-    }
+    clients.push(...chaosClients(nodes, CHANNELS, CLIENTS))
     await Promise.all(clients.map((c) => c.ready))
 
     pub = createPublisher({
@@ -54,42 +60,15 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
       prefix: PREFIX,
       publishTimeout: 10_000,
     })
-    const published = new Map<string, number>()
-    const lastPublishAt = new Map<string, number>()
-    const started = Date.now()
-    const until = started + PUBLISH_FOR
-    const publishing = Promise.all(
-      CHANNELS.map((channel) =>
-        publishSteadily(
-          pub as Publisher,
-          channel,
-          until,
-          published,
-          lastPublishAt,
-          RATE_PER_CHANNEL,
-        ),
-      ),
-    )
-    const strandedNow: string[] = []
-    const monitor = setInterval(() => {
-      const now = Date.now()
-      clients.forEach((client, index) => {
-        if (client.checkStranded(now, lastPublishAt)) {
-          strandedNow.push(`client ${index}, silent from ${now - started - STRANDED_AFTER} ms`)
-        }
-      })
-    }, 250)
-    // A client dropped before its first event has no cursor to resume from
-    // (EventSource's limit, on any server): drops start once every client holds one.
-    await waitFor(() => clients.every((client) => client.lastEventId !== undefined), {
-      what: 'every client to hold a cursor',
-      timeout: 10_000,
-    })
-    const dropper = setInterval(() => {
-      for (let i = 0; i < 4; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
-    }, 300)
-    const at = (ms: number) =>
-      new Promise((r) => setTimeout(r, Math.max(0, started + ms - Date.now())))
+    const {
+      published,
+      lastPublishAt,
+      started,
+      done: publishing,
+      at,
+    } = publishAll(pub, CHANNELS, PUBLISH_FOR, RATE_PER_CHANNEL)
+    const stranded = watchStranded(clients, lastPublishAt, started)
+    const stopDropping = await startDropping(clients, 4)
 
     let sharded = 0
     try {
@@ -109,65 +88,14 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
       }
       await publishing
     } finally {
-      clearInterval(dropper)
+      stopDropping()
     }
 
-    const caughtUp = await waitFor(
-      () =>
-        clients.every((client) =>
-          [...client.logs.keys()].every(
-            (channel) => client.newest(channel) >= (published.get(channel) ?? 0),
-          ),
-        ),
-      {
-        what: 'every client to hear the last event of its channels',
-        timeout: STRANDED_AFTER + 10_000,
-      },
-    ).then(
-      () => true,
-      () => false,
-    )
-    clearInterval(monitor)
-
-    const totals = { received: 0, duplicates: 0, lost: 0, outOfOrder: 0, excused: 0 }
-    const lostDetails: string[] = []
-    clients.forEach((client, index) => {
-      for (const [channel, log] of client.logs) {
-        const audit = auditChannel(log, published.get(channel) ?? 0)
-        for (const key of Object.keys(totals) as Array<keyof typeof totals>)
-          totals[key] += audit[key]
-        if (audit.lostCounters.length > 0) {
-          lostDetails.push(`client ${index} ${channel}: ${audit.lostCounters.join(',')}`)
-          if (process.env.CHAOS_TRACE) {
-            const lost = audit.lostCounters[0] ?? 0
-            for (const t of client.trace) {
-              const near = t.ids.filter((id) => {
-                const n = Number(id.slice(id.lastIndexOf('=') + 1))
-                return id.includes(`@${channel}`) && Math.abs(n - lost) <= 3
-              })
-              console.log(
-                `  TRACE client ${index} ${channel} ${t.node} status=${t.status} sent=${t.sent} n=${t.ids.length} first=${t.ids[0]} last=${t.ids[t.ids.length - 1]} near=${near.join(' ')}`,
-              )
-            }
-          }
-        }
-      }
-    })
-    if (lostDetails.length > 0) console.log(`lost: ${lostDetails.slice(0, 10).join('; ')}`)
-    if (strandedNow.length > 0) console.log(`stranded: ${strandedNow.slice(0, 10).join('; ')}`)
-    const figures = {
-      events: [...published.values()].reduce((s, n) => s + n, 0),
-      delivered: totals.received,
-      reconnects: clients.reduce((s, c) => s + c.connects - 1, 0),
-      replayedOnResume: clients.reduce((s, c) => s + c.replayed, 0),
-      resets: clients.reduce((s, c) => s + c.resets, 0),
-      excused: totals.excused,
-      duplicates: totals.duplicates,
-      outOfOrder: totals.outOfOrder,
-      lost: totals.lost,
-      stranded: clients.reduce((s, c) => s + c.stranded, 0),
-      shardedSubscribersPerMaster: sharded,
-    }
+    const done = await caughtUp(clients, published)
+    stranded.stop()
+    if (stranded.lines.length > 0)
+      console.log(`stranded: ${stranded.lines.slice(0, 10).join('; ')}`)
+    const figures = { ...auditClients(clients, published), shardedSubscribersPerMaster: sharded }
     console.log(`chaos figures (cluster): ${JSON.stringify(figures)}`)
     expect(figures.events).toBeGreaterThan(CHANNELS.length * 50)
     expect(figures.reconnects).toBeGreaterThan(CLIENTS / 2)
@@ -177,7 +105,7 @@ it('loses and repeats nothing across a master killed, a slot migrated, a node cr
       outOfOrder: figures.outOfOrder,
       lost: figures.lost,
       stranded: figures.stranded,
-      caughtUp,
+      caughtUp: done,
     }).toEqual({ duplicates: 0, outOfOrder: 0, lost: 0, stranded: 0, caughtUp: true })
     // Node A's two workers and node B: three processes, one sharded connection each per master.
     expect(sharded).toBeGreaterThan(0)

@@ -1,8 +1,18 @@
 import { createPublisher, type Publisher } from '@redisse/publisher'
-import { freePort, type RedisProcess, startRedis, waitFor } from '@redisse/test-utils'
+import { freePort, type RedisProcess, startRedis } from '@redisse/test-utils'
 import { expect, it } from 'vitest'
-import { auditChannel, ChaosClient, STRANDED_AFTER } from './chaosClient'
-import { kill, publishSteadily, recoveredOn, startNode } from './chaosRig'
+import type { ChaosClient } from './chaosClient'
+import {
+  auditClients,
+  caughtUp,
+  chaosClients,
+  kill,
+  publishAll,
+  recoveredOn,
+  startDropping,
+  startNode,
+  watchStranded,
+} from './chaosRig'
 
 // The delivery promise under real faults: two server nodes as real processes
 // on one Redis, hundreds of reconnecting clients, a steady publisher, and
@@ -37,49 +47,19 @@ it.each([
       const a = await startNode({ REDIS_URL: redis.url }, portA)
       let b = await startNode({ REDIS_URL: redis.url }, portB)
       const nodes = [a.url, b.url]
-      for (let i = 0; i < CLIENTS; i++) {
-        const channels = [CHANNELS[i % 6], CHANNELS[(i + 1 + (i % 5)) % 6]] as string[]
-        clients.push(new ChaosClient(nodes, channels, i % 2))
-      }
+      clients.push(...chaosClients(nodes, CHANNELS, CLIENTS))
       await Promise.all(clients.map((c) => c.ready))
 
       pub = createPublisher({ redis: redis.url, publishTimeout: 10_000 })
-      const published = new Map<string, number>()
-      const lastPublishAt = new Map<string, number>()
-      const started = Date.now()
-      const until = started + PUBLISH_FOR
-      const publishing = Promise.all(
-        CHANNELS.map((channel) =>
-          publishSteadily(
-            pub as Publisher,
-            channel,
-            until,
-            published,
-            lastPublishAt,
-            RATE_PER_CHANNEL,
-          ),
-        ),
-      )
-      const strandedNow: string[] = []
-      const monitor = setInterval(() => {
-        const now = Date.now()
-        clients.forEach((client, index) => {
-          if (client.checkStranded(now, lastPublishAt)) {
-            strandedNow.push(`client ${index}, silent from ${now - started - STRANDED_AFTER} ms`)
-          }
-        })
-      }, 250)
-      // A client dropped before its first event has no cursor to resume from
-      // (EventSource's limit, on any server): drops start once every client holds one.
-      await waitFor(() => clients.every((client) => client.lastEventId !== undefined), {
-        what: 'every client to hold a cursor',
-        timeout: 10_000,
-      })
-      const dropper = setInterval(() => {
-        for (let i = 0; i < 5; i++) clients[Math.floor(Math.random() * CLIENTS)]?.drop()
-      }, 300)
-      const at = (ms: number) =>
-        new Promise((r) => setTimeout(r, Math.max(0, started + ms - Date.now())))
+      const {
+        published,
+        lastPublishAt,
+        started,
+        done: publishing,
+        at,
+      } = publishAll(pub, CHANNELS, PUBLISH_FOR, RATE_PER_CHANNEL)
+      const stranded = watchStranded(clients, lastPublishAt, started)
+      const stopDropping = await startDropping(clients, 5)
 
       let recovered = 0
       try {
@@ -101,68 +81,17 @@ it.each([
         redis.resume()
         await publishing
       } finally {
-        clearInterval(dropper)
+        stopDropping()
         redis.resume()
       }
 
       // A stranded stream never catches up: the monitor counts it meanwhile.
-      const caughtUp = await waitFor(
-        () =>
-          clients.every((client) =>
-            [...client.logs.keys()].every(
-              (channel) => client.newest(channel) >= (published.get(channel) ?? 0),
-            ),
-          ),
-        {
-          what: 'every client to hear the last event of its channels',
-          timeout: STRANDED_AFTER + 10_000,
-        },
-      ).then(
-        () => true,
-        () => false,
-      )
-      clearInterval(monitor)
+      const done = await caughtUp(clients, published)
+      stranded.stop()
       await new Promise((r) => setTimeout(r, 300))
-
-      const totals = { received: 0, duplicates: 0, lost: 0, outOfOrder: 0, excused: 0 }
-      const lostDetails: string[] = []
-      clients.forEach((client, index) => {
-        for (const [channel, log] of client.logs) {
-          const audit = auditChannel(log, published.get(channel) ?? 0)
-          for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
-            totals[key] += audit[key]
-          }
-          if (audit.lostCounters.length > 0) {
-            lostDetails.push(`client ${index} ${channel}: ${audit.lostCounters.join(',')}`)
-            if (process.env.CHAOS_TRACE) {
-              const lost = audit.lostCounters[0] ?? 0
-              for (const t of client.trace) {
-                const near = t.ids.filter((id) => {
-                  const n = Number(id.slice(id.lastIndexOf('=') + 1))
-                  return id.includes(`@${channel}`) && Math.abs(n - lost) <= 3
-                })
-                console.log(
-                  `  ${t.node} status=${t.status} sent=${t.sent} n=${t.ids.length} first=${t.ids[0]} last=${t.ids[t.ids.length - 1]} near=${near.join(' ')}`,
-                )
-              }
-            }
-          }
-        }
-      })
-      if (lostDetails.length > 0) console.log(`lost: ${lostDetails.slice(0, 10).join('; ')}`)
-      if (strandedNow.length > 0) console.log(`stranded: ${strandedNow.slice(0, 10).join('; ')}`)
-      const figures = {
-        events: [...published.values()].reduce((s, n) => s + n, 0),
-        delivered: totals.received,
-        reconnects: clients.reduce((s, c) => s + c.connects - 1, 0),
-        replayedOnResume: clients.reduce((s, c) => s + c.replayed, 0),
-        recoveredAfterRedisRestart: recovered,
-        resets: clients.reduce((s, c) => s + c.resets, 0),
-        duplicates: totals.duplicates,
-        outOfOrder: totals.outOfOrder,
-        lost: totals.lost,
-        stranded: clients.reduce((s, c) => s + c.stranded, 0),
-      }
+      if (stranded.lines.length > 0)
+        console.log(`stranded: ${stranded.lines.slice(0, 10).join('; ')}`)
+      const figures = { ...auditClients(clients, published), recoveredAfterRedisRestart: recovered }
       console.log(
         `chaos figures (${persist ? 'persistent' : 'empty'} restart): ${JSON.stringify(figures)}`,
       )
@@ -175,7 +104,7 @@ it.each([
         outOfOrder: figures.outOfOrder,
         lost: figures.lost,
         stranded: figures.stranded,
-        caughtUp,
+        caughtUp: done,
       }).toEqual({ duplicates: 0, outOfOrder: 0, lost: 0, stranded: 0, caughtUp: true })
       // With its data kept, Redis history covers every gap; without it, every
       // stream must be told (epoch-changed) rather than skip silently.
