@@ -261,6 +261,10 @@ describe('the Redis Cluster broker (issue 18)', () => {
       await waitFor(() => parts[p]?.state === 'ready' && states[p]?.includes('reconnecting'), {
         timeout: 15_000,
         what: `partition ${p} to come back`,
+      }).catch((err: unknown) => {
+        throw new Error(
+          `${String(err)}: it is ${parts[p]?.state}, went ${JSON.stringify(states[p])}`,
+        )
       })
       expect(states[p]).toEqual(['reconnecting', 'ready'])
     }
@@ -332,15 +336,24 @@ describe('the Redis Cluster broker (issue 18)', () => {
     for (let p = 0; p < P; p++) if ((await masterPortOf(p)) === port) hit.push(p)
     for (const s of states) s.length = 0
     await cluster.failover(slotKey(chosen))
+    // Every partition of the demoted master is ready again and delivers.
+    // Most often each went reconnecting → ready; one whose subscription
+    // outlived the failover (the demoted node, now a replica, still gets
+    // its master's sharded messages) may not have, and that is no fault.
     for (const p of hit) {
-      await waitFor(() => parts[p]?.state === 'ready' && states[p]?.includes('reconnecting'), {
+      await waitFor(() => parts[p]?.state === 'ready' && states[p]?.at(-1) !== 'reconnecting', {
         timeout: 15_000,
         what: `partition ${p} to come back`,
+      }).catch((err: unknown) => {
+        throw new Error(
+          `${String(err)}: it is ${parts[p]?.state}, went ${JSON.stringify(states[p])}`,
+        )
       })
+      await roundTrip(channelOf(p), `after the graceful failover, on partition ${p}`)
     }
+    expect(hit.some((p) => states[p]?.includes('reconnecting'))).toBe(true)
     for (let p = 0; p < P; p++)
       if (!hit.includes(p)) expect(states[p], `partition ${p}`).toEqual([])
-    await roundTrip(channelOf(chosen), 'after the graceful failover')
   }, 30_000)
 
   it('leaves no connection on any node once closed', async () => {
