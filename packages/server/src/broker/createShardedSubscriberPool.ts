@@ -7,6 +7,8 @@ import { withDeadline } from './withDeadline'
 
 /** Delay between two attempts to place partitions that have no subscriber yet, ms. */
 const RETRY_DELAY = 200
+/** After slots moved off a node, how long until its other partitions are checked again, ms. */
+const RECHECK_DELAY = 1000
 
 /** One partition as the pool serves it: sharded subscriptions in one slot. */
 export interface ShardedPartition {
@@ -94,6 +96,7 @@ export function createShardedSubscriberPool(
   let running = false
   let again = false
   let retryTimer: NodeJS.Timeout | undefined
+  const rechecks = new Set<NodeJS.Timeout>()
 
   const parts: Part[] = options.partitions.map(({ slot, probeChannel }, index) => {
     const part: Part = {
@@ -270,15 +273,35 @@ export function createShardedSubscriberPool(
     }
   }
 
+  const recheckLater = (conn: Conn) => {
+    const timer = setTimeout(() => {
+      rechecks.delete(timer)
+      if (conn.dead || closed) return
+      conn.suspect = true
+      schedule()
+    }, RECHECK_DELAY)
+    timer.unref()
+    rechecks.add(timer)
+  }
+
   const reconcile = async () => {
     const suspects = [...conns.values()].filter((c) => c.suspect)
     if (suspects.length > 0 || parts.some((p) => !p.conn)) await refreshSlots()
     for (const conn of suspects) {
       conn.suspect = false
+      let moved = false
       for (const part of [...conn.parts]) {
-        if (masterOf(part.slot) !== conn.node || !(await confirm(conn, part))) lose(part)
+        if (masterOf(part.slot) !== conn.node || !(await confirm(conn, part))) {
+          lose(part)
+          moved = true
+        }
         // (A channel asked for meanwhile was sent by subscribe() on this connection.)
       }
+      // Slots moved off this node: the map read now may not show all of
+      // them yet (a failover reaches the nodes' maps one by one), and a
+      // partition still believed here would stay 'ready' and hear nothing.
+      // Its partitions are checked once more when the map has settled.
+      if (moved && !conn.dead && conn.parts.size > 0) recheckLater(conn)
     }
     for (const part of parts) {
       if (part.conn || closed) continue
@@ -381,6 +404,8 @@ export function createShardedSubscriberPool(
     close() {
       closed = true
       if (retryTimer) clearTimeout(retryTimer)
+      for (const timer of rechecks) clearTimeout(timer)
+      rechecks.clear()
       for (const part of parts) setState(part, 'closed')
       for (const conn of [...conns.values()]) dropConn(conn)
     },
