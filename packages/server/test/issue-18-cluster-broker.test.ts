@@ -335,11 +335,15 @@ describe('the Redis Cluster broker (issue 18)', () => {
     const hit: number[] = []
     for (let p = 0; p < P; p++) if ((await masterPortOf(p)) === port) hit.push(p)
     for (const s of states) s.length = 0
-    await cluster.failover(slotKey(chosen))
+    const promoted = await cluster.failover(slotKey(chosen))
+    expect(promoted).not.toBe(port)
+    expect(await masterPortOf(chosen)).toBe(promoted)
     // Every partition of the demoted master is ready again and delivers.
-    // Most often each went reconnecting → ready; one whose subscription
-    // outlived the failover (the demoted node, now a replica, still gets
-    // its master's sharded messages) may not have, and that is no fault.
+    // Most often each went reconnecting → ready. A subscription may also
+    // outlive the failover, since the demoted node, now a replica, still
+    // gets its master's sharded messages, and Redis 7.0 does not always
+    // unsubscribe it; then no partition changes state, and that is no
+    // fault. What must hold is delivery on every partition.
     for (const p of hit) {
       await waitFor(() => parts[p]?.state === 'ready' && states[p]?.at(-1) !== 'reconnecting', {
         timeout: 15_000,
@@ -351,7 +355,6 @@ describe('the Redis Cluster broker (issue 18)', () => {
       })
       await roundTrip(channelOf(p), `after the graceful failover, on partition ${p}`)
     }
-    expect(hit.some((p) => states[p]?.includes('reconnecting'))).toBe(true)
     for (let p = 0; p < P; p++)
       if (!hit.includes(p)) expect(states[p], `partition ${p}`).toEqual([])
   }, 30_000)
