@@ -1,10 +1,10 @@
 import type { PollResponse } from '@redisse/protocol'
-import { createPublisher } from '@redisse/publisher'
 import { openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { afterEach, expect, it } from 'vitest'
 import type { Broker, BrokerState } from '../src/broker/Broker'
-import { createLogger, createRedisBroker, createServer } from '../src/index'
+import { createLogger, createRedisBroker } from '../src/index'
+import { serveOnBroker } from './serveOnBroker'
 
 // Issue 14, seen rarely on CI: after a bus loss, one event came twice on a
 // long-poll client (never on SSE or WebSocket, whose connection outlives the
@@ -87,12 +87,7 @@ it('a poll that joins while the node recovers from a bus loss gets each event on
       probe: false,
     }),
   )
-  const server = createServer({ logger: 'silent', public: true, broker })
-  cleanup.push(() => server.close())
-  const { url } = await server.listen(0, '127.0.0.1')
-  await waitFor(() => broker.state === 'ready', { what: 'broker ready' })
-  const pub = createPublisher({ redis: redis.url, prefix })
-  cleanup.push(() => pub.close())
+  const { server, url, pub } = await serveOnBroker(broker, { redisUrl: redis.url, prefix, cleanup })
   const admin = new Redis(redis.url)
   cleanup.push(() => admin.disconnect())
 
