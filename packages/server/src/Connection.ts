@@ -59,7 +59,10 @@ export abstract class Connection implements PushConnection {
    * holds it too, so the replay reads at least this far before going live.
    */
   heldDropped = 0
-  /** A paged replay of this connection's own is writing history. */
+  /**
+   * A replay of this connection's own is due (from the moment it joins) or
+   * writing history: the node's recovery after a bus loss leaves it to it.
+   */
   replaying = false
   /**
    * The node's recovery after a bus outage found this connection in its own

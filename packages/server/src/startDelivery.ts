@@ -28,7 +28,14 @@ export async function startDelivery(
   }
   trackStreamToken(ctx, connection, access.token)
   const resume = lastEventId !== undefined && options.history.enabled
-  if (resume) connection.holdLive()
+  if (resume) {
+    connection.holdLive()
+    // From now on the node's recovery after a bus loss leaves what it reads
+    // to this replay: written now, before the replay sent anything, events
+    // the client already has would pass for new (a poll's answer repeated
+    // those of the answer before).
+    connection.replaying = true
+  }
   try {
     const attaching = hub.attach(connection, access.channels, resume ? lastEventId : undefined)
     // Edits of the subject that arrived while it was admitted (its channel
@@ -70,5 +77,7 @@ export async function startDelivery(
       isRedisseError(err, 'broker-unavailable') ? 'broker-unavailable' : 'write-error',
     )
     return false
+  } finally {
+    connection.replaying = false
   }
 }

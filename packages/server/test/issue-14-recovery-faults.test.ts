@@ -1,5 +1,5 @@
 import type { Envelope } from '@redisse/protocol'
-import { createPublisher, type Publisher } from '@redisse/publisher'
+import type { Publisher } from '@redisse/publisher'
 import {
   openSse,
   openWs,
@@ -18,6 +18,7 @@ import {
   createServer,
   type RedisseServer,
 } from '../src/index'
+import { serveOnBroker } from './serveOnBroker'
 
 // Issue 14 §1 under the node's own recovery after a bus outage: it runs on
 // a broker state change, outside any request, so a rejection there would
@@ -199,12 +200,7 @@ async function setUp(faults: Faults): Promise<{
     }),
     faults,
   )
-  const server = createServer({ logger: 'silent', public: true, broker })
-  cleanup.push(() => server.close())
-  const { url } = await server.listen(0, '127.0.0.1')
-  await waitFor(() => broker.state === 'ready', { what: 'broker ready' })
-  const pub = createPublisher({ redis: redis.url, prefix })
-  cleanup.push(() => pub.close())
+  const { server, url, pub } = await serveOnBroker(broker, { redisUrl: redis.url, prefix, cleanup })
   const from = await pub.publish('r', 'e', 0)
   const clients = (['sse', 'websocket', 'poll'] as const).map((t) => startClient(t, url, from))
   cleanup.push(() => {
