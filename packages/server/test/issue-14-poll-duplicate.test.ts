@@ -2,8 +2,8 @@ import type { PollResponse } from '@redisse/protocol'
 import { openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { afterEach, expect, it } from 'vitest'
-import type { Broker, BrokerState } from '../src/broker/Broker'
 import { createLogger, createRedisBroker } from '../src/index'
+import { gate, withGates } from './brokerGates'
 import { serveOnBroker } from './serveOnBroker'
 
 // Issue 14, seen rarely on CI: after a bus loss, one event came twice on a
@@ -20,60 +20,6 @@ const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const undo of cleanup.splice(0).reverse()) await undo()
 })
-
-/** A gate the test opens: `entered` settles when something waits at it. */
-function gate() {
-  let open: () => void = () => {}
-  let enter: () => void = () => {}
-  const opened = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const entered = new Promise<void>((resolve) => {
-    enter = resolve
-  })
-  return { opened, entered, open, enter }
-}
-type Gate = ReturnType<typeof gate>
-
-/**
- * The real Redis broker, with three moments of a reconnect held for as long
- * as the test wants, as a slow network would: the subscriber's return
- * (`ready`), a SUBSCRIBE of one channel, and the end of a history read.
- */
-function withGates(inner: Broker) {
-  const gates: {
-    ready?: Gate | undefined
-    subscribe: Map<string, Gate>
-    afterRead?: (() => void) | undefined
-  } = { subscribe: new Map() }
-  const broker: Broker = Object.create(inner)
-  broker.onState = (listener: (state: BrokerState) => void) =>
-    inner.onState((state) => {
-      const held = state === 'ready' ? gates.ready : undefined
-      if (!held) return listener(state)
-      gates.ready = undefined
-      held.enter()
-      void held.opened.then(() => listener(state))
-    })
-  broker.subscribe = async (channel) => {
-    const held = gates.subscribe.get(channel)
-    if (held) {
-      gates.subscribe.delete(channel)
-      held.enter()
-      await held.opened
-    }
-    return inner.subscribe(channel)
-  }
-  broker.histories = async (request) => {
-    const page = await inner.histories(request)
-    const after = gates.afterRead
-    gates.afterRead = undefined
-    // Once whoever read this page has written it (the same turn of the loop).
-    if (after) setImmediate(after)
-    return page
-  }
-  return { broker, gates }
-}
 
 it('a poll that joins while the node recovers from a bus loss gets each event once (SSE alike)', async () => {
   const redis = await startRedis()

@@ -1,0 +1,62 @@
+import type { Broker, BrokerState } from '../src/broker/Broker'
+
+/** A gate the test opens: `entered` settles when something waits at it. */
+export function gate() {
+  let open: () => void = () => {}
+  let enter: () => void = () => {}
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  const entered = new Promise<void>((resolve) => {
+    enter = resolve
+  })
+  return { opened, entered, open, enter }
+}
+export type Gate = ReturnType<typeof gate>
+
+/** The moments of a reconnect `withGates` can hold. */
+export interface BrokerGates {
+  /** Holds the next `ready` the broker reports. */
+  ready?: Gate | undefined
+  /** Holds the next SUBSCRIBE of a channel. */
+  subscribe: Map<string, Gate>
+  /** Called once the next history page read has been written by its reader. */
+  afterRead?: (() => void) | undefined
+}
+
+/**
+ * A real broker (or one partition of one), with three moments of a
+ * reconnect held for as long as the test wants, as a slow network would:
+ * the subscriber's return (`ready`), a SUBSCRIBE of one channel, and the end
+ * of a history read.
+ */
+export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates } {
+  const gates: BrokerGates = { subscribe: new Map() }
+  const broker: Broker = Object.create(inner)
+  broker.onState = (listener: (state: BrokerState) => void) =>
+    inner.onState((state) => {
+      const held = state === 'ready' ? gates.ready : undefined
+      if (!held) return listener(state)
+      gates.ready = undefined
+      held.enter()
+      void held.opened.then(() => listener(state))
+    })
+  broker.subscribe = async (channel) => {
+    const held = gates.subscribe.get(channel)
+    if (held) {
+      gates.subscribe.delete(channel)
+      held.enter()
+      await held.opened
+    }
+    return inner.subscribe(channel)
+  }
+  broker.histories = async (request) => {
+    const page = await inner.histories(request)
+    const after = gates.afterRead
+    gates.afterRead = undefined
+    // Once whoever read this page has written it (the same turn of the loop).
+    if (after) setImmediate(after)
+    return page
+  }
+  return { broker, gates }
+}
