@@ -1,0 +1,153 @@
+import {
+  DEFAULT_CLUSTER_PARTITIONS as P,
+  type PollResponse,
+  partitionOf,
+  partitionPrefix,
+} from '@redisse/protocol'
+import { createPublisher } from '@redisse/publisher'
+import {
+  openSse,
+  type RedisClusterProcess,
+  startRedisCluster,
+  uniquePrefix,
+  waitFor,
+} from '@redisse/test-utils'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import type { Broker, BrokerState } from '../src/broker/Broker'
+import { createClusterBroker } from '../src/broker/createClusterBroker'
+import { createLogger, createServer } from '../src/index'
+import { gate, withGates } from './brokerGates'
+
+// The partitioned twin of issue-14-poll-duplicate: on Redis Cluster a
+// stream is a lane in each partition it hears, and the partition's hub
+// recovers after its sharded subscription was lost. A resuming stream's
+// lane joined that hub held, but counted as replaying only once its own
+// replay began: a recovery reading history in between wrote its page to
+// the lane, and the poll's answer repeated events its cursor was past.
+
+let cluster: RedisClusterProcess
+beforeAll(async () => {
+  cluster = await startRedisCluster()
+}, 60_000)
+afterAll(async () => {
+  await cluster?.stop()
+})
+const cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const undo of cleanup.splice(0).reverse()) await undo()
+})
+
+/** A channel named `<tag>:<n>` in `partition`. */
+const channelIn = (partition: number, tag: string) => {
+  for (let n = 0; ; n++) if (partitionOf(`${tag}:${n}`, P) === partition) return `${tag}:${n}`
+}
+
+it('a poll whose lane joins while its partition recovers from a lost subscription gets each event once', async () => {
+  const prefix = uniquePrefix('lanedup')
+  const news = 'news'
+  const partition = partitionOf(news, P)
+  const fresh = channelIn(partition, 'fresh')
+  const inner = createClusterBroker({
+    cluster: cluster.urls.slice(0, 3),
+    prefix,
+    logger: createLogger({ level: 'silent' }),
+    probe: false,
+  })
+  const innerPartitions = inner.partitions as readonly Broker[]
+  const { broker: gated, gates } = withGates(innerPartitions[partition] as Broker)
+  const broker: Broker = Object.create(inner)
+  Object.defineProperty(broker, 'partitions', {
+    value: innerPartitions.map((b, p) => (p === partition ? gated : b)),
+  })
+  const states: BrokerState[] = []
+  innerPartitions[partition]?.onState((state) => states.push(state))
+
+  const server = createServer({ logger: 'silent', public: true, broker })
+  cleanup.push(() => server.close())
+  const { url } = await server.listen(0, '127.0.0.1')
+  await waitFor(() => broker.state === 'ready', { what: 'broker ready', timeout: 10_000 })
+  const pub = createPublisher({ redis: { cluster: cluster.urls.slice(0, 3) }, prefix })
+  cleanup.push(() => pub.close())
+  const master = await cluster.masterOf(`${partitionPrefix(prefix, partition, P)}seq`)
+  const admin = new Redis(master.port, '127.0.0.1')
+  cleanup.push(() => admin.disconnect())
+
+  const sse = await openSse(`${url}/?channel=${news}`)
+  cleanup.push(() => sse.close())
+  await sse.waitForComment('ok')
+  await pub.publish(news, 'count', 1)
+  const [first] = await sse.waitForEvents(1)
+  let cursor = first?.id ?? ''
+
+  const answers: PollResponse[] = []
+  const poll = async (): Promise<PollResponse> => {
+    const query = `channel=${news}&channel=${fresh}&lastEventId=${encodeURIComponent(cursor)}`
+    const res = await fetch(`${url}/poll?${query}`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as PollResponse
+    answers.push(body)
+    if (body.lastEventId) cursor = body.lastEventId
+    return body
+  }
+
+  // The partition's sharded subscription is lost; its hub hears it back
+  // only when the test says.
+  gates.ready = gate()
+  const back = gates.ready
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await waitFor(() => states.includes('reconnecting'), { what: 'the partition lost' })
+  await pub.publish(news, 'count', 2)
+  await pub.publish(news, 'count', 3)
+  await back.entered
+
+  // A poll replays 2 and 3 from history: the client's cursor is past them.
+  expect((await poll()).events.map((e) => e.data)).toEqual([2, 3])
+
+  // The partition is back: its hub's resubscription of `news` is slow.
+  const resubscribed = gate()
+  gates.subscribe.set(news, resubscribed)
+  back.open()
+  await resubscribed.entered
+
+  // The next poll's lane joins now, held, and waits for `fresh`.
+  const freshHeld = gate()
+  gates.subscribe.set(fresh, freshHeld)
+  const second = poll()
+  await freshHeld.entered
+
+  // The recovery reads from where the subscription was lost (after 1); the
+  // lane's SUBSCRIBE answers right after that page was written.
+  gates.afterRead = freshHeld.open
+  resubscribed.open()
+  await freshHeld.opened
+  await pub.publish(news, 'end', null)
+
+  await second
+  const ended = (a: PollResponse) => a.events.some((e) => e.type === 'end')
+  for (let polls = 0; polls < 5 && !answers.some(ended); polls++) await poll()
+  await waitFor(() => sse.events.some((e) => e.event === 'end'), { what: 'the marker on SSE' })
+
+  const audit = (counts: number[], gotEnd: boolean) => ({
+    lost: [1, 2, 3].filter((n) => !counts.includes(n)),
+    duplicated: counts.filter((n, i) => counts.indexOf(n) !== i),
+    stranded: !gotEnd,
+  })
+  const pollCounts = [
+    1,
+    ...answers.flatMap((a) =>
+      a.events.filter((e) => e.type === 'count').map((e) => Number(e.data)),
+    ),
+  ]
+  const sseCounts = sse.events.filter((e) => e.event === 'count').map((e) => Number(e.data))
+  expect({
+    poll: audit(pollCounts, answers.some(ended)),
+    sse: audit(sseCounts, true),
+    answers: answers.map((a) => a.events.map((e) => `${e.type}:${JSON.stringify(e.data)}`)),
+  }).toEqual({
+    poll: { lost: [], duplicated: [], stranded: false },
+    sse: { lost: [], duplicated: [], stranded: false },
+    answers: expect.any(Array),
+  })
+  expect(answers.flatMap((a) => a.events).filter((e) => e.type === 'redisse:reset')).toEqual([])
+}, 40_000)
