@@ -67,8 +67,14 @@ export function createPartitionedHub(options: {
     lane = new Lane(connection, partition, stream.positions, hosts[partition] as ConnectionHost)
     stream.lanes.set(partition, lane)
     lane.holdLive()
-    // The stream's own replay (a resume) releases this one.
-    if (connection.holding) lane.holdLive()
+    if (connection.holding) {
+      // The stream's own replay (a resume) releases this one, and from now
+      // on the partition's recovery after a lost subscription leaves what
+      // it reads to that replay: written now, before the replay sent
+      // anything, events the client already has would pass for new.
+      lane.holdLive()
+      lane.replaying = true
+    }
     return { lane, fresh: true }
   }
 

@@ -41,33 +41,42 @@ export async function replayLanes(
   const entries = cursorEntries(request.lastEventId, request.brokers.length)
   try {
     const outcomes = await Promise.all(
-      [...stream.lanes].map(async ([partition, lane]) => {
-        const broker = request.brokers[partition] as Broker
-        const entry = entries.find((e) => e.partition === partition)
-        let from = NO_CURSOR
-        if (entry && entry.epoch !== '') from = formatCursor(entry)
-        else if (entry) {
-          // The partition was empty: all it holds now came after the cursor.
-          const head = await broker.head()
-          if (head.epoch === undefined) {
-            lane.goLive(0)
-            return undefined
-          }
-          from = formatCursor({ epoch: head.epoch, seq: 0 })
-        }
-        return replayHistory({
-          ...request,
-          broker,
-          hub: request.hubs[partition] as Hub,
-          connection: lane,
-          lastEventId: from,
-        })
-      }),
+      [...stream.lanes].map(([partition, lane]) =>
+        replayLane(partition, lane).finally(() => {
+          lane.replaying = false
+        }),
+      ),
     )
     return mergeOutcomes(outcomes)
   } finally {
     // The stream's own hold (taken before it attached) ends with its lanes' replays.
     connection.goLive(0)
+  }
+
+  async function replayLane(partition: number, lane: Lane): Promise<ReplayOutcome | undefined> {
+    const broker = request.brokers[partition] as Broker
+    const entry = entries.find((e) => e.partition === partition)
+    let from = NO_CURSOR
+    if (entry && entry.epoch !== '') from = formatCursor(entry)
+    else if (entry) {
+      // The partition was empty: all it holds now came after the cursor.
+      const head = await broker.head()
+      // A recovery that read a page meanwhile left it to this replay: the
+      // partition holds events by now.
+      const at = head.epoch === undefined && lane.recoveryPending ? await broker.head() : head
+      if (at.epoch === undefined) {
+        lane.goLive(0)
+        return undefined
+      }
+      from = formatCursor({ epoch: at.epoch, seq: 0 })
+    }
+    return replayHistory({
+      ...request,
+      broker,
+      hub: request.hubs[partition] as Hub,
+      connection: lane,
+      lastEventId: from,
+    })
   }
 }
 
