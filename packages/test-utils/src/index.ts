@@ -12,6 +12,11 @@ export { makeTlsCertificate } from './makeTlsCertificate'
 export { type OpenSseOptions, openSse, type SseEvent, type SseStream } from './openSse'
 export { type OpenWsOptions, openWs, type WsFrame, type WsStream } from './openWs'
 export {
+  CORRUPT_PARTITIONS_RECORDS,
+  type PartitionsRecord,
+  plantPartitionsRecord,
+} from './plantPartitionsRecord'
+export {
   CHUNKINGS,
   type Chunking,
   type ConformanceRequest,
