@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { Envelope } from '@redisse/protocol'
 import {
   createKeys,
@@ -8,7 +6,7 @@ import {
   PUBLISH_SCRIPT_KEY_COUNT,
   publishScriptArgs,
 } from '@redisse/protocol'
-import { freePort, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { freePort, openSse, spawnCliFromSource, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Broker } from '../src/broker/Broker'
@@ -212,13 +210,8 @@ describe('a real CLI process', () => {
   it('lives through a type with CR and data that is not JSON on the bus, and delivers the marker after them', async () => {
     const prefix = uniquePrefix('poison-cli')
     const port = await freePort()
-    const cli = spawn(
-      process.execPath,
+    const cli = spawnCliFromSource(
       [
-        '--conditions=@redisse/source',
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('../src/cli.ts', import.meta.url)),
         '--public',
         '--host',
         '127.0.0.1',

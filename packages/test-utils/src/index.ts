@@ -16,6 +16,7 @@ export {
   type PartitionsRecord,
   plantPartitionsRecord,
 } from './plantPartitionsRecord'
+export { spawnCliFromSource } from './spawnCliFromSource'
 export {
   CHUNKINGS,
   type Chunking,
