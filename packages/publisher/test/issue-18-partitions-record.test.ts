@@ -1,6 +1,7 @@
-import { createKeys, isRedisseError, partitionOf, partitionPrefix } from '@redisse/protocol'
+import { createKeys, partitionOf, partitionPrefix } from '@redisse/protocol'
 import {
   CORRUPT_PARTITIONS_RECORDS,
+  partitionsRecordRefusalFaults,
   plantPartitionsRecord,
   type RedisClusterProcess,
   startRedisCluster,
@@ -44,17 +45,7 @@ describe('a corrupt record of the partition count, seen by a cluster publisher (
         await pub.publish(channel, 'm', { n: 1 }).catch((e: unknown) => e),
         await pub.publishMany([{ channel, type: 'm', data: { n: 2 } }]).catch((e: unknown) => e),
       ]
-      for (const err of refusals) {
-        expect(isRedisseError(err, 'partitions-record-invalid'), String(err).slice(0, 300)).toBe(
-          true,
-        )
-        const { message } = err as Error
-        expect(message).toContain(key)
-        expect(message).toContain('delete')
-        expect(message).not.toMatch(/[\r\n]/)
-        expect(message.length).toBeLessThan(600)
-        expect(message).not.toContain('split the log in')
-      }
+      for (const err of refusals) expect(partitionsRecordRefusalFaults(err, key)).toEqual([])
       const keys = createKeys(partitionPrefix(prefix, partitionOf(channel, 16), 16))
       expect(await reader.exists(keys.seq, keys.history(channel))).toBe(0)
       expect(await kept()).toBe(true)

@@ -16,6 +16,7 @@ import {
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createServer, type RedisseServer } from '../src/index'
+import { POISONS } from './poisons'
 
 // Issue 18, with issue 14 §5 on a cluster: anyone who can SPUBLISH on a
 // partition's sharded channel, or write its history, must not kill a node,
@@ -70,20 +71,8 @@ async function forged(prefix: string, channel: string, type: string, data: strin
   return { seq, text: `redisse/1\n${epoch}-${seq}\n${channel}\n${type}\n${Date.now()}\n${data}` }
 }
 
-/** A payload that, spliced raw into a JSON frame, would add a forged event for another channel. */
-const SPLICE = '1},{"id":"poison1-1@private","type":"forged","channel":"private","data":2'
-
-const poisons = [
-  ['a type with CR', 'evil\revent: forged', '{}'],
-  ['a type with LF', 'evil\nforged', '{}'],
-  ['a type with U+2028', 'evil\u2028forged', '{}'],
-  ['a reserved type', 'redisse:reset', '{"channels":["a"],"reason":"history-gap"}'],
-  ['data that is not JSON', 'm', SPLICE],
-  ['data with a trailing second value', 'm', '{} {}'],
-] as const
-
 describe('poisoned envelopes on a Redis Cluster bus (issue 18)', () => {
-  it.each(poisons)(
+  it.each(POISONS)(
     'drops an envelope SPUBLISHed with %s, counts it, and delivers the next event',
     async (_what, type, data) => {
       const prefix = uniquePrefix('cpoison').replaceAll(/[{}]/g, '')
@@ -193,7 +182,7 @@ describe('poisoned envelopes on a Redis Cluster bus (issue 18)', () => {
     await pub.publish('a', 'm', 'first')
     const [seen] = await first.waitForEvents(1)
     first.close()
-    for (const [, type, data] of poisons) {
+    for (const [, type, data] of POISONS) {
       const poison = await forged(prefix, 'a', type, data)
       await peer.zadd(keys.history('a'), poison.seq, poison.text)
       await peer.hset(keys.historyMeta('a'), 'last', poison.seq)
@@ -215,11 +204,11 @@ describe('poisoned envelopes on a Redis Cluster bus (issue 18)', () => {
       ['m', '"after"'],
       ['marker', '"live"'],
     ])
-    expect(dropped(server) - before).toBe(poisons.length)
+    expect(dropped(server) - before).toBe(POISONS.length)
     // A second resume reads them again, and the node still lives.
     const again = await resume()
     await again.waitForEvents(2)
     expect(again.events.map((e) => e.data)).toEqual(['"after"', '"live"'])
-    expect(dropped(server) - before).toBe(2 * poisons.length)
+    expect(dropped(server) - before).toBe(2 * POISONS.length)
   })
 })

@@ -1,6 +1,7 @@
-import { createKeys, isRedisseError } from '@redisse/protocol'
+import { createKeys } from '@redisse/protocol'
 import {
   CORRUPT_PARTITIONS_RECORDS,
+  partitionsRecordRefusalFaults,
   plantPartitionsRecord,
   type RedisClusterProcess,
   startRedisCluster,
@@ -46,15 +47,7 @@ describe('a corrupt record of the partition count on Redis Cluster (issue 18)', 
       })
       try {
         const err = await server.listen(0, '127.0.0.1').catch((e: unknown) => e)
-        expect(isRedisseError(err, 'partitions-record-invalid'), String(err).slice(0, 300)).toBe(
-          true,
-        )
-        const { message } = err as Error
-        expect(message).toContain(key)
-        expect(message).toContain('delete')
-        expect(message).not.toMatch(/[\r\n]/)
-        expect(message.length).toBeLessThan(600)
-        expect(message).not.toContain('split the log in')
+        expect(partitionsRecordRefusalFaults(err, key)).toEqual([])
       } finally {
         await server.close()
       }

@@ -14,6 +14,7 @@ export { type OpenWsOptions, openWs, type WsFrame, type WsStream } from './openW
 export {
   CORRUPT_PARTITIONS_RECORDS,
   type PartitionsRecord,
+  partitionsRecordRefusalFaults,
   plantPartitionsRecord,
 } from './plantPartitionsRecord'
 export { spawnCliFromSource } from './spawnCliFromSource'

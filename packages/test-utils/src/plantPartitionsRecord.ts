@@ -52,3 +52,27 @@ export async function plantPartitionsRecord(
   return async () =>
     JSON.stringify(await cluster.lrange(key, 0, -1)) === JSON.stringify(record.list)
 }
+
+/**
+ * What is wrong with how a server or publisher refused a corrupt record at
+ * `key`: empty when it is a `partitions-record-invalid` error whose message
+ * names the key and says to delete it, in one bounded line that never
+ * reads as a count ("split the log in abc partitions").
+ * @example
+ * ```ts
+ * expect(partitionsRecordRefusalFaults(await publish().catch((e) => e), key)).toEqual([])
+ * ```
+ */
+export function partitionsRecordRefusalFaults(err: unknown, key: string): string[] {
+  if (!(err instanceof Error) || (err as { code?: unknown }).code !== 'partitions-record-invalid') {
+    return [`not a partitions-record-invalid error: ${String(err).slice(0, 300)}`]
+  }
+  const { message } = err
+  return [
+    message.includes(key) ? '' : 'the message does not name the key',
+    message.includes(`DEL ${key}`) ? '' : 'the message does not say to delete it',
+    /[\r\n]/.test(message) ? 'the message has a line break' : '',
+    message.length < 600 ? '' : `the message has ${message.length} characters`,
+    message.includes('split the log in') ? 'the message reads the record as a count' : '',
+  ].filter((fault) => fault !== '')
+}
