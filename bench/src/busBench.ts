@@ -11,14 +11,18 @@
  *
  *   pnpm --filter @redisse/bench bench:bus [--seconds 5] [--channels 500] [--depth 256] [--reps 3] [--modes single,cluster] [--server]
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { type ChildProcess, fork } from 'node:child_process'
 import { type ClientRequest, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freePort, startRedis, startRedisCluster, waitFor } from '@redisse/test-utils'
+import {
+  freePort,
+  spawnCliFromSource,
+  startRedis,
+  startRedisCluster,
+  waitFor,
+} from '@redisse/test-utils'
 import { usageOf } from './procStats'
-
-const cliPath = fileURLToPath(new URL('../../packages/server/src/cli.ts', import.meta.url))
 
 /** A server node on the bus, and one SSE stream per channel counting the events it gets. */
 interface Node {
@@ -32,21 +36,8 @@ interface Node {
 async function startNode(mode: Mode, urls: string[], channels: number): Promise<Node> {
   const port = await freePort()
   const env = mode === 'single' ? { REDIS_URL: urls[0] ?? '' } : { REDIS_CLUSTER: urls.join(',') }
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@redisse/source',
-      '--import',
-      'tsx',
-      cliPath,
-      '--public',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--log-level',
-      'error',
-    ],
+  const child = spawnCliFromSource(
+    ['--public', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'],
     {
       env: { ...process.env, REDIS_URL: '', REDIS_CLUSTER: '', PORT: '', ...env },
       stdio: 'ignore',

@@ -36,6 +36,8 @@ export const ErrorCodes = {
   'channel-required': 400,
   'invalid-option': 500,
   'partitions-mismatch': 500,
+  /** Redis Cluster: the record of the servers' partition count holds something no server writes. */
+  'partitions-record-invalid': 500,
   unauthorized: 401,
   forbidden: 403,
   'not-found': 404,

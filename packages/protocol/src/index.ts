@@ -60,6 +60,11 @@ export {
   validateChannel,
   validateEventType,
 } from './names'
+export {
+  isWrongTypeError,
+  parsePartitionsRecord,
+  partitionsRecordInvalid,
+} from './parsePartitionsRecord'
 export type { PartitionCursor } from './partitions'
 export {
   channelOfEventId,

@@ -40,7 +40,7 @@ export interface Publisher<Events extends EventMap = EventMap> {
    * @throws RedisseError `invalid-channel`, `invalid-event-type`,
    *   `reserved-event-type`, `invalid-payload`, `payload-too-large`,
    *   `publish-timeout`, `broker-unavailable`, `publish-failed`, `closed`,
-   *   `partitions-mismatch` (Redis Cluster)
+   *   `partitions-mismatch`, `partitions-record-invalid` (Redis Cluster)
    * @example
    * ```ts
    * const id = await pub.publish('room:42', 'message', { user: 'ann', text: 'hi' })

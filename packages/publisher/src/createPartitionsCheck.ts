@@ -1,4 +1,9 @@
-import { RedisseError } from '@redisse/protocol'
+import {
+  isWrongTypeError,
+  parsePartitionsRecord,
+  partitionsRecordInvalid,
+  RedisseError,
+} from '@redisse/protocol'
 import type { Cluster } from 'ioredis'
 
 /** How long a publisher trusts what it read of the servers' partition count, ms. */
@@ -12,6 +17,8 @@ export interface PartitionsCheck {
    * reads it again once the last reading is older than
    * {@link PARTITIONS_CHECK_INTERVAL} or was forgotten.
    * @throws RedisseError `partitions-mismatch` naming the value to set
+   * @throws RedisseError `partitions-record-invalid` when the record holds
+   * what no server writes (not a count, or a key of another type)
    */
   check(): Promise<void>
   /** Forgets the last reading, after a failed publish: the servers may have changed. */
@@ -29,19 +36,27 @@ export function createPartitionsCheck(
   key: string,
   partitions: number,
 ): PartitionsCheck {
-  let reading: { at: number; value: Promise<string | null> } | undefined
+  let reading: { at: number; value: Promise<number | undefined> } | undefined
+  const read = async (): Promise<number | undefined> => {
+    const recorded = await cluster.get(key).catch((err: unknown) => {
+      if (isWrongTypeError(err)) throw partitionsRecordInvalid(key, 'a key of another type', err)
+      throw err
+    })
+    return parsePartitionsRecord(recorded, key)
+  }
   return {
     async check() {
       if (!reading || Date.now() - reading.at > PARTITIONS_CHECK_INTERVAL) {
-        const value = cluster.get(key)
+        const value = read()
         reading = { at: Date.now(), value }
-        // A failed read is not kept: the next publish reads again.
+        // A failed read is not kept, nor a corrupt record: the next publish
+        // reads again, so deleting the record is seen at once.
         value.catch(() => {
           if (reading?.value === value) reading = undefined
         })
       }
       const servers = await reading.value
-      if (servers === null || servers === String(partitions)) return
+      if (servers === undefined || servers === partitions) return
       throw new RedisseError(
         'partitions-mismatch',
         `the servers split the log in ${servers} partitions (${key}) and this publisher in ${partitions}: set the publisher option redis.partitions to ${servers}`,

@@ -28,11 +28,12 @@ export async function brokerReadyWithin(broker: Broker, timeout: number): Promis
         await Promise.race([broker.ready(), expired])
         return
       } catch (err) {
-        // A refused setting will not pass on a second try.
+        // A refused setting, or a record only an operator can delete, will not pass on a second try.
         if (
           Date.now() >= deadline ||
           broker.state === 'closed' ||
-          isRedisseError(err, 'invalid-option')
+          isRedisseError(err, 'invalid-option') ||
+          isRedisseError(err, 'partitions-record-invalid')
         )
           throw err
         // A give-up of the broker's own ready() before our deadline: ask again.

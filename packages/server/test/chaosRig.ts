@@ -1,16 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Publisher } from '@redisse/publisher'
-import { waitFor } from '@redisse/test-utils'
+import { spawnCliFromSource, waitFor } from '@redisse/test-utils'
 import { afterAll } from 'vitest'
 import { auditChannel, ChaosClient, STRANDED_AFTER } from './chaosClient'
 
 // The chaos suites' rig: server nodes as real processes, killed at will,
 // and a publisher that lands every counter exactly once.
-const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
 // A quick canary, so a stall is seen within the test's time.
 const configPath = join(mkdtempSync(join(tmpdir(), 'redisse-chaos-')), 'chaos.config.mjs')
 writeFileSync(configPath, 'export default { probe: { interval: 300, timeout: 600 } }\n')
@@ -38,13 +36,8 @@ export async function startNode(
   port: number,
   args: string[] = [],
 ): Promise<Node> {
-  const child = spawn(
-    process.execPath,
+  const child = spawnCliFromSource(
     [
-      '--conditions=@redisse/source',
-      '--import',
-      'tsx',
-      cliPath,
       '--config',
       configPath,
       '--public',

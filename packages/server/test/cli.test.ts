@@ -3,25 +3,26 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect as connectHttp2 } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { freePort, makeTlsCertificate, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
+import {
+  freePort,
+  makeTlsCertificate,
+  openSse,
+  spawnCliFromSource,
+  uniquePrefix,
+  waitFor,
+} from '@redisse/test-utils'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { createServer } from '../src/index'
 import { call } from './harness'
 
-const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
 const children: ChildProcess[] = []
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@redisse/source', '--import', 'tsx', cliPath, ...args],
-    {
-      env: { ...process.env, REDIS_URL: '', PORT: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+  const child = spawnCliFromSource(args, {
+    env: { ...process.env, REDIS_URL: '', PORT: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   children.push(child)
   let out = ''
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()))

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { Envelope } from '@redisse/protocol'
 import {
   createKeys,
@@ -8,12 +6,13 @@ import {
   PUBLISH_SCRIPT_KEY_COUNT,
   publishScriptArgs,
 } from '@redisse/protocol'
-import { freePort, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { freePort, openSse, spawnCliFromSource, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Broker } from '../src/broker/Broker'
 import { createEmbeddedBroker } from '../src/broker/createEmbeddedBroker'
 import { type AnyStream, call, type Running, startServer, TRANSPORTS } from './harness'
+import { POISONS, SPLICE } from './poisons'
 
 // Issue 14 §5: anyone who can run the documented publish script, or PUBLISH
 // on the bus, could kill every node (a type with CR threw inside the hub's
@@ -49,18 +48,6 @@ async function forged(prefix: string, channel: string, type: string, data: strin
 
 const dropped = (srv: Running) => srv.server.stats().dropped.envelopes
 
-/** A payload that, spliced raw into a JSON frame, would add a forged event for another channel. */
-const SPLICE = '1},{"id":"poison1-1@private","type":"forged","channel":"private","data":2'
-
-const poisons = [
-  ['a type with CR', 'evil\revent: forged', '{}'],
-  ['a type with LF', 'evil\nforged', '{}'],
-  ['a type with U+2028', 'evil\u2028forged', '{}'],
-  ['a reserved type', 'redisse:reset', '{"channels":["a"],"reason":"history-gap"}'],
-  ['data that is not JSON', 'm', SPLICE],
-  ['data with a trailing second value', 'm', '{} {}'],
-] as const
-
 describe.each(TRANSPORTS)('poisoned envelopes on the bus, over %s', (transport) => {
   it('refuses CR, LF and NUL in type and channel in the publish script: Redis never holds the event', async () => {
     const prefix = uniquePrefix('poison')
@@ -84,7 +71,7 @@ describe.each(TRANSPORTS)('poisoned envelopes on the bus, over %s', (transport) 
     expect(events.map((e) => [e.event, e.data])).toEqual([['marker', '1']])
   })
 
-  it.each(poisons)(
+  it.each(POISONS)(
     'drops an envelope PUBLISHed with %s, counts it, and delivers the next event',
     async (_what, type, data) => {
       const prefix = uniquePrefix('poison')
@@ -128,7 +115,7 @@ describe.each(TRANSPORTS)('poisoned envelopes on the bus, over %s', (transport) 
     await using srv = await startServer('redis', { public: true }, { prefix, transport })
     const keys = createKeys(prefix)
     const first = await srv.publish('a', 'm', 'first')
-    for (const [, type, data] of poisons) {
+    for (const [, type, data] of POISONS) {
       const poison = await forged(prefix, 'a', type, data)
       await redis.zadd(keys.history('a'), poison.seq, poison.text)
       await redis.hset(keys.historyMeta('a'), 'last', poison.seq)
@@ -141,12 +128,12 @@ describe.each(TRANSPORTS)('poisoned envelopes on the bus, over %s', (transport) 
       ['m', '"after"'],
       ['marker', '"live"'],
     ])
-    expect(dropped(srv)).toBe(poisons.length)
+    expect(dropped(srv)).toBe(POISONS.length)
     // A second resume reads them again, and still lives.
     const again = await srv.open(`/?channel=a&lastEventId=${encodeURIComponent(first)}`)
     await again.waitForEvents(2)
     expect(again.events.map((e) => e.data)).toEqual(['"after"', '"live"'])
-    expect(dropped(srv)).toBe(2 * poisons.length)
+    expect(dropped(srv)).toBe(2 * POISONS.length)
   })
 })
 
@@ -161,7 +148,7 @@ describe('poisoned envelopes on the bus, over long polling', () => {
     const prefix = uniquePrefix('poison')
     await using srv = await startServer('redis', { public: true }, { prefix })
     let cursor = await srv.publish('a', 'm', 'start')
-    for (const [what, type, data] of poisons) {
+    for (const [what, type, data] of POISONS) {
       const waiting = poll(`${srv.url}/poll?channel=a&lastEventId=${encodeURIComponent(cursor)}`)
       await waitFor(() => srv.server.stats().transports.poll === 1, { what: 'poll waiting' })
       const poison = await forged(prefix, 'a', type, data)
@@ -181,7 +168,7 @@ describe('poisoned envelopes on the bus, over long polling', () => {
     await using srv = await startServer('redis', { public: true }, { prefix })
     const keys = createKeys(prefix)
     const first = await srv.publish('a', 'm', 'first')
-    for (const [, type, data] of poisons) {
+    for (const [, type, data] of POISONS) {
       const poison = await forged(prefix, 'a', type, data)
       await redis.zadd(keys.history('a'), poison.seq, poison.text)
       await redis.hset(keys.historyMeta('a'), 'last', poison.seq)
@@ -189,7 +176,7 @@ describe('poisoned envelopes on the bus, over long polling', () => {
     const after = await srv.publish('a', 'm', 'after')
     const body = await poll(`${srv.url}/poll?channel=a&lastEventId=${encodeURIComponent(first)}`)
     expect(body.events).toEqual([{ id: after, type: 'm', channel: 'a', data: 'after' }])
-    expect(dropped(srv)).toBe(poisons.length)
+    expect(dropped(srv)).toBe(POISONS.length)
   })
 })
 
@@ -212,13 +199,8 @@ describe('a real CLI process', () => {
   it('lives through a type with CR and data that is not JSON on the bus, and delivers the marker after them', async () => {
     const prefix = uniquePrefix('poison-cli')
     const port = await freePort()
-    const cli = spawn(
-      process.execPath,
+    const cli = spawnCliFromSource(
       [
-        '--conditions=@redisse/source',
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('../src/cli.ts', import.meta.url)),
         '--public',
         '--host',
         '127.0.0.1',

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process'
 import { createServer as createHttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { freePort, waitFor } from '@redisse/test-utils'
+import { freePort, spawnCliFromSource, waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
 import { createServer, type ServerOptions } from '../src/index'
 import { call, startServer } from './harness'
@@ -78,21 +76,10 @@ describe('stats and metrics exposure', () => {
   })
 
   it('are off on the CLI unless --stats-key is given', async () => {
-    const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
     for (const withKey of [false, true]) {
       const port = await freePort()
-      const child = spawn(
-        process.execPath,
-        [
-          '--conditions=@redisse/source',
-          '--import',
-          'tsx',
-          cliPath,
-          '--public',
-          '--host',
-          '127.0.0.1',
-          ...(withKey ? ['--stats-key', 'cli-stats-key'] : []),
-        ],
+      const child = spawnCliFromSource(
+        ['--public', '--host', '127.0.0.1', ...(withKey ? ['--stats-key', 'cli-stats-key'] : [])],
         { env: { ...process.env, REDIS_URL: '', PORT: String(port) }, stdio: 'ignore' },
       )
       try {

@@ -1,10 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { freePort, waitFor } from '@redisse/test-utils'
-
-const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+import { freePort, spawnCliFromSource, waitFor } from '@redisse/test-utils'
 
 /** Keys the hostile-input suites start the CLI with. */
 export const PUBLISH_KEY = 'hostile-publish-key'
@@ -40,13 +37,8 @@ export async function startCli(
   env: Record<string, string> = {},
 ): Promise<LiveCli> {
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
+  const child = spawnCliFromSource(
     [
-      '--conditions=@redisse/source',
-      '--import',
-      'tsx',
-      cliPath,
       '--host',
       '127.0.0.1',
       '--port',

@@ -12,6 +12,13 @@ export { makeTlsCertificate } from './makeTlsCertificate'
 export { type OpenSseOptions, openSse, type SseEvent, type SseStream } from './openSse'
 export { type OpenWsOptions, openWs, type WsFrame, type WsStream } from './openWs'
 export {
+  CORRUPT_PARTITIONS_RECORDS,
+  type PartitionsRecord,
+  partitionsRecordRefusalFaults,
+  plantPartitionsRecord,
+} from './plantPartitionsRecord'
+export { spawnCliFromSource } from './spawnCliFromSource'
+export {
   CHUNKINGS,
   type Chunking,
   type ConformanceRequest,

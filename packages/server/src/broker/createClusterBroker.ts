@@ -44,7 +44,8 @@ export interface ClusterBrokerOptions {
    * Partitions of the log; publishers must use the same count, which the
    * broker records in `keys.partitions` (publishers check it before they
    * publish; `ready()` rejects with `invalid-option` when other servers
-   * recorded another) and in each partition's config (the publish script
+   * recorded another, `partitions-record-invalid` when the record is no
+   * count) and in each partition's config (the publish script
    * checks it).
    * @defaultValue 16
    */

@@ -1,4 +1,9 @@
-import { RedisseError } from '@redisse/protocol'
+import {
+  isWrongTypeError,
+  parsePartitionsRecord,
+  partitionsRecordInvalid,
+  RedisseError,
+} from '@redisse/protocol'
 import type { Cluster } from 'ioredis'
 
 /**
@@ -29,16 +34,23 @@ return recorded
  * between keys each other never reads, so a server whose count differs
  * from the recorded one is refused.
  * @throws RedisseError `invalid-option` when the record holds another count
+ * @throws RedisseError `partitions-record-invalid` when it holds what no
+ * server writes (not a count, or a key of another type): left as it is, for
+ * the operator to inspect and delete
  */
 export async function recordPartitions(
   command: Cluster,
   key: string,
   partitions: number,
 ): Promise<void> {
-  const recorded = String(
-    await command.eval(RECORD_SCRIPT, 1, key, String(partitions), String(PARTITIONS_RECORD_TTL)),
-  )
-  if (recorded === String(partitions)) return
+  const answer = await command
+    .eval(RECORD_SCRIPT, 1, key, String(partitions), String(PARTITIONS_RECORD_TTL))
+    .catch((err: unknown) => {
+      if (isWrongTypeError(err)) throw partitionsRecordInvalid(key, 'a key of another type', err)
+      throw err
+    })
+  const recorded = parsePartitionsRecord(String(answer), key)
+  if (recorded === partitions) return
   throw new RedisseError(
     'invalid-option',
     `the servers already running split the log in ${recorded} partitions (${key}) and this one in ${partitions}: set redis.partitions (--redis-partitions, REDISSE_PARTITIONS) to ${recorded}, or stop every server first (the record expires ${PARTITIONS_RECORD_TTL / 1000} s after the last one stopped)`,
