@@ -45,6 +45,7 @@ test('exports exactly the documented runtime API', () => {
       'encodeEvent',
       'encodePayload',
       'encodeRetry',
+      'epochOf',
       'formatControl',
       'formatCursor',
       'formatEnvelope',

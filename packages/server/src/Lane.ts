@@ -1,5 +1,6 @@
 import {
   type EventFrame,
+  epochOf,
   formatPartitionedCursor,
   type PartitionCursor,
   parseEventId,
@@ -72,8 +73,7 @@ export class Lane extends Connection {
 
   protected writeEvent(event: OutgoingEvent): boolean {
     if (this.outer.closed) return false
-    const id = event.envelope.id
-    this.positions.advance(this.partition, id.slice(0, id.lastIndexOf('-')), event.seq)
+    this.positions.advance(this.partition, epochOf(event.envelope), event.seq)
     return this.outer.writeOut(event.withCursor(this.positions.format()))
   }
 
