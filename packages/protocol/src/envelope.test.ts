@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { ENVELOPE_VERSION, type Envelope, formatEnvelope, parseEnvelope } from './envelope'
+import { ENVELOPE_VERSION, type Envelope, epochOf, formatEnvelope, parseEnvelope } from './envelope'
 import { isRedisseError } from './errors'
 import { isValidEventType } from './names'
 
@@ -142,6 +142,16 @@ describe('parseEnvelope', () => {
   test('error message names the expected version and quotes the text', () => {
     expect(() => parseEnvelope('redisse/2\ne-1\nch\nt\n1\n{}')).toThrowError(
       'malformed envelope (expected redisse/1): "redisse/2\\ne-1\\nch\\nt\\n1\\n{}"',
+    )
+  })
+})
+
+describe('epochOf', () => {
+  test('reads the epoch of an envelope from the bus, which parseEnvelope keeps free of dashes', () => {
+    expect(epochOf(parseEnvelope(formatEnvelope(sample)))).toBe('k3x9a2bq')
+    // The one id form where the last dash would not end the epoch never gets this far.
+    expect(codeOf(() => parseEnvelope(formatEnvelope({ ...sample, id: 'k3x-9a2bq-42' })))).toBe(
+      'invalid-envelope',
     )
   })
 })

@@ -86,6 +86,19 @@ export function parseEnvelope(raw: string): Envelope {
   return { id, channel, type, ts: Number(raw.slice(e3 + 1, e4)), data }
 }
 
+/**
+ * The epoch of an envelope, from its id `epoch-seq`. The id is one
+ * {@link parseEnvelope} checked (or a broker formatted with `formatCursor`):
+ * an epoch never holds a `-`, so the last one ends it.
+ * @example
+ * ```ts
+ * epochOf(parseEnvelope('redisse/1\nk3x9a2bq-42\nroom:1\nm\n0\n1')) // 'k3x9a2bq'
+ * ```
+ */
+export function epochOf(envelope: Envelope): string {
+  return envelope.id.slice(0, envelope.id.lastIndexOf('-'))
+}
+
 /** True when `raw[from, to)` is 1 to 16 ASCII digits (a ts in ms). */
 function isTs(raw: string, from: number, to: number): boolean {
   if (to <= from || to - from > 16) return false

@@ -25,7 +25,7 @@ export {
   parseEventId,
 } from './cursor'
 export type { Envelope } from './envelope'
-export { ENVELOPE_VERSION, formatEnvelope, parseEnvelope } from './envelope'
+export { ENVELOPE_VERSION, epochOf, formatEnvelope, parseEnvelope } from './envelope'
 export type { ErrorBody, ErrorCode } from './errors'
 export { ErrorCodes, isRedisseError, RedisseError } from './errors'
 export type { EventFrame, PollResponse, WsCloseCode } from './eventFrame'
@@ -70,7 +70,9 @@ export {
   channelOfEventId,
   clusterSlot,
   DEFAULT_CLUSTER_PARTITIONS,
+  formatPartitionEntry,
   formatPartitionedCursor,
+  joinPartitionEntries,
   MAX_PARTITIONS,
   parsePartitionedCursor,
   partitionOf,

@@ -137,10 +137,26 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER
  * ```
  */
 export function formatPartitionedCursor(positions: readonly PartitionCursor[]): string {
-  return [...positions]
-    .sort((a, b) => a.partition - b.partition)
-    .map((p) => `${p.partition.toString(16)}.${p.epoch}.${p.seq.toString(36)}`)
-    .join('_')
+  return joinPartitionEntries(
+    [...positions].sort((a, b) => a.partition - b.partition).map(formatPartitionEntry),
+  )
+}
+
+/**
+ * One entry of a partitioned cursor, `<partition hex>.<epoch>.<seq base 36>`,
+ * for a reader that keeps a cursor's entries and re-formats only the one
+ * that moved (see {@link joinPartitionEntries}).
+ */
+export function formatPartitionEntry(position: PartitionCursor): string {
+  return `${position.partition.toString(16)}.${position.epoch}.${position.seq.toString(36)}`
+}
+
+/**
+ * The cursor of entries from {@link formatPartitionEntry}, given in
+ * partition order: the same text as {@link formatPartitionedCursor}.
+ */
+export function joinPartitionEntries(entries: readonly string[]): string {
+  return entries.join('_')
 }
 
 /**

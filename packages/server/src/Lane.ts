@@ -1,51 +1,8 @@
-import {
-  type EventFrame,
-  formatPartitionedCursor,
-  type PartitionCursor,
-  parseEventId,
-} from '@redisse/protocol'
+import { type EventFrame, epochOf, parseEventId } from '@redisse/protocol'
 import { Connection, type ConnectionHost } from './Connection'
 import type { OutgoingEvent } from './OutgoingEvent'
+import type { PartitionPositions } from './PartitionPositions'
 import type { CloseReason, Transport } from './PushHandler'
-
-/**
- * Where one stream stands in every partition it hears: the cursor each of
- * its event ids carries, so a `Last-Event-ID` resumes every partition
- * exactly, not only the one of the last event.
- */
-export class PartitionPositions {
-  private readonly at = new Map<number, PartitionCursor>()
-
-  /** `from`: where a resumed stream stands (its `Last-Event-ID`'s entries). */
-  constructor(from: readonly PartitionCursor[] = []) {
-    for (const entry of from) this.at.set(entry.partition, { ...entry })
-  }
-
-  has(partition: number): boolean {
-    return this.at.has(partition)
-  }
-
-  get(partition: number): PartitionCursor | undefined {
-    return this.at.get(partition)
-  }
-
-  /** Moves a partition forward (never back within one epoch). */
-  advance(partition: number, epoch: string, seq: number): void {
-    const known = this.at.get(partition)
-    if (known && known.epoch === epoch && known.seq >= seq) return
-    this.at.set(partition, { partition, epoch, seq })
-  }
-
-  /** Puts a partition where a reset says it restarts. */
-  place(partition: number, epoch: string, seq: number): void {
-    this.at.set(partition, { partition, epoch, seq })
-  }
-
-  /** The cursor of the stream (partition order), under 512 bytes. */
-  format(): string {
-    return formatPartitionedCursor([...this.at.values()])
-  }
-}
 
 /**
  * The part of a stream that hears one partition: a connection of that
@@ -72,8 +29,7 @@ export class Lane extends Connection {
 
   protected writeEvent(event: OutgoingEvent): boolean {
     if (this.outer.closed) return false
-    const id = event.envelope.id
-    this.positions.advance(this.partition, id.slice(0, id.lastIndexOf('-')), event.seq)
+    this.positions.advance(this.partition, epochOf(event.envelope), event.seq)
     return this.outer.writeOut(event.withCursor(this.positions.format()))
   }
 

@@ -1,4 +1,4 @@
-import type { Envelope } from '@redisse/protocol'
+import { type Envelope, epochOf } from '@redisse/protocol'
 import type { Broker, LogHead } from './broker/Broker'
 import type { Connection } from './Connection'
 import { createBusSubscriptions } from './createBusSubscriptions'
@@ -6,10 +6,10 @@ import { createConnectionIndex } from './createConnectionIndex'
 import { createDeliveryBatch } from './createDeliveryBatch'
 import type { ReplayPacing } from './createHistoryPager'
 import { createHubCounters, type HubCounters } from './createHubCounters'
+import { createKnownHead, type KnownHead } from './createKnownHead'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import { createLogGuard } from './createLogGuard'
 import type { Logger } from './createLogger'
-import { epochOf } from './createLogWatch'
 import { createRecovery } from './createRecovery'
 import { OutgoingEvent } from './OutgoingEvent'
 import type { CloseReason, Transport } from './PushHandler'
@@ -133,13 +133,29 @@ export function createHub(options: {
    * node), which then count closed connections themselves.
    */
   shared?: { counters: HubCounters; latency: ReturnType<typeof createLatencyHistogram> }
-}): Hub {
+}): Hub & Pick<KnownHead, 'headFor'> {
   const { broker, logger } = options
   const index = createConnectionIndex()
   const connections = index.connections
   const counters = options.shared?.counters ?? createHubCounters()
   const subscriptions = createBusSubscriptions({ broker, logger, flush: () => batch.flush() })
-  const { byChannel, join, leave } = subscriptions
+  const { byChannel } = subscriptions
+  // Live, the node hears every event of its channels: a stream joining
+  // one needs no head read of its own (see createKnownHead).
+  const knownHead = createKnownHead({
+    broker,
+    live: () => broker.state === 'ready' && !recovery.recovering() && !guard.serving(),
+  })
+  const join = (connection: Connection, channel: string) => {
+    const fresh = !byChannel.has(channel)
+    const joined = subscriptions.join(connection, channel)
+    if (fresh && byChannel.has(channel)) knownHead.heard(channel)
+    return joined
+  }
+  const leave = (connection: Connection, channel: string) => {
+    subscriptions.leave(connection, channel)
+    if (!byChannel.has(channel)) knownHead.unheard(channel)
+  }
   const channelsHeard = () => [...byChannel.keys()]
 
   const latency = options.shared?.latency ?? createLatencyHistogram()
@@ -167,6 +183,7 @@ export function createHub(options: {
   const deliver = (envelope: Envelope, seq: number) => {
     // Every envelope moves where a later recovery reads from, heard here or not.
     recovery.seen(seq)
+    knownHead.seen(epochOf(envelope), seq)
     batch.deliver(envelope, seq)
   }
   const guard = createLogGuard({
@@ -183,7 +200,10 @@ export function createHub(options: {
       recovering: recovery.recovering,
       losses: recovery.losses,
       seen: recovery.seen,
-      forget: recovery.forget,
+      forget: () => {
+        knownHead.forget()
+        recovery.forget()
+      },
     },
   })
   broker.onEnvelope((envelope: Envelope) => {
@@ -198,6 +218,7 @@ export function createHub(options: {
       // Redis lost its log: sequences restart, and what was published in
       // between is gone. Every stream is told, then follows the new log.
       recovery.forget()
+      knownHead.forget()
       // Nothing of the old log can be recovered any more: the reset below
       // tells every stream, so held frames (all of the old log) go out first.
       recovery.abandon()
@@ -221,7 +242,11 @@ export function createHub(options: {
     outgoing,
     resubscribe: subscriptions.resubscribe,
     markSeen: recovery.seen,
-    busLost: recovery.busLost,
+    busLost: () => {
+      knownHead.forget()
+      recovery.busLost()
+    },
+    headFor: knownHead.headFor,
     recover: recovery.recover,
     checkLog: () => guard.check().then((found) => found !== 'unchecked'),
     isRetired: (epoch) => guard.isRetired(epoch),

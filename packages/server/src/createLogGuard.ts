@@ -1,10 +1,10 @@
-import { type Envelope, formatCursor, newEpoch } from '@redisse/protocol'
+import { type Envelope, epochOf, formatCursor, newEpoch } from '@redisse/protocol'
 import type { Broker, LogHead } from './broker/Broker'
 import { withDeadline } from './broker/withDeadline'
 import type { Connection } from './Connection'
 import { createHistoryPager, PAGE_BYTES } from './createHistoryPager'
 import type { Logger } from './createLogger'
-import { createLogWatch, epochOf, type LogVerdict } from './createLogWatch'
+import { createLogWatch, type LogVerdict } from './createLogWatch'
 import type { OutgoingEvent } from './OutgoingEvent'
 
 /** Longest wait for one Redis read or the epoch replacement, ms. */

@@ -1,4 +1,4 @@
-import type { Envelope } from '@redisse/protocol'
+import { type Envelope, epochOf } from '@redisse/protocol'
 import type { LogHead } from './broker/Broker'
 
 /** What an envelope from the bus says about the log a node follows. */
@@ -34,11 +34,6 @@ export interface LogWatch {
   replaced(from: string, head: LogHead): void
   /** True for an epoch whose log went backwards: its cursors name no place in the log any more. */
   isRetired(epoch: string): boolean
-}
-
-/** Epoch of an envelope, from its cursor `epoch-seq`. */
-export function epochOf(envelope: Envelope): string {
-  return envelope.id.slice(0, envelope.id.lastIndexOf('-'))
 }
 
 /**

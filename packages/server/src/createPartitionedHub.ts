@@ -7,7 +7,8 @@ import { countClosed, createHub, type Hub } from './createHub'
 import { createHubCounters } from './createHubCounters'
 import { createLatencyHistogram } from './createLatencyHistogram'
 import type { Logger } from './createLogger'
-import { Lane, PartitionPositions } from './Lane'
+import { Lane } from './Lane'
+import { PartitionPositions } from './PartitionPositions'
 import { cursorEntries, replayLanes, type StreamLanes } from './replayLanes'
 import { startKeepAliveSweep } from './startKeepAliveSweep'
 
@@ -41,7 +42,7 @@ export function createPartitionedHub(options: {
       shared: { counters, latency },
     }),
   )
-  const hubOf = (partition: number) => hubs[partition] as Hub
+  const hubOf = (partition: number) => hubs[partition] as (typeof hubs)[number]
   const hosts: ConnectionHost[] = hubs.map((hub) => ({
     maxBufferedBytes: options.maxBufferedBytes,
     maxChannels: Number.POSITIVE_INFINITY,
@@ -80,14 +81,15 @@ export function createPartitionedHub(options: {
 
   /**
    * Places a new lane in the cursor at its partition's head, once it hears
-   * its channels. Not on a resume: there, a partition the cursor names
+   * its channels (known to the partition's hub while it hears them live,
+   * else read). Not on a resume: there, a partition the cursor names
    * stands where the client is until its replay writes, and one it does not
    * name stays out of the cursor until its reset says where it restarts
    * (naming it sooner would let the client skip what it never got).
    */
-  const place = async (stream: StreamLanes, partition: number) => {
+  const place = async (stream: StreamLanes, partition: number, channels: readonly string[]) => {
     if (stream.resumed || stream.positions.has(partition)) return
-    const head = await (brokers[partition] as Broker).head()
+    const head = await hubOf(partition).headFor(channels)
     stream.positions.advance(partition, head.epoch ?? '', head.seq)
   }
 
@@ -114,7 +116,7 @@ export function createPartitionedHub(options: {
           }
           fresh.push(lane)
           await hub.attach(lane, group)
-          await place(stream, partition)
+          await place(stream, partition, group)
         }),
       )
     } finally {

@@ -8,7 +8,8 @@ import {
 } from '@redisse/protocol'
 import type { Broker } from './broker/Broker'
 import type { Hub } from './createHub'
-import type { Lane, PartitionPositions } from './Lane'
+import type { Lane } from './Lane'
+import type { PartitionPositions } from './PartitionPositions'
 import { type ReplayOutcome, type ReplayRequest, replayHistory } from './replayHistory'
 
 /** The lanes of one stream over several partitions, and its place in each. */

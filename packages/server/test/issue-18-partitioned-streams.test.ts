@@ -170,6 +170,37 @@ describe.each(TRANSPORTS)('streams over a log in partitions, over %s', (transpor
 })
 
 describe('cursors over partitions', () => {
+  it('name every partition at its place, in partition order, whatever order the events come in', async () => {
+    await using srv = await startServer('partitioned', { public: true })
+    const stream = await srv.open(query(C, A, B))
+    const published: [string, string][] = [
+      [C, 'c1'],
+      [A, 'a1'],
+      [C, 'c2'],
+      [B, 'b1'],
+    ]
+    const epochs = new Map<string, string>()
+    // Partitions deliver side by side: each event is awaited, to pin the order they come in.
+    for (const [i, [channel, data]] of published.entries()) {
+      const id = await srv.publish(channel, 'm', data)
+      epochs.set(channel, id.slice(0, id.indexOf('-')))
+      await stream.waitForEvents(i + 1)
+    }
+    const [a, b, c] = [A, B, C].map((channel) => epochs.get(channel))
+    // Empty partitions stand at `<p>..0`; each event moves its own entry only.
+    const ids = [
+      `0..0_1..0_2.${c}.1@${C}`,
+      `0.${a}.1_1..0_2.${c}.1@${A}`,
+      `0.${a}.1_1..0_2.${c}.2@${C}`,
+      `0.${a}.1_1.${b}.1_2.${c}.2@${B}`,
+    ]
+    const frames = published.map(
+      ([, data], i) => `id: ${ids[i]}\nevent: m\ndata: ${JSON.stringify(data)}\n\n`,
+    )
+    const raw = (stream as { raw: string }).raw
+    expect(raw.slice(raw.length - frames.join('').length)).toBe(frames.join(''))
+  })
+
   it('stay under 512 bytes for a stream of 128 channels over 16 partitions', async () => {
     const server = createServer({
       logger: 'silent',
