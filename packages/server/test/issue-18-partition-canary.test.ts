@@ -79,6 +79,7 @@ async function startUnsubscribingProxy(targetPort: number) {
     swallow: Set<string>
     swallowed: () => void
   }>()
+  let subscribers = 0
   const proxy = await startTcpProxy(targetPort, {
     relay({ client, upstream }) {
       const link = {
@@ -91,7 +92,10 @@ async function startUnsubscribingProxy(targetPort: number) {
       client.on('close', () => links.delete(link))
       onFrames(client, (frame, words) => {
         const [command, ...args] = words
-        if (command?.toLowerCase() === 'ssubscribe') for (const c of args) link.sharded.add(c)
+        if (command?.toLowerCase() === 'ssubscribe') {
+          if (link.sharded.size === 0) subscribers += 1
+          for (const c of args) link.sharded.add(c)
+        }
         if (command?.toLowerCase() === 'sunsubscribe') for (const c of args) link.sharded.delete(c)
         upstream.write(frame)
       })
@@ -107,6 +111,10 @@ async function startUnsubscribingProxy(targetPort: number) {
   })
   return {
     port: proxy.port,
+    /** How many connections through it have SSUBSCRIBEd so far. */
+    get subscribers() {
+      return subscribers
+    },
     /** Unsubscribes every sharded channel starting with `prefix`; resolves once the node confirmed. */
     async unsubscribe(prefix: string): Promise<number> {
       let dropped = 0
@@ -119,10 +127,11 @@ async function startUnsubscribingProxy(targetPort: number) {
           const done = new Promise<void>((resolve) => {
             link.swallowed = resolve
           })
-          // Frames from the client are forwarded whole, so this lands between two commands.
-          link.upstream.write(
-            `*${channels.length + 1}\r\n$12\r\nSUNSUBSCRIBE\r\n${channels.map((c) => `$${Buffer.byteLength(c)}\r\n${c}\r\n`).join('')}`,
-          )
+          // Frames from the client are forwarded whole, so these land between
+          // two commands; one channel each, as a SUNSUBSCRIBE spans one slot.
+          for (const c of channels) {
+            link.upstream.write(`*2\r\n$12\r\nSUNSUBSCRIBE\r\n$${Buffer.byteLength(c)}\r\n${c}\r\n`)
+          }
           return done
         }),
       )
@@ -144,16 +153,11 @@ afterAll(async () => {
   await cluster?.stop()
 })
 
-it('resubscribes one partition whose sharded subscription the node dropped silently, the other partitions of its connection untouched', async () => {
-  // The connection's first partition is the smallest of its master: the
-  // deaf one is another, so a probe of the first alone would not see it.
+/** The partitions served by the master of partition 0, and a broker reaching it through the proxy. */
+async function startRig() {
   const port = (await cluster.masterOf(slotKey(0))).port
   const same: number[] = []
   for (let p = 0; p < P; p++) if ((await cluster.masterOf(slotKey(p))).port === port) same.push(p)
-  const deaf = same.at(-1) as number
-  expect(same.length).toBeGreaterThan(1)
-  expect(deaf).not.toBe(same[0])
-
   const proxy = await startUnsubscribingProxy(port)
   const given = clusterThroughProxy(cluster, port, proxy.port)
   const broker: Broker = createClusterBroker({
@@ -165,49 +169,92 @@ it('resubscribes one partition whose sharded subscription the node dropped silen
     probe: { interval: 200, timeout: 500 },
   })
   const parts = broker.partitions ?? []
-  const seen: Envelope[] = []
+  const seen: Envelope[][] = Array.from({ length: P }, () => [])
   const states: BrokerState[][] = Array.from({ length: P }, () => [])
-  for (const [p, part] of parts.entries()) part.onState((state) => states[p]?.push(state))
-  parts[deaf]?.onEnvelope((e) => seen.push(e))
-  const publish = async (data: string) => {
-    const cursor = await broker.publish({ channel: channelOf(deaf), type: 'e', data })
+  for (const [p, part] of parts.entries()) {
+    part.onState((state) => states[p]?.push(state))
+    part.onEnvelope((e) => seen[p]?.push(e))
+  }
+  const publish = async (p: number, data: string) => {
+    const cursor = await broker.publish({ channel: channelOf(p), type: 'e', data })
     return cursor.slice(0, cursor.indexOf('@'))
   }
+  /** Publishes and waits for the event on its partition. */
+  const roundTrip = async (p: number, data: string) => {
+    const id = await publish(p, data)
+    await waitFor(() => seen[p]?.some((e) => e.id === id), { what: `${data} on partition ${p}` })
+    return id
+  }
+  /** Waits for `p` to have gone reconnecting and be ready again. */
+  const cameBack = (p: number) =>
+    waitFor(() => parts[p]?.state === 'ready' && states[p]?.includes('reconnecting'), {
+      timeout: 10_000,
+      what: `partition ${p} to be subscribed again`,
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}: it is ${parts[p]?.state}, went ${JSON.stringify(states[p])}`)
+    })
   try {
     await broker.ready()
     await broker.configureHistory({ size: 100, ttl: 60_000, rules: [] })
     for (const p of same) await parts[p]?.subscribe(channelOf(p))
-    const before = await publish('before')
-    await waitFor(() => seen.some((e) => e.id === before), { what: 'the event before the fault' })
-    const head = await parts[deaf]?.head()
-    for (const s of states) s.length = 0
-
-    // Its channel and its probe channel.
-    expect(await proxy.unsubscribe(partitionPrefix(prefix, deaf, P))).toBe(2)
-    const missed = await publish('missed')
-    await waitFor(() => parts[deaf]?.state === 'ready' && states[deaf]?.includes('reconnecting'), {
-      timeout: 10_000,
-      what: `the deaf partition ${deaf} to be subscribed again`,
-    }).catch((err: unknown) => {
-      throw new Error(
-        `${String(err)}: it is ${parts[deaf]?.state}, went ${JSON.stringify(states[deaf])}`,
-      )
-    })
-    expect(states[deaf]?.slice(0, 2)).toEqual(['reconnecting', 'ready'])
-    const marker = await publish('marker')
-    await waitFor(() => seen.some((e) => e.id === marker), { what: 'the marker after the fault' })
-    // What the hub replays on 'ready': the missed event is in the partition's history.
-    const page = await parts[deaf]?.histories({
-      channels: [channelOf(deaf)],
-      after: [head?.seq ?? 0],
-      ...PAGE,
-    })
-    expect(page?.envelopes.map((e) => e.id)).toEqual([missed, marker])
-    // The connection lived on: its other partitions never stopped.
-    for (const p of same) if (p !== deaf) expect(states[p], `partition ${p}`).toEqual([])
-  } finally {
+    for (const p of same) await roundTrip(p, 'before the fault')
+  } catch (err) {
     await broker.close()
-    given.disconnect()
-    await proxy.close()
+    throw err
   }
+  for (const s of states) s.length = 0
+  return {
+    same,
+    proxy,
+    parts,
+    states,
+    publish,
+    roundTrip,
+    cameBack,
+    async [Symbol.asyncDispose]() {
+      await broker.close()
+      given.disconnect()
+      await proxy.close()
+    },
+  }
+}
+
+it('resubscribes one partition whose sharded subscription the node dropped silently, the other partitions of its connection untouched', async () => {
+  await using rig = await startRig()
+  const { same, proxy, parts, states } = rig
+  // The connection's first partition is the smallest of its master: the
+  // deaf one is another, so a probe of the first alone would not see it.
+  const deaf = same.at(-1) as number
+  expect(same.length).toBeGreaterThan(1)
+  expect(deaf).not.toBe(same[0])
+  const head = await parts[deaf]?.head()
+
+  // Its channel and its probe channel.
+  expect(await proxy.unsubscribe(partitionPrefix(prefix, deaf, P))).toBe(2)
+  const missed = await rig.publish(deaf, 'missed')
+  await rig.cameBack(deaf)
+  expect(states[deaf]?.slice(0, 2)).toEqual(['reconnecting', 'ready'])
+  const marker = await rig.roundTrip(deaf, 'marker')
+  // What the hub replays on 'ready': the missed event is in the partition's history.
+  const page = await parts[deaf]?.histories({
+    channels: [channelOf(deaf)],
+    after: [head?.seq ?? 0],
+    ...PAGE,
+  })
+  expect(page?.envelopes.map((e) => e.id)).toEqual([missed, marker])
+  // The connection lived on: its other partitions never stopped.
+  for (const p of same) if (p !== deaf) expect(states[p], `partition ${p}`).toEqual([])
+  expect(proxy.subscribers).toBe(1)
+}, 30_000)
+
+it('replaces a live subscriber connection on which no partition hears its probe any more', async () => {
+  await using rig = await startRig()
+  const { same, proxy, states } = rig
+  expect(await proxy.unsubscribe(prefix)).toBe(2 * same.length)
+  for (const p of same) await rig.cameBack(p)
+  for (const p of same)
+    expect(states[p]?.slice(0, 2), `partition ${p}`).toEqual(['reconnecting', 'ready'])
+  // A new connection: the old one, subscribed to nothing, is no use.
+  expect(proxy.subscribers).toBe(2)
+  for (const p of same) await rig.roundTrip(p, `marker on partition ${p}`)
 }, 30_000)
