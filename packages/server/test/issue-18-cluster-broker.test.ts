@@ -12,14 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Broker, BrokerState, SubjectEdit } from '../src/broker/Broker'
 import { createClusterBroker } from '../src/broker/createClusterBroker'
 import { createLogger } from '../src/createLogger'
+import { channelOfPartition } from './channelOfPartition'
+import { clusterThroughProxy } from './clusterThroughProxy'
 
 const P = 16
 const PAGE = { maxEvents: 100, maxBytes: 1 << 20 }
 
-/** A channel of each partition: `room:<n>` with the smallest n that falls in it. */
-function channelOf(partition: number): string {
-  for (let n = 0; ; n++) if (partitionOf(`room:${n}`, P) === partition) return `room:${n}`
-}
+const channelOf = (partition: number) => channelOfPartition(partition, P)
 
 const isOurs = (client: Record<string, string>) =>
   // Replication links (S, M), the link a MIGRATE left open between two
@@ -204,13 +203,7 @@ describe('the Redis Cluster broker (issue 18)', () => {
     const port = await masterPortOf(target)
     const proxy = await startTcpProxy(port)
     // Every connection to that master goes through the proxy, which can go silent.
-    const given = new Cluster(
-      cluster.urls
-        .map((url) => Number(new URL(url).port))
-        .filter((p) => p !== port)
-        .map((p) => ({ host: '127.0.0.1', port: p })),
-      { natMap: { [`127.0.0.1:${port}`]: { host: '127.0.0.1', port: proxy.port } } },
-    )
+    const given = clusterThroughProxy(cluster, port, proxy.port)
     const second = createClusterBroker({
       cluster: given,
       partitions: P,

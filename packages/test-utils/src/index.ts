@@ -33,6 +33,6 @@ export { findRabbitServer, type RabbitProcess, startRabbit } from './startRabbit
 export { type RedisProcess, startRedis, type TlsFiles } from './startRedis'
 export { type ClusterNode, type RedisClusterProcess, startRedisCluster } from './startRedisCluster'
 export { type SentinelProcess, startSentinel } from './startSentinel'
-export { startTcpProxy, type TcpProxy } from './startTcpProxy'
+export { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './startTcpProxy'
 export { uniquePrefix } from './uniquePrefix'
 export { waitFor } from './waitFor'

@@ -14,8 +14,21 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
+/** Options of {@link startTcpProxy}. */
+export interface TcpProxyOptions {
+  /**
+   * Carries the bytes of each connection instead of plain forwarding (then
+   * `freeze()` does not apply to it), for faults of a protocol's own: it
+   * writes to `upstream` what `client` sent, and the other way round.
+   */
+  relay?: (link: { client: Socket; upstream: Socket }) => void
+}
+
 /** A loopback TCP proxy to `127.0.0.1:targetPort`, for faults a real network has. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(
+  targetPort: number,
+  options: TcpProxyOptions = {},
+): Promise<TcpProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket; frozen: boolean }>()
   const server = createServer((client) => {
     const upstream = new Socket()
@@ -25,8 +38,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       from.on('data', (chunk) => {
         if (!pair.frozen) to.write(chunk)
       })
-    forward(client, upstream)
-    forward(upstream, client)
+    if (options.relay) options.relay({ client, upstream })
+    else {
+      forward(client, upstream)
+      forward(upstream, client)
+    }
     const end = () => {
       pairs.delete(pair)
       client.destroy()

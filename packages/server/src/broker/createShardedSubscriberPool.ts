@@ -84,7 +84,11 @@ interface Conn {
  * - an unsolicited `sunsubscribe` (Redis 7 sends it for channels of a slot
  *   that moved away) or a MOVED reply marks the connection suspect: each of
  *   its partitions is moved, or SSUBSCRIBEd again to prove it stays, and
- *   only those that fail go `reconnecting`.
+ *   only those that fail go `reconnecting`;
+ * - the canary probe sends a token to the probe channel of every partition
+ *   a connection serves: a partition whose token alone stays away lost its
+ *   subscription on a live connection and is placed again by itself; a
+ *   connection none of whose tokens come back is dropped.
  */
 export function createShardedSubscriberPool(
   options: ShardedSubscriberPoolOptions,
@@ -187,10 +191,25 @@ export function createShardedSubscriberPool(
     if (options.probe !== false) {
       conn.probe = createCanaryProbe({
         settings: options.probe,
-        publish: (token) => {
-          const [part] = conn.parts
-          // The probe channel of a partition it serves is in a slot of its node.
-          return part ? cluster.spublish(part.probeChannel, token) : Promise.resolve()
+        // Each partition's own: one lost subscription of a connection that
+        // lives would leave its partition 'ready' and deaf for good.
+        targets: () => [...conn.parts],
+        // The probe channel of a partition it serves is in a slot of its node.
+        publish: (token, part) => cluster.spublish(part.probeChannel, token),
+        onDeaf: (deaf, reason) => {
+          for (const part of deaf) {
+            // Placed elsewhere since the probe went out: nothing to say about this connection.
+            if (part.conn !== conn) continue
+            logger.warn(
+              'redis cluster partition hears nothing on a live connection: resubscribing',
+              {
+                node,
+                partition: part.index,
+                reason,
+              },
+            )
+            lose(part)
+          }
         },
         onDead: (reason, commandAnswered) => {
           logger.warn('redis cluster subscriber connection is unresponsive: reconnecting', {
