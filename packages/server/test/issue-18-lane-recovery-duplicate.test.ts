@@ -1,9 +1,4 @@
-import {
-  DEFAULT_CLUSTER_PARTITIONS as P,
-  type PollResponse,
-  partitionOf,
-  partitionPrefix,
-} from '@redisse/protocol'
+import { DEFAULT_CLUSTER_PARTITIONS as P, partitionOf, partitionPrefix } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
 import {
   openSse,
@@ -18,6 +13,7 @@ import type { Broker, BrokerState } from '../src/broker/Broker'
 import { createClusterBroker } from '../src/broker/createClusterBroker'
 import { createLogger, createServer } from '../src/index'
 import { gate, withGates } from './brokerGates'
+import { expectEachOnce, pollRecorder } from './pollRecorder'
 
 // The partitioned twin of issue-14-poll-duplicate: on Redis Cluster a
 // stream is a lane in each partition it hears, and the partition's hub
@@ -78,18 +74,10 @@ it('a poll whose lane joins while its partition recovers from a lost subscriptio
   await sse.waitForComment('ok')
   await pub.publish(news, 'count', 1)
   const [first] = await sse.waitForEvents(1)
-  let cursor = first?.id ?? ''
+  const cursor = first?.id ?? ''
 
-  const answers: PollResponse[] = []
-  const poll = async (): Promise<PollResponse> => {
-    const query = `channel=${news}&channel=${fresh}&lastEventId=${encodeURIComponent(cursor)}`
-    const res = await fetch(`${url}/poll?${query}`)
-    expect(res.status).toBe(200)
-    const body = (await res.json()) as PollResponse
-    answers.push(body)
-    if (body.lastEventId) cursor = body.lastEventId
-    return body
-  }
+  const recorder = pollRecorder(url, [news, fresh], cursor)
+  const { poll } = recorder
 
   // The partition's sharded subscription is lost; its hub hears it back
   // only when the test says.
@@ -124,30 +112,6 @@ it('a poll whose lane joins while its partition recovers from a lost subscriptio
   await pub.publish(news, 'end', null)
 
   await second
-  const ended = (a: PollResponse) => a.events.some((e) => e.type === 'end')
-  for (let polls = 0; polls < 5 && !answers.some(ended); polls++) await poll()
   await waitFor(() => sse.events.some((e) => e.event === 'end'), { what: 'the marker on SSE' })
-
-  const audit = (counts: number[], gotEnd: boolean) => ({
-    lost: [1, 2, 3].filter((n) => !counts.includes(n)),
-    duplicated: counts.filter((n, i) => counts.indexOf(n) !== i),
-    stranded: !gotEnd,
-  })
-  const pollCounts = [
-    1,
-    ...answers.flatMap((a) =>
-      a.events.filter((e) => e.type === 'count').map((e) => Number(e.data)),
-    ),
-  ]
-  const sseCounts = sse.events.filter((e) => e.event === 'count').map((e) => Number(e.data))
-  expect({
-    poll: audit(pollCounts, answers.some(ended)),
-    sse: audit(sseCounts, true),
-    answers: answers.map((a) => a.events.map((e) => `${e.type}:${JSON.stringify(e.data)}`)),
-  }).toEqual({
-    poll: { lost: [], duplicated: [], stranded: false },
-    sse: { lost: [], duplicated: [], stranded: false },
-    answers: expect.any(Array),
-  })
-  expect(answers.flatMap((a) => a.events).filter((e) => e.type === 'redisse:reset')).toEqual([])
+  await expectEachOnce({ recorder, sse, counts: [1, 2, 3], had: [1] })
 }, 40_000)
