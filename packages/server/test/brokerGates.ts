@@ -20,6 +20,8 @@ export interface BrokerGates {
   ready?: Gate | undefined
   /** Holds the next SUBSCRIBE of a channel. */
   subscribe: Map<string, Gate>
+  /** Holds the next history page read before it is sent. */
+  read?: Gate | undefined
   /** Called once the next history page read has been written by its reader. */
   afterRead?: (() => void) | undefined
 }
@@ -27,8 +29,8 @@ export interface BrokerGates {
 /**
  * A real broker (or one partition of one), with three moments of a
  * reconnect held for as long as the test wants, as a slow network would:
- * the subscriber's return (`ready`), a SUBSCRIBE of one channel, and the end
- * of a history read.
+ * the subscriber's return (`ready`), a SUBSCRIBE of one channel, and the
+ * start or the end of a history read.
  */
 export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates } {
   const gates: BrokerGates = { subscribe: new Map() }
@@ -51,6 +53,12 @@ export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates }
     return inner.subscribe(channel)
   }
   broker.histories = async (request) => {
+    const before = gates.read
+    if (before) {
+      gates.read = undefined
+      before.enter()
+      await before.opened
+    }
     const page = await inner.histories(request)
     const after = gates.afterRead
     gates.afterRead = undefined
