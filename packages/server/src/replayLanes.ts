@@ -40,9 +40,10 @@ export async function replayLanes(
 ): Promise<ReplayOutcome> {
   const { connection, stream } = request
   const entries = cursorEntries(request.lastEventId, request.brokers.length)
+  const replayed = [...stream.lanes]
   try {
     const outcomes = await Promise.all(
-      [...stream.lanes].map(([partition, lane]) =>
+      replayed.map(([partition, lane]) =>
         replayLane(partition, lane).finally(() => {
           lane.replaying = false
         }),
@@ -50,6 +51,14 @@ export async function replayLanes(
     )
     return mergeOutcomes(outcomes)
   } finally {
+    // A lane that joined while the replay ran (a channel of a new partition
+    // added to the token) took the stream's hold too, with no replay of its
+    // own to end it: it starts at its partition's head, and goes live now.
+    for (const lane of stream.lanes.values()) {
+      if (replayed.some(([, started]) => started === lane)) continue
+      lane.replaying = false
+      lane.goLive(0)
+    }
     // The stream's own hold (taken before it attached) ends with its lanes' replays.
     connection.goLive(0)
   }
