@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { SubscribeStyle } from './messages'
@@ -134,7 +135,7 @@ function redisse(
   withRedis: boolean,
   style: RedisseStyle = 'redisse',
   cli = 'packages/server/src/cli.ts',
-  /** `--workers`: above 1 the server is not pinned, so its workers may use every core. */
+  /** `--workers`: above 1 the server and its workers may use every core (see {@link everyCorePin}). */
   workers = 1,
   /** How node runs `cli`: from source through tsx, or plain node for the built CLI. */
   runner = nodeSource,
@@ -152,7 +153,7 @@ function redisse(
         'export default { limits: { connections: 100000, connectionsPerSubject: 100000 } }\n',
       )
       const { child, stop } = await launch(
-        workers > 1 ? { ...ctx, pin: [] } : ctx,
+        workers > 1 ? { ...ctx, pin: everyCorePin(ctx.pin, availableParallelism()) } : ctx,
         [
           ...runner,
           ...redisseNodeArgs(),
@@ -338,4 +339,17 @@ export function pinCommand(core: number, cores: number): string[] {
   } catch {
     return []
   }
+}
+
+/**
+ * The pin of a server whose workers may use every core. Not an empty
+ * prefix: the harness runs on the load's core, a child inherits its
+ * parent's affinity, and a server started without a pin of its own ran
+ * with all its workers on the load's core (the 2-worker S2 figures of
+ * December 2 measured that).
+ * @param pin the single-core pin the harness gives servers (`[]` when it pins nothing)
+ */
+export function everyCorePin(pin: readonly string[], cores: number): string[] {
+  if (pin.length === 0) return []
+  return ['taskset', '-c', `0-${cores - 1}`]
 }

@@ -1,0 +1,3 @@
+import { redisseVitestConfig } from '@redisse/test-utils/vitestConfig'
+
+export default redisseVitestConfig()
