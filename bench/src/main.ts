@@ -108,6 +108,7 @@ async function runPeer(peerName: string, rep: number): Promise<Point[]> {
       port,
       publisher,
       scale,
+      loadCore: serverPin.length > 0 ? 1 : undefined,
       nextAddressBase: () => {
         const base = addressBase
         addressBase += 4

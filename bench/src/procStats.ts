@@ -58,3 +58,28 @@ export function usageOf(pids: readonly number[]): Usage {
   }
   return { cpu, rss }
 }
+
+/** Jiffies one core spent busy, and in all, since boot (`/proc/stat`). */
+export interface CoreTime {
+  busy: number
+  total: number
+}
+
+/** The times of core `core` from `/proc/stat`, or undefined where there is no such line. */
+export function coreTime(core: number): CoreTime | undefined {
+  const line = readFileSync('/proc/stat', 'latin1')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${core} `))
+  if (!line) return undefined
+  // user nice system idle iowait irq softirq steal …: idle and iowait are the idle ones.
+  const times = line.trim().split(/\s+/).slice(1).map(Number)
+  const total = times.slice(0, 8).reduce((a, b) => a + b, 0)
+  const idle = (times[3] ?? 0) + (times[4] ?? 0)
+  return { busy: total - idle, total }
+}
+
+/** Share of `from`…`to` that the core was busy, whoever used it. */
+export function busyShare(from: CoreTime, to: CoreTime): number {
+  const total = to.total - from.total
+  return total > 0 ? (to.busy - from.busy) / total : 0
+}

@@ -3,7 +3,7 @@ import { type FleetSample, LoadFleet, type PublisherProcess } from './loadFleet'
 import type { ChannelPlan } from './messages'
 import { now } from './now'
 import type { Peer, RunningPeer } from './peers'
-import { processTree, usageOf } from './procStats'
+import { busyShare, coreTime, processTree, usageOf } from './procStats'
 
 /** One measured point of one scenario on one peer. */
 export interface Point {
@@ -87,9 +87,18 @@ export interface Bench {
   /** Next 127.0.0.x address block, so TIME_WAIT of one scenario never starves the next. */
   nextAddressBase(): number
   redisCommands(): Promise<number>
+  /** The core the load runs on (harness, load workers, publisher, Redis), when pinned. */
+  loadCore: number | undefined
 }
 
 const CLIENT_BOUND = 0.85
+/**
+ * The load core this busy, whoever kept it so (the load, Redis, or a server
+ * whose workers run on every core), marks a point client-bound too: a load
+ * generator starved of its core uses less CPU, not more, so its own CPU
+ * cannot show it.
+ */
+const LOAD_CORE_BUSY = 0.9
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ms = (h: Histogram, q: number) => h.getValueAtPercentile(q) / 1000
 
@@ -134,6 +143,7 @@ async function step(b: Bench, fleet: LoadFleet, scenario: string, o: StepOptions
   const pids = serverPids(b)
   const before = await fleet.sample()
   const u0 = usageOf(pids)
+  const core0 = b.loadCore === undefined ? undefined : coreTime(b.loadCore)
   const t0 = now()
   const published = await b.publisher.run({
     rate: o.rate,
@@ -158,6 +168,8 @@ async function step(b: Bench, fleet: LoadFleet, scenario: string, o: StepOptions
   }
   const t1 = counted(last) >= expectedCounted() ? lastProgress : now()
   const u1 = usageOf(pids)
+  const core1 = b.loadCore === undefined ? undefined : coreTime(b.loadCore)
+  const loadCoreBusy = core0 && core1 ? busyShare(core0, core1) : 0
   const wall = (Math.max(t1, t0 + published.ms) - t0) / 1000
   const received = counted(last)
   const serverCpu = u1.cpu - u0.cpu
@@ -177,8 +189,9 @@ async function step(b: Bench, fleet: LoadFleet, scenario: string, o: StepOptions
     loss: Math.max(0, expectedCounted() - received) + published.errors,
     cpuPerDelivery: received > 0 ? (serverCpu / received) * 1e6 : 0,
     serverCpu: serverCpu / wall,
-    clientBound: clientCpu / wall >= CLIENT_BOUND,
+    clientBound: clientCpu / wall >= CLIENT_BOUND || loadCoreBusy >= LOAD_CORE_BUSY,
     extra: {
+      loadCoreBusy,
       published: published.published,
       expected: expectedCounted(),
       rssMB: u1.rss / 2 ** 20,
