@@ -186,6 +186,12 @@ export function createHub(options: {
     knownHead.seen(epochOf(envelope), seq)
     batch.deliver(envelope, seq)
   }
+  // What the node heard of the log no longer holds (it went backwards):
+  // neither where a recovery reads from nor where a new stream starts.
+  const forgetLog = () => {
+    recovery.forget()
+    knownHead.forget()
+  }
   const guard = createLogGuard({
     broker,
     logger,
@@ -200,10 +206,7 @@ export function createHub(options: {
       recovering: recovery.recovering,
       losses: recovery.losses,
       seen: recovery.seen,
-      forget: () => {
-        knownHead.forget()
-        recovery.forget()
-      },
+      forget: forgetLog,
     },
   })
   broker.onEnvelope((envelope: Envelope) => {
@@ -217,8 +220,7 @@ export function createHub(options: {
       batch.flush()
       // Redis lost its log: sequences restart, and what was published in
       // between is gone. Every stream is told, then follows the new log.
-      recovery.forget()
-      knownHead.forget()
+      forgetLog()
       // Nothing of the old log can be recovered any more: the reset below
       // tells every stream, so held frames (all of the old log) go out first.
       recovery.abandon()
