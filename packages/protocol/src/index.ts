@@ -61,9 +61,8 @@ export {
   validateEventType,
 } from './names'
 export {
-  isWrongTypeError,
   parsePartitionsRecord,
-  partitionsRecordInvalid,
+  partitionsRecordReadError,
 } from './parsePartitionsRecord'
 export type { PartitionCursor } from './partitions'
 export {

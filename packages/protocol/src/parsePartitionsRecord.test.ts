@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { isRedisseError } from './errors'
-import { isWrongTypeError, parsePartitionsRecord } from './parsePartitionsRecord'
+import { parsePartitionsRecord, partitionsRecordReadError } from './parsePartitionsRecord'
 
 const KEY = 'redisse:partitions'
 
@@ -53,15 +53,26 @@ describe('parsePartitionsRecord', () => {
   })
 })
 
-describe('isWrongTypeError', () => {
-  test('knows the error of a command and of a script, and nothing else', () => {
+describe('partitionsRecordReadError', () => {
+  const key = KEY
+  test('turns the wrong-type error of a command or a script into partitions-record-invalid', () => {
     const plain = 'WRONGTYPE Operation against a key holding the wrong kind of value'
-    expect(isWrongTypeError(new Error(plain))).toBe(true)
-    expect(isWrongTypeError(new Error(`${plain} script: 1f, on @user_script:2.`))).toBe(true)
-    expect(isWrongTypeError(new Error(`ERR Error running script: @user_script:2: ${plain}`))).toBe(
-      true,
-    )
-    expect(isWrongTypeError(new Error('ERR unknown command'))).toBe(false)
-    expect(isWrongTypeError('WRONGTYPE ')).toBe(false)
+    for (const message of [
+      plain,
+      `${plain} script: 1f, on @user_script:2.`,
+      `ERR Error running script: @user_script:2: ${plain}`,
+    ]) {
+      const cause = new Error(message)
+      const err = partitionsRecordReadError(cause, key)
+      expect(isRedisseError(err, 'partitions-record-invalid')).toBe(true)
+      expect((err as Error).message).toContain(`DEL ${key}`)
+      expect((err as Error).cause).toBe(cause)
+    }
+  })
+
+  test('returns any other error as it is', () => {
+    const other = new Error('ERR unknown command')
+    expect(partitionsRecordReadError(other, key)).toBe(other)
+    expect(partitionsRecordReadError('WRONGTYPE ', key)).toBe('WRONGTYPE ')
   })
 })

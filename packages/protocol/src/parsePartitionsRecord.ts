@@ -19,7 +19,7 @@ function quote(text: string): string {
  * @param key the record, `keys.partitions`
  * @param found what it holds, already described (see {@link parsePartitionsRecord})
  */
-export function partitionsRecordInvalid(key: string, found: string, cause?: unknown): RedisseError {
+function partitionsRecordInvalid(key: string, found: string, cause?: unknown): RedisseError {
   return new RedisseError(
     'partitions-record-invalid',
     `the record of the servers' partition count, ${key}, holds ${found} where servers write a count from 1 to ${MAX_PARTITIONS}: some other client wrote it; inspect it (redis-cli -c TYPE ${key}) and delete it (DEL ${key}), the servers running write it again`,
@@ -46,10 +46,23 @@ export function parsePartitionsRecord(recorded: string | null, key: string): num
   throw partitionsRecordInvalid(key, quote(recorded))
 }
 
-/**
- * True for the error Redis answers a GET of a key of another type (a
- * hash, a list…), from a command or from inside a script.
- */
-export function isWrongTypeError(err: unknown): boolean {
+/** True for the error Redis answers a GET of a key of another type (a hash, a list…), from a command or from inside a script. */
+function isWrongTypeError(err: unknown): boolean {
   return err instanceof Error && /(^|: )WRONGTYPE /.test(err.message)
+}
+
+/**
+ * What a failed read of the record of the servers' partition count
+ * (`keys.partitions`) means: a key of another type there is a record no
+ * server wrote, `partitions-record-invalid`; any other error is the read's
+ * own, returned as it is.
+ * @example
+ * ```ts
+ * const recorded = await cluster.get(keys.partitions).catch((err) => {
+ *   throw partitionsRecordReadError(err, keys.partitions)
+ * })
+ * ```
+ */
+export function partitionsRecordReadError(err: unknown, key: string): unknown {
+  return isWrongTypeError(err) ? partitionsRecordInvalid(key, 'a key of another type', err) : err
 }

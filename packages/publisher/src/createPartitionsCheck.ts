@@ -1,9 +1,4 @@
-import {
-  isWrongTypeError,
-  parsePartitionsRecord,
-  partitionsRecordInvalid,
-  RedisseError,
-} from '@redisse/protocol'
+import { parsePartitionsRecord, partitionsRecordReadError, RedisseError } from '@redisse/protocol'
 import type { Cluster } from 'ioredis'
 
 /** How long a publisher trusts what it read of the servers' partition count, ms. */
@@ -39,8 +34,7 @@ export function createPartitionsCheck(
   let reading: { at: number; value: Promise<number | undefined> } | undefined
   const read = async (): Promise<number | undefined> => {
     const recorded = await cluster.get(key).catch((err: unknown) => {
-      if (isWrongTypeError(err)) throw partitionsRecordInvalid(key, 'a key of another type', err)
-      throw err
+      throw partitionsRecordReadError(err, key)
     })
     return parsePartitionsRecord(recorded, key)
   }

@@ -1,9 +1,4 @@
-import {
-  isWrongTypeError,
-  parsePartitionsRecord,
-  partitionsRecordInvalid,
-  RedisseError,
-} from '@redisse/protocol'
+import { parsePartitionsRecord, partitionsRecordReadError, RedisseError } from '@redisse/protocol'
 import type { Cluster } from 'ioredis'
 
 /**
@@ -46,8 +41,7 @@ export async function recordPartitions(
   const answer = await command
     .eval(RECORD_SCRIPT, 1, key, String(partitions), String(PARTITIONS_RECORD_TTL))
     .catch((err: unknown) => {
-      if (isWrongTypeError(err)) throw partitionsRecordInvalid(key, 'a key of another type', err)
-      throw err
+      throw partitionsRecordReadError(err, key)
     })
   const recorded = parsePartitionsRecord(String(answer), key)
   if (recorded === partitions) return
