@@ -57,6 +57,15 @@ export interface LogGuard {
   check(): Promise<LogCheck>
   /** True for an epoch whose log went backwards: its cursors name no place in the log. */
   isRetired(epoch: string): boolean
+  /**
+   * The envelope as an event of the log in force: one of a retired epoch
+   * (published to the new log before its epoch was replaced, and received
+   * live, queued meanwhile or read from history) gets the id of its
+   * sequence in the epoch that replaced it, where history holds it. Under
+   * its own id, a stream that resumed from it would be taken for one of the
+   * lost log: a second reset, and the new log again from its beginning.
+   */
+  adopt(envelope: Envelope): Envelope
   /** True while the streams of a log that went backwards are still to be served (reset, then the new log). */
   serving(): boolean
   /**
@@ -318,6 +327,12 @@ export function createLogGuard(options: {
     },
     isRetired(epoch) {
       return watch.isRetired(epoch)
+    },
+    adopt(envelope) {
+      if (!guarded) return envelope
+      const successor = watch.successorOf(epochOf(envelope))
+      if (successor === undefined) return envelope
+      return { ...envelope, id: formatCursor({ epoch: successor, seq: seqOfId(envelope.id) }) }
     },
     restartPoint() {
       return unreplaced === undefined ? restart : undefined
