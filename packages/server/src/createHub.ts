@@ -209,10 +209,19 @@ export function createHub(options: {
       losses: recovery.losses,
       seen: recovery.seen,
       forget: forgetLog,
+      receive: (envelope) => receive(envelope),
+      dropForged: () => {
+        counters.forgedEnvelopes += 1
+      },
     },
   })
-  broker.onEnvelope((received: Envelope) => {
+  broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
+    receive(envelope)
+  })
+  // An envelope from the bus, or one the guard held while it checked one
+  // far ahead of the log before it.
+  function receive(received: Envelope): void {
     const seq = seqOf(received)
     const verdict = guard.onEnvelope(received, seq)
     if (verdict === 'queued') return
@@ -233,7 +242,7 @@ export function createHub(options: {
       }
     }
     deliver(envelope, seq)
-  })
+  }
 
   const stopSweep = startKeepAliveSweep({
     connections,
