@@ -19,7 +19,7 @@ const MAX_PAGES = 1000
  * Gaps are normal (the node hears only its channels): past this one, each
  * heard event costs a head read, and holds live delivery for it.
  */
-export const CONFIRM_AHEAD = 1000
+const CONFIRM_AHEAD = 1000
 /** Shortest time between two log lines about envelopes the log never held, ms. */
 const FORGED_LOG_EVERY = 1000
 
@@ -187,8 +187,15 @@ export function createLogGuard(options: {
         )
       }
     }
-    // Filed again in order: one of them far ahead in turn holds those after it.
-    for (const next of held) hub.receive(next)
+    // Filed again in order: one of them far ahead in turn holds those after
+    // it. Outside any bus callback, a throw here would end the process.
+    for (const next of held) {
+      try {
+        hub.receive(next)
+      } catch (err) {
+        logger.error('cannot deliver an event held for a check of the log', { err: String(err) })
+      }
+    }
   }
 
   const replace = async (from: string): Promise<LogHead | undefined> => {
