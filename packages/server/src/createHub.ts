@@ -159,8 +159,9 @@ export function createHub(options: {
   const channelsHeard = () => [...byChannel.keys()]
 
   const latency = options.shared?.latency ?? createLatencyHistogram()
+  // Events of a retired epoch go out under the epoch that replaced it (see LogGuard.adopt).
   const outgoing = (envelope: Envelope) =>
-    new OutgoingEvent(envelope, seqOf(envelope), options.channelAsEvent)
+    new OutgoingEvent(guard.adopt(envelope), seqOf(envelope), options.channelAsEvent)
   const batch = createDeliveryBatch({
     byChannel,
     counters,
@@ -180,7 +181,8 @@ export function createHub(options: {
     checkLog: () => guard.check(),
     pacing: options.pacing,
   })
-  const deliver = (envelope: Envelope, seq: number) => {
+  const deliver = (received: Envelope, seq: number) => {
+    const envelope = guard.adopt(received)
     // Every envelope moves where a later recovery reads from, heard here or not.
     recovery.seen(seq)
     knownHead.seen(epochOf(envelope), seq)
@@ -207,13 +209,23 @@ export function createHub(options: {
       losses: recovery.losses,
       seen: recovery.seen,
       forget: forgetLog,
+      receive: (envelope) => receive(envelope),
+      dropForged: () => {
+        counters.forgedEnvelopes += 1
+      },
     },
   })
   broker.onEnvelope((envelope: Envelope) => {
     counters.received += 1
-    const seq = seqOf(envelope)
-    const verdict = guard.onEnvelope(envelope, seq)
+    receive(envelope)
+  })
+  // An envelope from the bus, or one the guard held while it checked one
+  // far ahead of the log before it.
+  function receive(received: Envelope): void {
+    const seq = seqOf(received)
+    const verdict = guard.onEnvelope(received, seq)
     if (verdict === 'queued') return
+    const envelope = guard.adopt(received)
     recovery.follow(epochOf(envelope))
     if (verdict === 'changed') {
       // Events of the old log still waiting in this tick go out before the reset.
@@ -230,7 +242,7 @@ export function createHub(options: {
       }
     }
     deliver(envelope, seq)
-  })
+  }
 
   const stopSweep = startKeepAliveSweep({
     connections,

@@ -12,6 +12,11 @@ export interface HubCounters {
   polls: number
   /** Messages WebSocket clients sent to `push.onMessage`. */
   messages: number
+  /**
+   * Envelopes from the bus dropped because the log never got to their
+   * sequence (a bus peer published them, not the publish script).
+   */
+  forgedEnvelopes: number
   /** Connections cut off for not reading. */
   slowClientDrops: number
   /** Connections closed, by reason. */
@@ -26,6 +31,7 @@ export function createHubCounters(): HubCounters {
     recovered: 0,
     polls: 0,
     messages: 0,
+    forgedEnvelopes: 0,
     slowClientDrops: 0,
     closed: {
       'client-closed': 0,

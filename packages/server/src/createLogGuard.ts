@@ -13,6 +13,15 @@ const GUARD_TIMEOUT = 2000
 const MAX_MISSED = 10_000
 /** Most history pages read for them. */
 const MAX_PAGES = 1000
+/**
+ * How far past the newest sequence known of the log (heard or read) an
+ * envelope may come before Redis is asked whether its log got that far.
+ * Gaps are normal (the node hears only its channels): past this one, each
+ * heard event costs a head read, and holds live delivery for it.
+ */
+const CONFIRM_AHEAD = 1000
+/** Shortest time between two log lines about envelopes the log never held, ms. */
+const FORGED_LOG_EVERY = 1000
 
 /** What the guard needs of the hub. */
 export interface GuardedHub {
@@ -37,6 +46,10 @@ export interface GuardedHub {
   seen(seq: number): void
   /** Forgets the newest sequence: the log it belonged to went backwards. */
   forget(): void
+  /** Files a bus envelope as if it came now (it waited for the one before it to be confirmed). */
+  receive(envelope: Envelope): void
+  /** Counts an envelope dropped because the log never reached its sequence. */
+  dropForged(envelope: Envelope): void
 }
 
 /**
@@ -57,6 +70,15 @@ export interface LogGuard {
   check(): Promise<LogCheck>
   /** True for an epoch whose log went backwards: its cursors name no place in the log. */
   isRetired(epoch: string): boolean
+  /**
+   * The envelope as an event of the log in force: one of a retired epoch
+   * (published to the new log before its epoch was replaced, and received
+   * live, queued meanwhile or read from history) gets the id of its
+   * sequence in the epoch that replaced it, where history holds it. Under
+   * its own id, a stream that resumed from it would be taken for one of the
+   * lost log: a second reset, and the new log again from its beginning.
+   */
+  adopt(envelope: Envelope): Envelope
   /** True while the streams of a log that went backwards are still to be served (reset, then the new log). */
   serving(): boolean
   /**
@@ -117,6 +139,64 @@ export function createLogGuard(options: {
     restart = { epoch: head.epoch, seq: firstNewSeq === undefined ? head.seq : firstNewSeq - 1 }
   }
   let checkedAtLoss = -1
+  // The newest head read, and the envelopes held while one far ahead of
+  // what is known of the log is confirmed (the first of them), in order.
+  let known: LogHead = { epoch: undefined, seq: 0 }
+  let confirming: Envelope[] | undefined
+  let forgedLoggedAt = 0
+
+  // A well-formed envelope far past the head that never went through the
+  // publish script (a hostile or broken bus peer) would raise the mark the
+  // next real events are held against: they would pass for a log that went
+  // backwards, and every stream would be reset. Past CONFIRM_AHEAD, the
+  // head is read first: a log of its epoch that did not get that far never
+  // held it.
+  const farAhead = (envelope: Envelope, seq: number): boolean => {
+    if (!guarded || queue !== undefined || deferred !== undefined) return false
+    const of = epochOf(envelope)
+    if (watch.epoch !== undefined && of !== watch.epoch) return false
+    const high = watch.epoch === of ? watch.high : 0
+    return seq > Math.max(high, known.epoch === of ? known.seq : 0) + CONFIRM_AHEAD
+  }
+
+  const confirm = async (envelope: Envelope, seq: number) => {
+    const of = epochOf(envelope)
+    let forged = false
+    try {
+      const head = await bounded(broker.head(), 'read the log head')
+      forged = head.epoch === of && head.seq < seq
+      if (!forged) known = head
+    } catch (err) {
+      // Unconfirmed, it is taken as the bus gave it (what a node did before it asked).
+      logger.warn('cannot check an envelope far ahead of the log head', { err: String(err) })
+    }
+    if (!forged && (known.epoch !== of || known.seq < seq)) known = { epoch: of, seq }
+    const held = confirming ?? []
+    confirming = undefined
+    if (forged) {
+      held.shift()
+      hub.dropForged(envelope)
+      if (Date.now() - forgedLoggedAt >= FORGED_LOG_EVERY) {
+        forgedLoggedAt = Date.now()
+        logger.warn(
+          'dropped an envelope from the bus that the log never held (far past its head)',
+          {
+            id: envelope.id,
+            channel: envelope.channel,
+          },
+        )
+      }
+    }
+    // Filed again in order: one of them far ahead in turn holds those after
+    // it. Outside any bus callback, a throw here would end the process.
+    for (const next of held) {
+      try {
+        hub.receive(next)
+      } catch (err) {
+        logger.error('cannot deliver an event held for a check of the log', { err: String(err) })
+      }
+    }
+  }
 
   const replace = async (from: string): Promise<LogHead | undefined> => {
     if (!replaceEpoch) return undefined
@@ -263,6 +343,7 @@ export function createLogGuard(options: {
     try {
       if (unreplaced !== undefined) await replace(unreplaced)
       const head = await bounded(broker.head(), 'read the log head')
+      known = head
       let back = watch.behind(head, high)
       // Also under an epoch another node put in place after seeing the
       // regression first: this node's streams still have to be served.
@@ -287,6 +368,15 @@ export function createLogGuard(options: {
 
   return {
     onEnvelope(envelope, seq) {
+      if (confirming !== undefined) {
+        confirming.push(envelope)
+        return 'queued'
+      }
+      if (farAhead(envelope, seq)) {
+        confirming = [envelope]
+        void confirm(envelope, seq)
+        return 'queued'
+      }
       const tip = watch.tip
       const from = watch.epoch
       const verdict = watch.envelope(envelope, seq)
@@ -318,6 +408,12 @@ export function createLogGuard(options: {
     },
     isRetired(epoch) {
       return watch.isRetired(epoch)
+    },
+    adopt(envelope) {
+      if (!guarded) return envelope
+      const successor = watch.successorOf(epochOf(envelope))
+      if (successor === undefined) return envelope
+      return { ...envelope, id: formatCursor({ epoch: successor, seq: seqOfId(envelope.id) }) }
     },
     restartPoint() {
       return unreplaced === undefined ? restart : undefined

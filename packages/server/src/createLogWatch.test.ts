@@ -52,6 +52,23 @@ describe('createLogWatch', () => {
     expect(watch.epoch).toBe('n')
   })
 
+  it('names the epoch in force that replaced a retired one, unless that one was retired too', () => {
+    const watch = createLogWatch()
+    file(watch, 'e-7')
+    watch.regressed()
+    expect(watch.successorOf('e')).toBeUndefined()
+    watch.replaced('e', { epoch: 'n', seq: 4 })
+    expect(watch.successorOf('e')).toBe('n')
+    expect(watch.successorOf('n')).toBeUndefined()
+    // Replaced as a new epoch's first envelope came while the replacement awaited.
+    file(watch, 'n-5')
+    watch.regressed()
+    expect(watch.successorOf('e')).toBeUndefined()
+    expect(file(watch, 'p-6')).toBe('next')
+    expect(watch.successorOf('n')).toBe('p')
+    expect(watch.successorOf('e')).toBeUndefined()
+  })
+
   it('tells a head behind what the bus had delivered when it was read', () => {
     const watch = createLogWatch()
     file(watch, 'e-7')

@@ -34,6 +34,14 @@ export interface LogWatch {
   replaced(from: string, head: LogHead): void
   /** True for an epoch whose log went backwards: its cursors name no place in the log any more. */
   isRetired(epoch: string): boolean
+  /**
+   * The epoch in force that replaced a retired one, or undefined (not
+   * retired, its replacement not known yet, or itself retired since). Events
+   * of the retired epoch that reach the node after its replacement were
+   * published to the new log before it: they sit in that log at their
+   * sequence, which a cursor of the epoch in force names exactly.
+   */
+  successorOf(epoch: string): string | undefined
 }
 
 /**
@@ -48,10 +56,11 @@ export function createLogWatch(): LogWatch {
   let high = 0
   let tip: Envelope | undefined
   let awaiting: string | undefined
-  const retired = new Set<string>()
-  const retire = (old: string) => {
-    retired.add(old)
-    if (retired.size > RETIRED_KEPT) retired.delete(retired.values().next().value ?? '')
+  // Each retired epoch, with the one that replaced it.
+  const retired = new Map<string, string>()
+  const retire = (old: string, by: string) => {
+    retired.set(old, by)
+    if (retired.size > RETIRED_KEPT) retired.delete(retired.keys().next().value ?? '')
   }
   const follow = (next: string, envelope: Envelope | undefined, seq: number) => {
     epoch = next
@@ -75,7 +84,7 @@ export function createLogWatch(): LogWatch {
       // Published before the replacement: part of the new log already.
       if (retired.has(of)) return 'next'
       if (awaiting !== undefined) {
-        retire(awaiting)
+        retire(awaiting, of)
         awaiting = undefined
         follow(of, envelope, seq)
         return 'next'
@@ -95,11 +104,17 @@ export function createLogWatch(): LogWatch {
     replaced(from, head) {
       if (head.epoch === undefined || head.epoch === from) return
       if (awaiting === from) awaiting = undefined
-      retire(from)
+      retire(from, head.epoch)
       if (epoch === from) follow(head.epoch, undefined, 0)
     },
     isRetired(of) {
       return retired.has(of) || of === awaiting
+    },
+    successorOf(of) {
+      const by = retired.get(of)
+      // Two regressions in a row: the first one's events name no sure place
+      // in the log in force, so they keep an id that gets a reset.
+      return by === undefined || retired.has(by) || by === awaiting ? undefined : by
     },
   }
 }

@@ -25,7 +25,11 @@ export interface ServerStats {
   }
   dropped: {
     slowClients: number
-    /** Envelopes from the bus or history that failed their checks (each time one was read). */
+    /**
+     * Envelopes from the bus or history that failed their checks (each time
+     * one was read), and well-formed ones from the bus far past the log's
+     * head, which the log never held.
+     */
     envelopes: number
   }
   rejected: Record<string, number>
@@ -50,7 +54,10 @@ export function collectStats(ctx: ServerContext): ServerStats {
       polls: hub.counters.polls,
       messages: hub.counters.messages,
     },
-    dropped: { slowClients: hub.counters.slowClientDrops, envelopes: broker.droppedEnvelopes ?? 0 },
+    dropped: {
+      slowClients: hub.counters.slowClientDrops,
+      envelopes: (broker.droppedEnvelopes ?? 0) + hub.counters.forgedEnvelopes,
+    },
     rejected: { ...counters.rejected },
     broker: { kind: broker.kind, state: broker.state, reconnects: counters.brokerReconnects },
     ...(ctx.amqp ? { amqp: { ...ctx.amqp } } : {}),
