@@ -3,16 +3,22 @@ import { readdirSync, readFileSync } from 'node:fs'
 /** Clock ticks per second of /proc times (USER_HZ, 100 on Linux). */
 const TICKS = 100
 
-/** Reads `ppid`, CPU seconds (utime+stime) and RSS bytes of one process, or undefined once it is gone. */
-function readProc(pid: number): { ppid: number; cpu: number; rss: number } | undefined {
+/**
+ * Reads `ppid`, CPU seconds (utime+stime), of them those in the kernel
+ * (stime), and RSS bytes of one process, or undefined once it is gone.
+ */
+function readProc(
+  pid: number,
+): { ppid: number; cpu: number; sys: number; rss: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const ppid = Number(fields[1])
     const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS
+    const sys = Number(fields[12]) / TICKS
     const rss = Number(fields[21]) * 4096
-    return { ppid, cpu, rss }
+    return { ppid, cpu, sys, rss }
   } catch {
     return undefined
   }
@@ -40,23 +46,26 @@ export function processTree(root: number): number[] {
   return out
 }
 
-/** CPU seconds and RSS bytes summed over processes. */
+/** CPU seconds (of them `sys` in the kernel) and RSS bytes summed over processes. */
 export interface Usage {
   cpu: number
+  sys: number
   rss: number
 }
 
 /** Sums CPU and RSS of the given processes (the whole tree of a peer). */
 export function usageOf(pids: readonly number[]): Usage {
   let cpu = 0
+  let sys = 0
   let rss = 0
   for (const pid of pids) {
     const info = readProc(pid)
     if (!info) continue
     cpu += info.cpu
+    sys += info.sys
     rss += info.rss
   }
-  return { cpu, rss }
+  return { cpu, sys, rss }
 }
 
 /** Jiffies one core spent busy, and in all, since boot (`/proc/stat`). */

@@ -195,6 +195,9 @@ async function step(b: Bench, fleet: LoadFleet, scenario: string, o: StepOptions
       published: published.published,
       expected: expectedCounted(),
       rssMB: u1.rss / 2 ** 20,
+      // Where a delivery's CPU goes: on loopback the kernel time of a write
+      // includes the receiving socket's side, whoever the server is.
+      serverKernelShare: serverCpu > 0 ? (u1.sys - u0.sys) / serverCpu : 0,
       ...o.extra,
     },
   }
