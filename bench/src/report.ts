@@ -92,6 +92,7 @@ function notes(r: Row): string {
   if (r.scenario === 'S1') {
     out.push(
       `${fmt((e.bytesPerConnection ?? 0) / 1024, 1)} KB/conn`,
+      `2nd half ${fmt((e.marginalBytesPerConnection ?? 0) / 1024, 1)} KB/conn`,
       `${fmt(e.connectPerSec ?? 0)} conn/s`,
       `idle CPU ${fmt(r.serverCpu * 100, 1)}%`,
     )
@@ -185,7 +186,7 @@ export function ratios(rows: Row[]): string[] {
     const idle = get(us, 'S1', 'idle')
     if (idle)
       out.push(
-        `${us} S1 memory per idle connection: ${fmt((idle.extra.bytesPerConnection ?? 0) / 1024, 1)} KB (target ≤6 KB)`,
+        `${us} S1 memory per idle connection: ${fmt((idle.extra.bytesPerConnection ?? 0) / 1024, 1)} KB (target ≤6 KB), ${fmt((idle.extra.marginalBytesPerConnection ?? 0) / 1024, 1)} KB over the second half (target ≤4.5 KB)`,
       )
     const knee = get(us, 'S2', 'knee')
     if (knee)
