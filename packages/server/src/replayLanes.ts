@@ -40,10 +40,11 @@ export async function replayLanes(
 ): Promise<ReplayOutcome> {
   const { connection, stream } = request
   const entries = cursorEntries(request.lastEventId, request.brokers.length)
-  const replayed = [...stream.lanes]
+  // The lanes as the replay starts: one that joins later has none of its own.
+  const replayed = new Map(stream.lanes)
   try {
     const outcomes = await Promise.all(
-      replayed.map(([partition, lane]) =>
+      [...replayed].map(([partition, lane]) =>
         replayLane(partition, lane).finally(() => {
           lane.replaying = false
         }),
@@ -54,8 +55,8 @@ export async function replayLanes(
     // A lane that joined while the replay ran (a channel of a new partition
     // added to the token) took the stream's hold too, with no replay of its
     // own to end it: it starts at its partition's head, and goes live now.
-    for (const lane of stream.lanes.values()) {
-      if (replayed.some(([, started]) => started === lane)) continue
+    for (const [partition, lane] of stream.lanes) {
+      if (replayed.get(partition) === lane) continue
       lane.replaying = false
       lane.goLive(0)
     }
