@@ -138,19 +138,24 @@ describe('poisoned envelopes on a Redis Cluster bus (issue 18)', () => {
     expect(open.events.map((e) => [e.event, e.data])).toEqual([['marker', '"a"']])
   })
 
+  // A stream of channel `a` on a server of its own, past its first event.
+  const streamPastFirstEvent = async () => {
+    const prefix = uniquePrefix('cpoison').replaceAll(/[{}]/g, '')
+    const started = await start(prefix)
+    const stream = await openSse(`${started.url}/?channel=a`)
+    onTestFinished(() => stream.close())
+    await stream.waitForComment('ok')
+    await started.pub.publish('a', 'm', 'first')
+    await stream.waitForEvents(1)
+    return { ...started, keys: keysOf(prefix, 'a'), stream }
+  }
+
   // Well-formed, but far past the partition's head: the log never held it.
   // Taken as it came, it made the real event after it look like a log that
   // went backwards (a lagging replica): a new epoch, and a reset for every
   // stream of the partition.
   it('drops a well-formed envelope far ahead of the partition’s head and counts it: no reset, the events that follow arrive', async () => {
-    const prefix = uniquePrefix('cpoison').replaceAll(/[{}]/g, '')
-    const { server, url, pub } = await start(prefix)
-    const keys = keysOf(prefix, 'a')
-    const stream = await openSse(`${url}/?channel=a`)
-    onTestFinished(() => stream.close())
-    await stream.waitForComment('ok')
-    await pub.publish('a', 'm', 'first')
-    await stream.waitForEvents(1)
+    const { server, pub, keys, stream } = await streamPastFirstEvent()
     const epoch = (await peer.get(keys.epoch)) ?? ''
     await peer.spublish(
       keys.pubsub('a'),
@@ -171,14 +176,7 @@ describe('poisoned envelopes on a Redis Cluster bus (issue 18)', () => {
   // Well-formed, so not dropped: the node takes it for a log that lost its
   // data (Redis restarted empty) and resets every stream of the partition.
   it('gives a stream a reset after a well-formed envelope of another epoch, then the events that follow, never silence', async () => {
-    const prefix = uniquePrefix('cpoison').replaceAll(/[{}]/g, '')
-    const { url, pub } = await start(prefix)
-    const keys = keysOf(prefix, 'a')
-    const stream = await openSse(`${url}/?channel=a`)
-    onTestFinished(() => stream.close())
-    await stream.waitForComment('ok')
-    await pub.publish('a', 'm', 'first')
-    await stream.waitForEvents(1)
+    const { pub, keys, stream } = await streamPastFirstEvent()
     await peer.spublish(keys.pubsub('a'), `redisse/1\nzzzzzz-1\na\nforged\n${Date.now()}\n"x"`)
     await pub.publish('a', 'm', 'next')
     await waitFor(() => stream.events.some((e) => e.event === 'redisse:reset'), {
