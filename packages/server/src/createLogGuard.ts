@@ -410,7 +410,8 @@ export function createLogGuard(options: {
       return watch.isRetired(epoch)
     },
     adopt(envelope) {
-      if (!guarded) return envelope
+      // Called for every envelope: no id is read before a log went backwards.
+      if (!guarded || !watch.hasRetired()) return envelope
       const successor = watch.successorOf(epochOf(envelope))
       if (successor === undefined) return envelope
       return { ...envelope, id: formatCursor({ epoch: successor, seq: seqOfId(envelope.id) }) }

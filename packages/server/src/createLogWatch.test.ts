@@ -57,7 +57,9 @@ describe('createLogWatch', () => {
     file(watch, 'e-7')
     watch.regressed()
     expect(watch.successorOf('e')).toBeUndefined()
+    expect(watch.hasRetired()).toBe(false)
     watch.replaced('e', { epoch: 'n', seq: 4 })
+    expect(watch.hasRetired()).toBe(true)
     expect(watch.successorOf('e')).toBe('n')
     expect(watch.successorOf('n')).toBeUndefined()
     // Replaced as a new epoch's first envelope came while the replacement awaited.

@@ -42,6 +42,8 @@ export interface LogWatch {
    * sequence, which a cursor of the epoch in force names exactly.
    */
   successorOf(epoch: string): string | undefined
+  /** True once some epoch was retired (until then no event needs another id). */
+  hasRetired(): boolean
 }
 
 /**
@@ -109,6 +111,9 @@ export function createLogWatch(): LogWatch {
     },
     isRetired(of) {
       return retired.has(of) || of === awaiting
+    },
+    hasRetired() {
+      return retired.size > 0
     },
     successorOf(of) {
       const by = retired.get(of)
