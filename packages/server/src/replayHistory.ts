@@ -134,6 +134,10 @@ export async function replayHistory(request: ReplayRequest): Promise<ReplayOutco
         const outcome = resetAll(future ? 'invalid-cursor' : 'epoch-changed', at)
         return { ...outcome, pages }
       }
+      // The cursor names a place in this log: the client has every event
+      // up to it. A live one held from before this page (heard late by
+      // this node, while the client had it from another) is not its due.
+      if (pages === 1 && cursor.seq > connection.lastSeq) connection.lastSeq = cursor.seq
       if (page.gaps.length > 0) {
         connection.reset({ channels: page.gaps, reason: 'history-gap' })
         for (const channel of page.gaps) gaps.add(channel)

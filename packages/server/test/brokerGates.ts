@@ -1,3 +1,4 @@
+import type { Envelope } from '@redisse/protocol'
 import type { Broker, BrokerState } from '../src/broker/Broker'
 
 /** A gate the test opens: `entered` settles when something waits at it. */
@@ -24,13 +25,18 @@ export interface BrokerGates {
   read?: Gate | undefined
   /** Called once the next history page read has been written by its reader. */
   afterRead?: (() => void) | undefined
+  /**
+   * Holds the envelopes the bus delivers from the next one on, in order,
+   * until it opens (a subscriber behind the log): `entered` with the first.
+   */
+  bus?: Gate | undefined
 }
 
 /**
- * A real broker (or one partition of one), with three moments of a
- * reconnect held for as long as the test wants, as a slow network would:
- * the subscriber's return (`ready`), a SUBSCRIBE of one channel, and the
- * start or the end of a history read.
+ * A real broker (or one partition of one), with moments held for as long
+ * as the test wants, as a slow network would: the subscriber's return
+ * (`ready`), a SUBSCRIBE of one channel, the start or the end of a history
+ * read, and the envelopes the bus delivers.
  */
 export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates } {
   const gates: BrokerGates = { subscribe: new Map() }
@@ -43,6 +49,25 @@ export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates }
       held.enter()
       void held.opened.then(() => listener(state))
     })
+  broker.onEnvelope = (listener: (envelope: Envelope) => void) => {
+    let queued: Envelope[] | undefined
+    inner.onEnvelope((envelope) => {
+      if (queued) {
+        queued.push(envelope)
+        return
+      }
+      const held = gates.bus
+      if (!held) return listener(envelope)
+      gates.bus = undefined
+      const waiting = [envelope]
+      queued = waiting
+      held.enter()
+      void held.opened.then(() => {
+        queued = undefined
+        for (const next of waiting) listener(next)
+      })
+    })
+  }
   broker.subscribe = async (channel) => {
     const held = gates.subscribe.get(channel)
     if (held) {

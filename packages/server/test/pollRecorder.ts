@@ -4,16 +4,17 @@ import { expect } from 'vitest'
 
 /**
  * A long-poll client of `channels` that keeps every answer and moves its
- * cursor as a client would, starting at `cursor`.
+ * cursor as a client would, starting at `cursor`; `poll(at)` asks another
+ * node than `url`.
  */
 export function pollRecorder(url: string, channels: readonly string[], cursor: string) {
   const answers: PollResponse[] = []
-  const poll = async (): Promise<PollResponse> => {
+  const poll = async (at = url): Promise<PollResponse> => {
     const query = [
       ...channels.map((c) => `channel=${c}`),
       `lastEventId=${encodeURIComponent(cursor)}`,
     ]
-    const res = await fetch(`${url}/poll?${query.join('&')}`)
+    const res = await fetch(`${at}/poll?${query.join('&')}`)
     expect(res.status).toBe(200)
     const body = (await res.json()) as PollResponse
     answers.push(body)
