@@ -93,3 +93,21 @@ export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates }
   }
   return { broker, gates }
 }
+
+/**
+ * A partitioned broker (cluster, or its embedded stand-in) whose one
+ * partition is held by gates (see {@link withGates}), the others left as
+ * they are.
+ */
+export function withGatedPartition(
+  inner: Broker,
+  partition: number,
+): { broker: Broker; gates: BrokerGates } {
+  const partitions = inner.partitions as readonly Broker[]
+  const { broker: gated, gates } = withGates(partitions[partition] as Broker)
+  const broker: Broker = Object.create(inner)
+  Object.defineProperty(broker, 'partitions', {
+    value: partitions.map((b, p) => (p === partition ? gated : b)),
+  })
+  return { broker, gates }
+}

@@ -1,9 +1,8 @@
-import { partitionOf } from '@redisse/protocol'
 import { openSse, waitFor } from '@redisse/test-utils'
 import { expect, it } from 'vitest'
-import type { Broker } from '../src/broker/Broker'
 import { createServer } from '../src/index'
-import { gate, withGates } from './brokerGates'
+import { gate, withGatedPartition } from './brokerGates'
+import { channelOfPartition } from './channelOfPartition'
 import { createPartitionedEmbeddedBroker } from './partitionedEmbeddedBroker'
 
 // A token's channel added live while its stream resumes on a log in
@@ -14,18 +13,12 @@ import { createPartitionedEmbeddedBroker } from './partitionedEmbeddedBroker'
 // event of that channel stayed held for good.
 
 const PARTITIONS = 4
-const channelIn = (partition: number) => {
-  for (let n = 0; ; n++) if (partitionOf(`ch${n}`, PARTITIONS) === partition) return `ch${n}`
-}
+const channelIn = (partition: number) => channelOfPartition(partition, PARTITIONS)
 
 it('delivers a channel of a new partition added to a token while its stream resumes', async () => {
   const A = channelIn(0)
   const C = channelIn(2)
-  const base = createPartitionedEmbeddedBroker(PARTITIONS)
-  const inner = base.partitions as readonly Broker[]
-  const { broker: gated, gates } = withGates(inner[0] as Broker)
-  const broker: Broker = Object.create(base)
-  Object.defineProperty(broker, 'partitions', { value: [gated, ...inner.slice(1)] })
+  const { broker, gates } = withGatedPartition(createPartitionedEmbeddedBroker(PARTITIONS), 0)
   const server = createServer({ logger: 'silent', tokens: true, broker })
   const { url } = await server.listen(0, '127.0.0.1')
   const subjects = server.broker.subjects

@@ -9,10 +9,10 @@ import {
 } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { Broker, BrokerState } from '../src/broker/Broker'
+import type { BrokerState } from '../src/broker/Broker'
 import { createClusterBroker } from '../src/broker/createClusterBroker'
 import { createLogger, createServer } from '../src/index'
-import { gate, withGates } from './brokerGates'
+import { gate, withGatedPartition } from './brokerGates'
 import { expectEachOnce, pollRecorder } from './pollRecorder'
 
 // The partitioned twin of issue-14-poll-duplicate: on Redis Cluster a
@@ -50,14 +50,9 @@ it('a poll whose lane joins while its partition recovers from a lost subscriptio
     logger: createLogger({ level: 'silent' }),
     probe: false,
   })
-  const innerPartitions = inner.partitions as readonly Broker[]
-  const { broker: gated, gates } = withGates(innerPartitions[partition] as Broker)
-  const broker: Broker = Object.create(inner)
-  Object.defineProperty(broker, 'partitions', {
-    value: innerPartitions.map((b, p) => (p === partition ? gated : b)),
-  })
+  const { broker, gates } = withGatedPartition(inner, partition)
   const states: BrokerState[] = []
-  innerPartitions[partition]?.onState((state) => states.push(state))
+  inner.partitions?.[partition]?.onState((state) => states.push(state))
 
   const server = createServer({ logger: 'silent', public: true, broker })
   cleanup.push(() => server.close())

@@ -1,9 +1,8 @@
-import { partitionOf } from '@redisse/protocol'
 import { openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { afterEach, expect, it } from 'vitest'
-import type { Broker } from '../src/broker/Broker'
 import { createLogger, createRedisBroker, createServer } from '../src/index'
-import { gate, withGates } from './brokerGates'
+import { type BrokerGates, type Gate, gate, withGatedPartition, withGates } from './brokerGates'
+import { channelOfPartition } from './channelOfPartition'
 import { createPartitionedEmbeddedBroker } from './partitionedEmbeddedBroker'
 import { expectEachOnce, pollRecorder } from './pollRecorder'
 import { serveOnBroker } from './serveOnBroker'
@@ -18,6 +17,31 @@ const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const undo of cleanup.splice(0).reverse()) await undo()
 })
+
+/**
+ * The lagging bus lets go of event 2, which the client already has, while
+ * the recorder's next poll reads history; then `end` is published, and the
+ * polls and the SSE stream must each hold every event once.
+ */
+async function lateDuringReplay(o: {
+  gates: BrokerGates
+  bus: Gate
+  recorder: ReturnType<typeof pollRecorder>
+  sse: Awaited<ReturnType<typeof openSse>>
+  end: () => Promise<unknown>
+}): Promise<void> {
+  const read = gate()
+  o.gates.read = read
+  const next = o.recorder.poll()
+  await read.entered
+  o.bus.open()
+  await o.sse.waitForEvents(2)
+  read.open()
+  await o.end()
+  await next
+  await waitFor(() => o.sse.events.some((e) => e.event === 'end'), { what: 'the marker on SSE' })
+  await expectEachOnce({ recorder: o.recorder, sse: o.sse, counts: [1, 2], had: [1] })
+}
 
 it('a poll on a node whose bus lags gets no event at or before its cursor (SSE alike)', async () => {
   const redis = await startRedis()
@@ -54,33 +78,22 @@ it('a poll on a node whose bus lags gets no event at or before its cursor (SSE a
 
   // Its next poll lands on node b, whose bus delivers 2 while the poll's
   // replay reads history.
-  const read = gate()
-  gates.read = read
-  const second = recorder.poll()
-  await read.entered
-  bus.open()
-  await sse.waitForEvents(2)
-  read.open()
-  await b.pub.publish('news', 'end', null)
-  await second
-
-  await waitFor(() => sse.events.some((e) => e.event === 'end'), { what: 'the marker on SSE' })
-  await expectEachOnce({ recorder, sse, counts: [1, 2], had: [1] })
+  await lateDuringReplay({
+    gates,
+    bus,
+    recorder,
+    sse,
+    end: () => b.pub.publish('news', 'end', null),
+  })
 }, 30_000)
 
 const PARTITIONS = 4
-const channelIn = (partition: number) => {
-  for (let n = 0; ; n++) if (partitionOf(`ch${n}`, PARTITIONS) === partition) return `ch${n}`
-}
+const channelIn = (partition: number) => channelOfPartition(partition, PARTITIONS)
 
 it('a poll over two partitions gets no event at or before its cursor in the partition whose bus lags', async () => {
   const A = channelIn(0)
   const B = channelIn(1)
-  const base = createPartitionedEmbeddedBroker(PARTITIONS)
-  const inner = base.partitions as readonly Broker[]
-  const { broker: gated, gates } = withGates(inner[0] as Broker)
-  const broker: Broker = Object.create(base)
-  Object.defineProperty(broker, 'partitions', { value: [gated, ...inner.slice(1)] })
+  const { broker, gates } = withGatedPartition(createPartitionedEmbeddedBroker(PARTITIONS), 0)
   const server = createServer({ logger: 'silent', public: true, broker })
   cleanup.push(() => server.close())
   const { url } = await server.listen(0, '127.0.0.1')
@@ -105,16 +118,5 @@ it('a poll over two partitions gets no event at or before its cursor in the part
   expect(answer.events.map((e) => e.data)).toEqual([2])
 
   // The bus delivers 2 while the next poll's lane of partition 0 reads history.
-  const read = gate()
-  gates.read = read
-  const second = recorder.poll()
-  await read.entered
-  bus.open()
-  await sse.waitForEvents(2)
-  read.open()
-  await publish(B, 'end', null)
-  await second
-
-  await waitFor(() => sse.events.some((e) => e.event === 'end'), { what: 'the marker on SSE' })
-  await expectEachOnce({ recorder, sse, counts: [1, 2], had: [1] })
+  await lateDuringReplay({ gates, bus, recorder, sse, end: () => publish(B, 'end', null) })
 })
