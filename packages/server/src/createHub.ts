@@ -209,6 +209,7 @@ export function createHub(options: {
       losses: recovery.losses,
       seen: recovery.seen,
       forget: forgetLog,
+      follow: recovery.follow,
       receive: (envelope) => receive(envelope),
       dropForged: () => {
         counters.forgedEnvelopes += 1

@@ -46,6 +46,8 @@ export interface GuardedHub {
   seen(seq: number): void
   /** Forgets the newest sequence: the log it belonged to went backwards. */
   forget(): void
+  /** Records the epoch in force: a later recovery reads its log, and stops at another. */
+  follow(epoch: string): void
   /** Files a bus envelope as if it came now (it waited for the one before it to be confirmed). */
   receive(envelope: Envelope): void
   /** Counts an envelope dropped because the log never reached its sequence. */
@@ -253,6 +255,12 @@ export function createLogGuard(options: {
       .sort((a, b) => a.seq - b.seq)
     if (events[0] !== undefined) firstNewSeq = events[0].seq
     if (head !== undefined) restartFrom(head)
+    // How far this node has the new log. Not the head the replacement
+    // returned: events published before it may still be on their way on
+    // the bus (its reply can overtake them, on another connection), and
+    // they come after these. A stream reset past them, or a recovery that
+    // read from there, would skip them.
+    const had = events.at(-1)?.seq ?? head?.seq ?? 0
     // First the reset: the stream's place in the old log is gone. Its id
     // names the place in the new epoch just before the new log's events
     // that follow (history holds them there, of whichever epoch), so a
@@ -260,7 +268,7 @@ export function createLogGuard(options: {
     for (const connection of hub.connections) {
       if (connection.closed || connection.channels.size === 0) continue
       const first = events.find((e) => connection.channels.has(e.envelope.channel))
-      const seq = first === undefined ? (head?.seq ?? 0) : first.seq - 1
+      const seq = first === undefined ? had : first.seq - 1
       const id = head?.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq })
       connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' }, id)
       for (const event of events) {
@@ -271,9 +279,10 @@ export function createLogGuard(options: {
     hub.abandonRecovery()
     if (head !== undefined) {
       for (const connection of hub.connections) {
-        if (connection.lastSeq < head.seq && !connection.holding) connection.lastSeq = head.seq
+        if (connection.lastSeq < had && !connection.holding) connection.lastSeq = had
       }
-      hub.seen(head.seq)
+      if (head.epoch !== undefined) hub.follow(head.epoch)
+      hub.seen(had)
     }
     for (const envelope of queued) hub.deliver(envelope, seqOfId(envelope.id))
   }

@@ -30,13 +30,21 @@ export interface BrokerGates {
    * until it opens (a subscriber behind the log): `entered` with the first.
    */
   bus?: Gate | undefined
+  /**
+   * Drops the envelopes the bus delivers from the next one on, until it
+   * opens (a subscriber connection that died with them in flight):
+   * `entered` with the first.
+   */
+  lose?: Gate | undefined
+  /** Holds the next epoch replacement before it is sent. */
+  replace?: Gate | undefined
 }
 
 /**
  * A real broker (or one partition of one), with moments held for as long
  * as the test wants, as a slow network would: the subscriber's return
  * (`ready`), a SUBSCRIBE of one channel, the start or the end of a history
- * read, and the envelopes the bus delivers.
+ * read, an epoch replacement, and the envelopes the bus delivers (or loses).
  */
 export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates } {
   const gates: BrokerGates = { subscribe: new Map() }
@@ -51,11 +59,22 @@ export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates }
     })
   broker.onEnvelope = (listener: (envelope: Envelope) => void) => {
     let queued: Envelope[] | undefined
+    let losing = false
     inner.onEnvelope((envelope) => {
       if (queued) {
         queued.push(envelope)
         return
       }
+      if (!losing && gates.lose) {
+        const lost = gates.lose
+        gates.lose = undefined
+        losing = true
+        lost.enter()
+        void lost.opened.then(() => {
+          losing = false
+        })
+      }
+      if (losing) return
       const held = gates.bus
       if (!held) return listener(envelope)
       gates.bus = undefined
@@ -76,6 +95,18 @@ export function withGates(inner: Broker): { broker: Broker; gates: BrokerGates }
       await held.opened
     }
     return inner.subscribe(channel)
+  }
+  const replaceEpoch = inner.replaceEpoch
+  if (replaceEpoch) {
+    broker.replaceEpoch = async (from, to) => {
+      const held = gates.replace
+      if (held) {
+        gates.replace = undefined
+        held.enter()
+        await held.opened
+      }
+      return replaceEpoch.call(inner, from, to)
+    }
   }
   broker.histories = async (request) => {
     const before = gates.read
