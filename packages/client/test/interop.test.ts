@@ -5,11 +5,11 @@ import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAdaptorServer } from '@hono/node-server'
-import { freePort, startTcpProxy, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, freePort, startTcpProxy, waitFor } from '@redisse/test-utils'
 import { createSession } from 'better-sse'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient } from '../src/index'
 import { TRANSPORTS } from './transports'
 
@@ -132,10 +132,7 @@ const PEERS = [
   { name: "Hono's streamSSE", start: startHonoServer },
 ]
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const cleanups = cleanupAfterEach()
 
 // Poll and WebSocket speak Redisse's own endpoints (`/poll`, JSON frames):
 // against other servers, the SSE transports are the ones that apply.

@@ -1,7 +1,7 @@
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import { createServer, type RedisseServer } from '@redisse/server'
-import { uniquePrefix, waitFor } from '@redisse/test-utils'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { cleanupAfterEach, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { describe, expect, inject, it } from 'vitest'
 import { type Client, type ClientOptions, createClient, type LockManagerLike } from '../src/index'
 import { TRANSPORTS } from './transports'
 
@@ -10,10 +10,7 @@ type ChatEvents = {
   typing: { user: string }
 }
 
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const cleanups = cleanupAfterEach()
 
 async function setup() {
   const prefix = uniquePrefix('shared')

@@ -1,7 +1,7 @@
 import { createPublisher, type Publisher } from '@redisse/publisher'
-import { uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { createRedisBroker } from '../src/broker/createRedisBroker'
 import { createLogger } from '../src/createLogger'
 import { createServer, type RedisseServer } from '../src/index'
@@ -14,10 +14,7 @@ import { type Recorder, recordPoll, recordSse, recordWs } from './failoverStream
 // Post-failover events reused those sequences and every stream dropped them
 // as duplicates, with no reset.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 interface Scenario {
   rig: FailoverRig

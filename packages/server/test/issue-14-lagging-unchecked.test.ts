@@ -1,8 +1,8 @@
 import { type Envelope, type PollResponse, RedisseError } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
-import { openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, openSse, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import type { Broker, BrokerState } from '../src/broker/Broker'
 import { createLogger, createRedisBroker, createServer } from '../src/index'
 import { auditChannel, type ChannelLog } from './chaosClient'
@@ -17,10 +17,7 @@ import { recordSse } from './failoverStreams'
 // log's events after the cursor: those the new log put at reused
 // sequences were skipped, with no reset.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 /**
  * The real Redis broker, whose bus the test takes away and brings back

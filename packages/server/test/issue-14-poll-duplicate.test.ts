@@ -1,6 +1,6 @@
-import { openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { createLogger, createRedisBroker } from '../src/index'
 import { gate, withGates } from './brokerGates'
 import { expectEachOnce, pollRecorder } from './pollRecorder'
@@ -16,10 +16,7 @@ import { serveOnBroker } from './serveOnBroker'
 // where the recovery read from, stopped nothing: its answer repeated events
 // the previous answer already carried.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 it('a poll that joins while the node recovers from a bus loss gets each event once (SSE alike)', async () => {
   const redis = await startRedis()

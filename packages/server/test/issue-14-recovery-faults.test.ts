@@ -1,6 +1,7 @@
 import type { Envelope } from '@redisse/protocol'
 import type { Publisher } from '@redisse/publisher'
 import {
+  cleanupAfterEach,
   openSse,
   openWs,
   type RedisProcess,
@@ -166,7 +167,6 @@ type Client = ReturnType<typeof startClient>
 let redis: RedisProcess
 /** Set just before the node's subscriber connection is killed: reads after it are the recovery's. */
 let busLost = false
-let cleanup: Array<() => Promise<void> | void> = []
 const rejections: unknown[] = []
 const onRejection = (reason: unknown) => rejections.push(reason)
 beforeEach(async () => {
@@ -176,11 +176,12 @@ beforeEach(async () => {
   redis = await startRedis()
 })
 afterEach(async () => {
-  for (const step of cleanup.reverse()) await step()
-  cleanup = []
   await redis.stop()
   process.off('unhandledRejection', onRejection)
 })
+// Registered after the hook above so it runs before it (Vitest runs afterEach
+// hooks last registered first): the server and clients close while Redis is up.
+const cleanup = cleanupAfterEach()
 
 async function setUp(faults: Faults): Promise<{
   server: RedisseServer

@@ -1,5 +1,6 @@
 import { createPublisher, type Publisher } from '@redisse/publisher'
 import {
+  cleanupAfterEach,
   openSse,
   openWs,
   type RedisProcess,
@@ -9,7 +10,7 @@ import {
   waitFor,
 } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createServer, type RedisseServer } from '../src/index'
 
 // Issue 14, part 1: a stream whose first broker reads or SUBSCRIBE were in
@@ -127,11 +128,7 @@ function startResumer(
   }
 }
 
-let cleanup: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step()
-  cleanup = []
-})
+const cleanup = cleanupAfterEach()
 
 async function setUp(
   options: { persist?: boolean; viaProxy?: boolean; tokens?: boolean } = {},

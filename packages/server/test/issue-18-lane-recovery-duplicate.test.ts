@@ -1,6 +1,7 @@
 import { DEFAULT_CLUSTER_PARTITIONS as P, partitionOf, partitionPrefix } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
 import {
+  cleanupAfterEach,
   openSse,
   type RedisClusterProcess,
   startRedisCluster,
@@ -8,7 +9,7 @@ import {
   waitFor,
 } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { BrokerState } from '../src/broker/Broker'
 import { createClusterBroker } from '../src/broker/createClusterBroker'
 import { createLogger, createServer } from '../src/index'
@@ -29,10 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop()
 })
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 /** A channel named `<tag>:<n>` in `partition`. */
 const channelIn = (partition: number, tag: string) => {

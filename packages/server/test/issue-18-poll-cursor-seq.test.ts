@@ -1,5 +1,5 @@
-import { openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
-import { afterEach, expect, it } from 'vitest'
+import { cleanupAfterEach, openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { expect, it } from 'vitest'
 import { createLogger, createRedisBroker, createServer } from '../src/index'
 import { type BrokerGates, type Gate, gate, withGatedPartition, withGates } from './brokerGates'
 import { channelOfPartition } from './channelOfPartition'
@@ -13,10 +13,7 @@ import { serveOnBroker } from './serveOnBroker'
 // subscriber behind the log, while the client got the event from another
 // node) was merged into that page and written again.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 /**
  * The lagging bus lets go of event 2, which the client already has, while

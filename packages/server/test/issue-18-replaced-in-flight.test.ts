@@ -1,7 +1,7 @@
 import { parseEventId } from '@redisse/protocol'
-import { startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLogger, createRedisBroker } from '../src/index'
 import { gate, withGates } from './brokerGates'
 import { type Recorder, recordSse } from './failoverStreams'
@@ -15,10 +15,7 @@ import { serveOnBroker } from './serveOnBroker'
 // had seen, and dropped it as a duplicate; a stream that resumed from its
 // reset skipped it, and a recovery after a later bus loss read past it.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 /**
  * A node on its own redis-server, its broker gated, with a stream of

@@ -1,8 +1,8 @@
 import { parseEventId } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
-import { uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { createServer } from '../src/index'
 import { type Recorder, recordSse } from './failoverStreams'
 
@@ -14,10 +14,7 @@ import { type Recorder, recordSse } from './failoverStreams'
 // was taken for a stream of the lost log, got a second reset and the new
 // log again from its beginning (events it already had).
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 /**
  * A node on a real Redis with a stream of `news` that heard 1-5; `fail()`

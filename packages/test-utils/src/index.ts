@@ -1,11 +1,13 @@
 /**
  * Shared test helpers for Redisse packages: a real `redis-server` on a free
- * port, an SSE reader over raw `node:http`, and chunking of byte fixtures.
+ * port, an SSE reader over raw `node:http`, chunking of byte fixtures, and
+ * a per-test list of undos that closes everything a test started.
  * @module
  */
 import './providedContext'
 
 export { chunkAt, randomChunks } from './chunks'
+export { cleanupAfterEach } from './cleanupAfterEach'
 export { freePort } from './freePort'
 export { isAlive } from './isAlive'
 export { makeTlsCertificate } from './makeTlsCertificate'
