@@ -111,6 +111,12 @@ const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
  * history holds from after the newest event it had), then `redisse:reset`
  * with a cursor of the new epoch; new events follow. Cursors of the old
  * epoch get a reset wherever they come back.
+ *
+ * Any process that can PUBLISH on Redis can put a well-formed envelope on
+ * the bus: one that would make the node act (far ahead of the log, at a
+ * sequence already heard, of an unexpected epoch) is first confirmed
+ * against Redis, the envelopes after it held meanwhile (see
+ * createEnvelopeConfirm).
  */
 export function createLogGuard(options: {
   broker: Broker
@@ -180,7 +186,7 @@ export function createLogGuard(options: {
     if (doubt === 'ahead') {
       const head = await readHead()
       if (head.epoch === of && head.seq < seq) return true
-      if (head.epoch !== of || head.seq < seq) known = { epoch: of, seq }
+      if (head.epoch !== of) known = { epoch: of, seq }
       return false
     }
     // Whatever epoch the head shows other than the one followed, the log was replaced.

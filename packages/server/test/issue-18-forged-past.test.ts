@@ -5,8 +5,9 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import type { Broker } from '../src/broker/Broker'
 import { createLogger, createRedisBroker, createServer } from '../src/index'
-import { gate } from './brokerGates'
+import { gate, withGates } from './brokerGates'
 import { type Recorder, recordSse } from './failoverStreams'
+import { serveOnBroker } from './serveOnBroker'
 
 // Issue 18: a well-formed envelope PUBLISHed on the bus by a hostile or
 // broken peer (it never went through the publish script) at a sequence of
@@ -103,6 +104,64 @@ describe('issue 18: a forged envelope at a past sequence, or of another epoch, o
     ])
     expect(server.stats().dropped.envelopes - before).toBe(2)
     expect(await peer.get(keys.epoch)).toBe(epoch)
+  })
+})
+
+describe('issue 18: a real event at a past sequence, confirmed', () => {
+  // The node hears the regression late (its subscriber behind the log): by
+  // then the new log has grown past what the node heard, so the head does
+  // not show it went backwards. History holding the event at its sequence
+  // does: the publish script handed that sequence out again.
+  it('still replaces the epoch and resets the streams when only history shows it', async () => {
+    const prefix = uniquePrefix('realpast')
+    const { broker, gates } = withGates(
+      createRedisBroker({
+        redis: inject('redisUrl'),
+        prefix,
+        logger: createLogger({ level: 'silent' }),
+        probe: false,
+      }),
+    )
+    const { url, pub } = await serveOnBroker(broker, {
+      redisUrl: inject('redisUrl'),
+      prefix,
+      cleanup,
+    })
+    const admin = new Redis(inject('redisUrl'))
+    cleanup.push(() => admin.disconnect())
+    const news = await recordSse(url, 'news')
+    cleanup.push(() => news.close())
+    for (let n = 1; n <= 2; n++) await pub.publish('news', 'count', n)
+    // What a replica that lagged at 2 holds.
+    const replica = await Promise.all(
+      (await admin.keys(`${prefix}*`)).map(
+        async (key) => [key, await admin.dumpBuffer(key)] as const,
+      ),
+    )
+    let last = ''
+    for (let n = 3; n <= 5; n++) last = await pub.publish('news', 'count', n)
+    await waitFor(() => news.log.runs[0]?.includes(5), { what: 'events 1-5 live' })
+    await admin.del(...(await admin.keys(`${prefix}*`)))
+    for (const [key, dump] of replica) if (dump) await admin.restore(key, 0, dump)
+
+    gates.bus = gate()
+    const behind = gates.bus
+    // Sequences 3 to 7 again: the head passes 5 before the node hears 3.
+    for (let n = 6; n <= 10; n++) await pub.publish('news', 'count', n)
+    await behind.entered
+    behind.open()
+    await pub.publish('news', 'end', null)
+    await waitFor(() => news.ended, { what: 'the marker' })
+    news.close()
+
+    expect({ resets: news.resets, runs: news.log.runs }, news.ids.join(' ')).toEqual({
+      resets: 1,
+      runs: [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8, 9, 10],
+      ],
+    })
+    expect(await admin.get(createKeys(prefix).epoch)).not.toBe(parseEventId(last)?.cursor.epoch)
   })
 })
 
