@@ -58,6 +58,7 @@ export function createEnvelopeConfirm(options: {
   let held: Envelope[] | undefined
   let passing: Envelope | undefined
   let forgedLoggedAt = 0
+  let unlogged = 0
 
   // Outside any bus callback, a throw here would end the process.
   const file = (envelope: Envelope) => {
@@ -68,26 +69,35 @@ export function createEnvelopeConfirm(options: {
     }
   }
 
+  // No data in the line: only where the envelope claims to be.
+  const dropForged = (envelope: Envelope, doubt: Doubt) => {
+    hub.dropForged(envelope)
+    if (Date.now() - forgedLoggedAt < FORGED_LOG_EVERY) {
+      unlogged += 1
+      return
+    }
+    forgedLoggedAt = Date.now()
+    logger.warn(
+      `dropped an envelope from the bus that the log never held (${FORGED_BECAUSE[doubt]})`,
+      {
+        id: envelope.id,
+        channel: envelope.channel,
+        ...(unlogged > 0 ? { alsoDroppedSinceLastLine: unlogged } : {}),
+      },
+    )
+    unlogged = 0
+  }
+
   // Filed again in order: one of them in doubt in turn holds those after it.
   const release = (envelopes: Envelope[], forged: Doubt | undefined) => {
     const [first, ...rest] = envelopes
     if (first === undefined) return
-    if (forged === undefined) {
+    if (forged !== undefined) {
+      dropForged(first, forged)
+    } else {
       passing = first
       file(first)
       passing = undefined
-    } else {
-      hub.dropForged(first)
-      if (Date.now() - forgedLoggedAt >= FORGED_LOG_EVERY) {
-        forgedLoggedAt = Date.now()
-        logger.warn(
-          `dropped an envelope from the bus that the log never held (${FORGED_BECAUSE[forged]})`,
-          {
-            id: first.id,
-            channel: first.channel,
-          },
-        )
-      }
     }
     for (const next of rest) file(next)
   }

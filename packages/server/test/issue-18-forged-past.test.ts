@@ -27,7 +27,13 @@ async function setUp() {
   const keys = createKeys(prefix)
   const peer = new Redis(inject('redisUrl'))
   cleanup.push(() => peer.disconnect())
-  const server = createServer({ logger: 'silent', redis: inject('redisUrl'), prefix, public: true })
+  const lines: string[] = []
+  const server = createServer({
+    logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }),
+    redis: inject('redisUrl'),
+    prefix,
+    public: true,
+  })
   cleanup.push(() => server.close())
   const { url } = await server.listen(0, '127.0.0.1')
   const pub = createPublisher({ redis: inject('redisUrl'), prefix })
@@ -50,7 +56,7 @@ async function setUp() {
     await waitFor(() => streams.every((s) => s.ended), { what: 'the end marker on every stream' })
     for (const s of streams) s.close()
   }
-  return { keys, peer, server, pub, streams, epoch, forge, endAll }
+  return { keys, peer, server, pub, streams, epoch, forge, endAll, lines }
 }
 
 const summary = (streams: Recorder[]) =>
@@ -58,7 +64,7 @@ const summary = (streams: Recorder[]) =>
 
 describe('issue 18: a forged envelope at a past sequence, or of another epoch, on the bus', () => {
   it('at a sequence already heard: resets no stream, keeps the epoch, is dropped and counted', async () => {
-    const { keys, peer, server, pub, streams, epoch, forge, endAll } = await setUp()
+    const { keys, peer, server, pub, streams, epoch, forge, endAll, lines } = await setUp()
     const before = server.stats().dropped.envelopes
     await forge('news', `${epoch}-1`)
     for (let n = 4; n <= 5; n++) await pub.publish('news', 'count', n)
@@ -71,6 +77,17 @@ describe('issue 18: a forged envelope at a past sequence, or of another epoch, o
     ])
     expect(server.stats().dropped.envelopes - before).toBe(1)
     expect(await peer.get(keys.epoch)).toBe(epoch)
+    // Where it claimed to be, not what it carried.
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(logged.map((line) => Object.keys(line).sort())).toEqual([
+      ['channel', 'id', 'level', 'msg', 'time'],
+    ])
+    expect(logged[0]).toMatchObject({
+      level: 'warn',
+      msg: 'dropped an envelope from the bus that the log never held (at a sequence its history holds another event at)',
+      id: `${epoch}-1`,
+      channel: 'news',
+    })
   })
 
   it('at the sequence of the newest event heard, several times: none resets a stream', async () => {
