@@ -2,6 +2,7 @@ import { type Envelope, epochOf, formatCursor, newEpoch } from '@redisse/protoco
 import type { Broker, LogHead } from './broker/Broker'
 import { withDeadline } from './broker/withDeadline'
 import type { Connection } from './Connection'
+import { createEnvelopeConfirm, type Doubt } from './createEnvelopeConfirm'
 import { createHistoryPager, PAGE_BYTES } from './createHistoryPager'
 import type { Logger } from './createLogger'
 import { createLogWatch, type LogVerdict } from './createLogWatch'
@@ -20,8 +21,6 @@ const MAX_PAGES = 1000
  * heard event costs a head read, and holds live delivery for it.
  */
 const CONFIRM_AHEAD = 1000
-/** Shortest time between two log lines about envelopes the log never held, ms. */
-const FORGED_LOG_EVERY = 1000
 
 /** What the guard needs of the hub. */
 export interface GuardedHub {
@@ -112,6 +111,12 @@ const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
  * history holds from after the newest event it had), then `redisse:reset`
  * with a cursor of the new epoch; new events follow. Cursors of the old
  * epoch get a reset wherever they come back.
+ *
+ * Any process that can PUBLISH on Redis can put a well-formed envelope on
+ * the bus: one that would make the node act (far ahead of the log, at a
+ * sequence already heard, of an unexpected epoch) is first confirmed
+ * against Redis, the envelopes after it held meanwhile (see
+ * createEnvelopeConfirm).
  */
 export function createLogGuard(options: {
   broker: Broker
@@ -141,11 +146,9 @@ export function createLogGuard(options: {
     restart = { epoch: head.epoch, seq: firstNewSeq === undefined ? head.seq : firstNewSeq - 1 }
   }
   let checkedAtLoss = -1
-  // The newest head read, and the envelopes held while one far ahead of
-  // what is known of the log is confirmed (the first of them), in order.
+  // The newest head read.
   let known: LogHead = { epoch: undefined, seq: 0 }
-  let confirming: Envelope[] | undefined
-  let forgedLoggedAt = 0
+  const confirming = createEnvelopeConfirm({ logger, hub })
 
   // A well-formed envelope far past the head that never went through the
   // publish script (a hostile or broken bus peer) would raise the mark the
@@ -154,50 +157,51 @@ export function createLogGuard(options: {
   // head is read first: a log of its epoch that did not get that far never
   // held it.
   const farAhead = (envelope: Envelope, seq: number): boolean => {
-    if (!guarded || queue !== undefined || deferred !== undefined) return false
     const of = epochOf(envelope)
     if (watch.epoch !== undefined && of !== watch.epoch) return false
     const high = watch.epoch === of ? watch.high : 0
     return seq > Math.max(high, known.epoch === of ? known.seq : 0) + CONFIRM_AHEAD
   }
 
-  const confirm = async (envelope: Envelope, seq: number) => {
+  // Acted on as they come, an envelope at a past sequence replaces the
+  // epoch for every node, and one of another epoch resets every stream of
+  // this one: both are confirmed against Redis first.
+  const doubtOf = (envelope: Envelope, seq: number): Doubt | undefined => {
+    if (!guarded || queue !== undefined || deferred !== undefined) return undefined
+    if (confirming.passes(envelope)) return undefined
+    if (farAhead(envelope, seq)) return 'ahead'
+    const verdict = watch.verdict(envelope, seq)
+    return verdict === 'regressed' ? 'past' : verdict === 'changed' ? 'epoch' : undefined
+  }
+
+  const readHead = async (): Promise<LogHead> => {
+    known = await bounded(broker.head(), 'read the log head')
+    return known
+  }
+
+  // True when Redis shows the publish script never wrote `envelope`.
+  const forged = async (envelope: Envelope, seq: number, doubt: Doubt): Promise<boolean> => {
     const of = epochOf(envelope)
-    let forged = false
-    try {
-      const head = await bounded(broker.head(), 'read the log head')
-      forged = head.epoch === of && head.seq < seq
-      if (!forged) known = head
-    } catch (err) {
-      // Unconfirmed, it is taken as the bus gave it (what a node did before it asked).
-      logger.warn('cannot check an envelope far ahead of the log head', { err: String(err) })
+    const { epoch, high } = watch
+    if (doubt === 'ahead') {
+      const head = await readHead()
+      if (head.epoch === of && head.seq < seq) return true
+      if (head.epoch !== of) known = { epoch: of, seq }
+      return false
     }
-    if (!forged && (known.epoch !== of || known.seq < seq)) known = { epoch: of, seq }
-    const held = confirming ?? []
-    confirming = undefined
-    if (forged) {
-      held.shift()
-      hub.dropForged(envelope)
-      if (Date.now() - forgedLoggedAt >= FORGED_LOG_EVERY) {
-        forgedLoggedAt = Date.now()
-        logger.warn(
-          'dropped an envelope from the bus that the log never held (far past its head)',
-          {
-            id: envelope.id,
-            channel: envelope.channel,
-          },
-        )
-      }
-    }
-    // Filed again in order: one of them far ahead in turn holds those after
-    // it. Outside any bus callback, a throw here would end the process.
-    for (const next of held) {
-      try {
-        hub.receive(next)
-      } catch (err) {
-        logger.error('cannot deliver an event held for a check of the log', { err: String(err) })
-      }
-    }
+    // Whatever epoch the head shows other than the one followed, the log was replaced.
+    if (doubt === 'epoch') return (await readHead()).epoch === epoch
+    const [head, found] = await Promise.allSettled([
+      readHead(),
+      bounded(broker.holds?.(envelope) ?? Promise.resolve(undefined), 'read history'),
+    ])
+    // Behind what the bus delivered, or replaced by another node: it did go backwards.
+    const back = (h: LogHead) => h.epoch !== epoch || h.seq < high
+    if (head.status === 'fulfilled' && back(head.value)) return false
+    // Held exactly: the log handed out its sequence again. Another event
+    // there, or none where there should be one: no publish script wrote it.
+    if (found.status === 'rejected') throw found.reason
+    return found.value === false
   }
 
   const replace = async (from: string): Promise<LogHead | undefined> => {
@@ -377,13 +381,10 @@ export function createLogGuard(options: {
 
   return {
     onEnvelope(envelope, seq) {
-      if (confirming !== undefined) {
-        confirming.push(envelope)
-        return 'queued'
-      }
-      if (farAhead(envelope, seq)) {
-        confirming = [envelope]
-        void confirm(envelope, seq)
+      if (confirming.hold(envelope)) return 'queued'
+      const doubt = doubtOf(envelope, seq)
+      if (doubt !== undefined) {
+        confirming.start(envelope, doubt, () => forged(envelope, seq, doubt))
         return 'queued'
       }
       const tip = watch.tip

@@ -39,6 +39,29 @@ describe('createLogWatch', () => {
     expect(watch.isRetired('g')).toBe(false)
   })
 
+  it('answers what filing an envelope would, without filing it', () => {
+    const watch = createLogWatch()
+    const verdict = (id: string) => watch.verdict(env(id), seq(id))
+    expect(verdict('e-7')).toBe('next')
+    file(watch, 'e-7')
+    expect([verdict('e-7'), verdict('e-3'), verdict('e-8'), verdict('f-1')]).toEqual([
+      'regressed',
+      'regressed',
+      'next',
+      'changed',
+    ])
+    expect({ epoch: watch.epoch, high: watch.high, tip: watch.tip?.id }).toEqual({
+      epoch: 'e',
+      high: 7,
+      tip: 'e-7',
+    })
+    watch.regressed()
+    expect(verdict('g-1')).toBe('next')
+    expect(watch.isRetired('e')).toBe(true)
+    watch.replaced('e', { epoch: 'g', seq: 3 })
+    expect([verdict('e-9'), verdict('h-1')]).toEqual(['next', 'changed'])
+  })
+
   it('follows the epoch a replacement put in place', () => {
     const watch = createLogWatch()
     file(watch, 'e-7')

@@ -21,6 +21,8 @@ export interface LogWatch {
   readonly tip: Envelope | undefined
   /** Files an envelope from the bus (one subscriber connection delivers in publish order). */
   envelope(envelope: Envelope, seq: number): LogVerdict
+  /** What {@link envelope} would answer, without filing it (to confirm it first). */
+  verdict(envelope: Envelope, seq: number): LogVerdict
   /** Highest sequence the bus delivered of {@link epoch}. */
   readonly high: number
   /**
@@ -64,6 +66,15 @@ export function createLogWatch(): LogWatch {
     retired.set(old, by)
     if (retired.size > RETIRED_KEPT) retired.delete(retired.keys().next().value ?? '')
   }
+  const verdict = (envelope: Envelope, seq: number): LogVerdict => {
+    const of = epochOf(envelope)
+    if (epoch === undefined || of === epoch) {
+      return epoch !== undefined && seq <= high ? 'regressed' : 'next'
+    }
+    // Published before the replacement: part of the new log already. Or,
+    // awaited, the replacement of the epoch that went backwards.
+    return retired.has(of) || awaiting !== undefined ? 'next' : 'changed'
+  }
   const follow = (next: string, envelope: Envelope | undefined, seq: number) => {
     epoch = next
     high = seq
@@ -78,22 +89,18 @@ export function createLogWatch(): LogWatch {
     },
     envelope(envelope, seq) {
       const of = epochOf(envelope)
-      if (epoch === undefined || of === epoch) {
-        const verdict = epoch !== undefined && seq <= high ? 'regressed' : 'next'
-        follow(of, envelope, seq)
-        return verdict
-      }
-      // Published before the replacement: part of the new log already.
-      if (retired.has(of)) return 'next'
-      if (awaiting !== undefined) {
-        retire(awaiting, of)
-        awaiting = undefined
-        follow(of, envelope, seq)
-        return 'next'
+      const found = verdict(envelope, seq)
+      if (epoch !== undefined && of !== epoch) {
+        if (retired.has(of)) return found
+        if (awaiting !== undefined) {
+          retire(awaiting, of)
+          awaiting = undefined
+        }
       }
       follow(of, envelope, seq)
-      return 'changed'
+      return found
     },
+    verdict,
     get high() {
       return high
     },
