@@ -1,8 +1,8 @@
 import { createKeys, parseEventId } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
-import { uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { createServer } from '../src/index'
 import { type Recorder, recordSse } from './failoverStreams'
 
@@ -13,10 +13,7 @@ import { type Recorder, recordSse } from './failoverStreams'
 // that went backwards: the node replaced the epoch and reset every stream
 // of the log, for one message.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 const FAR_AHEAD = 1_000_000
 

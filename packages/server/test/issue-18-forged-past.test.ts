@@ -1,8 +1,8 @@
 import { createKeys, parseEventId } from '@redisse/protocol'
 import { createPublisher } from '@redisse/publisher'
-import { uniquePrefix, waitFor } from '@redisse/test-utils'
+import { cleanupAfterEach, uniquePrefix, waitFor } from '@redisse/test-utils'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import type { Broker } from '../src/broker/Broker'
 import { createLogger, createRedisBroker, createServer } from '../src/index'
 import { gate, withGates } from './brokerGates'
@@ -17,10 +17,7 @@ import { serveOnBroker } from './serveOnBroker'
 // reset every stream of the node, and the next real event (of the real
 // epoch again) reset them a second time. One PUBLISH each, repeatable.
 
-const cleanup: Array<() => unknown> = []
-afterEach(async () => {
-  for (const undo of cleanup.splice(0).reverse()) await undo()
-})
+const cleanup = cleanupAfterEach()
 
 async function setUp() {
   const prefix = uniquePrefix('forgedpast')
@@ -183,7 +180,10 @@ describe('issue 18: a real event at a past sequence, confirmed', () => {
 })
 
 describe('issue 18: the events held while an envelope is confirmed', () => {
-  it('go out in order, none lost, once more are held than the node keeps, while the head read still hangs', async () => {
+  // Which bound lets them go first, the count (createEnvelopeConfirm.test.ts
+  // proves it alone) or the read's deadline on a machine too slow to publish
+  // them in time, is timing; that none is lost or reordered is not.
+  it('go out in order, none lost, when more are held than the node keeps while the head read hangs', async () => {
     const prefix = uniquePrefix('heldbound')
     const inner = createRedisBroker({
       redis: inject('redisUrl'),
@@ -235,10 +235,15 @@ describe('issue 18: the events held while an envelope is confirmed', () => {
     await waitFor(() => news.ended, { what: 'the marker, with the head read still hanging' })
     news.close()
 
-    // They went out because too many were held, not because the read gave up.
+    // Let go by one bound or the other, and said so once.
     const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg)
-    expect(messages.filter((msg) => msg.startsWith('too many events held'))).toHaveLength(1)
-    expect(lines.filter((line) => line.includes('did not answer'))).toEqual([])
+    expect(
+      messages.filter(
+        (msg) =>
+          msg.startsWith('too many events held') || msg.startsWith('cannot check an envelope'),
+      ),
+      messages.join('\n'),
+    ).toHaveLength(1)
     expect(news.resets).toBe(0)
     expect(news.log.runs).toEqual([Array.from({ length: HELD + 2 }, (_, n) => n + 1)])
   })
