@@ -20,7 +20,7 @@ export type Doubt = 'ahead' | 'past' | 'epoch'
 
 const FORGED_BECAUSE: Record<Doubt, string> = {
   ahead: 'far past its head',
-  past: 'at a sequence its history holds another event at',
+  past: 'at a sequence already heard, which the log did not hand out again',
   epoch: 'of an epoch it is not under',
 }
 

@@ -182,7 +182,7 @@ export function createLogGuard(options: {
   // True when Redis shows the publish script never wrote `envelope`.
   const forged = async (envelope: Envelope, seq: number, doubt: Doubt): Promise<boolean> => {
     const of = epochOf(envelope)
-    const { epoch, high } = watch
+    const { epoch, high, tip } = watch
     if (doubt === 'ahead') {
       const head = await readHead()
       if (head.epoch === of && head.seq < seq) return true
@@ -191,13 +191,24 @@ export function createLogGuard(options: {
     }
     // Whatever epoch the head shows other than the one followed, the log was replaced.
     if (doubt === 'epoch') return (await readHead()).epoch === epoch
-    const [head, found] = await Promise.allSettled([
+    const inHistory = (e: Envelope | undefined) =>
+      e === undefined || !holds
+        ? Promise.resolve(undefined)
+        : bounded(holds.call(broker, e), 'read history')
+    const [head, found, kept] = await Promise.allSettled([
       readHead(),
-      bounded(broker.holds?.(envelope) ?? Promise.resolve(undefined), 'read history'),
+      inHistory(envelope),
+      inHistory(tip),
     ])
     // Behind what the bus delivered, or replaced by another node: it did go backwards.
     const back = (h: LogHead) => h.epoch !== epoch || h.seq < high
     if (head.status === 'fulfilled' && back(head.value)) return false
+    // The newest event heard is gone from its place: the log did go
+    // backwards, whatever this envelope is. Still there, exactly, the log
+    // lost nothing, so it handed out no sequence again: this is a copy of
+    // an event heard (which history holds too, so it alone cannot tell) or
+    // a forgery.
+    if (kept.status === 'fulfilled' && kept.value !== undefined) return kept.value
     // Held exactly: the log handed out its sequence again. Another event
     // there, or none where there should be one: no publish script wrote it.
     if (found.status === 'rejected') throw found.reason

@@ -81,7 +81,7 @@ describe('issue 18: a forged envelope at a past sequence, or of another epoch, o
     ])
     expect(logged[0]).toMatchObject({
       level: 'warn',
-      msg: 'dropped an envelope from the bus that the log never held (at a sequence its history holds another event at)',
+      msg: 'dropped an envelope from the bus that the log never held (at a sequence already heard, which the log did not hand out again)',
       id: `${epoch}-1`,
       channel: 'news',
     })
@@ -100,6 +100,27 @@ describe('issue 18: a forged envelope at a past sequence, or of another epoch, o
       { resets: 0, runs: [[1]] },
     ])
     expect(server.stats().dropped.envelopes - before).toBe(3)
+    expect(await peer.get(keys.epoch)).toBe(epoch)
+  })
+
+  // A copy is what history holds, so history alone cannot tell it from an
+  // event the log handed that sequence to again. The newest event heard,
+  // still in history exactly, can: a log that went backwards lost it.
+  it('as an exact copy of an event heard, sent again: resets no stream, keeps the epoch', async () => {
+    const { keys, peer, server, pub, streams, epoch, endAll } = await setUp()
+    const before = server.stats().dropped.envelopes
+    const [copy] = await peer.zrangebyscore(keys.history('news'), 2, 2)
+    expect(copy).toContain(`\n${epoch}-2\n`)
+    await peer.publish(keys.pubsub('news'), copy ?? '')
+    for (let n = 4; n <= 5; n++) await pub.publish('news', 'count', n)
+    await pub.publish('other', 'count', 2)
+    await endAll()
+
+    expect(summary(streams), streams.map((s) => s.ids.join(' ')).join('\n')).toEqual([
+      { resets: 0, runs: [[1, 2, 3, 4, 5]] },
+      { resets: 0, runs: [[1, 2]] },
+    ])
+    expect(server.stats().dropped.envelopes - before).toBe(1)
     expect(await peer.get(keys.epoch)).toBe(epoch)
   })
 
