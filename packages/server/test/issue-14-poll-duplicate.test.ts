@@ -1,10 +1,8 @@
-import { cleanupAfterEach, openSse, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
-import { Redis } from 'ioredis'
+import { cleanupAfterEach, openSse, waitFor } from '@redisse/test-utils'
 import { expect, it } from 'vitest'
-import { createLogger, createRedisBroker } from '../src/index'
-import { gate, withGates } from './brokerGates'
+import { gate } from './brokerGates'
 import { expectEachOnce, pollRecorder } from './pollRecorder'
-import { serveOnBroker } from './serveOnBroker'
+import { serveGatedOnOwnRedis } from './serveOnBroker'
 
 // Issue 14, seen rarely on CI: after a bus loss, one event came twice on a
 // long-poll client (never on SSE or WebSocket, whose connection outlives the
@@ -19,20 +17,7 @@ import { serveOnBroker } from './serveOnBroker'
 const cleanup = cleanupAfterEach()
 
 it('a poll that joins while the node recovers from a bus loss gets each event once (SSE alike)', async () => {
-  const redis = await startRedis()
-  cleanup.push(() => redis.stop())
-  const prefix = uniquePrefix('polldup')
-  const { broker, gates } = withGates(
-    createRedisBroker({
-      redis: redis.url,
-      prefix,
-      logger: createLogger({ level: 'silent' }),
-      probe: false,
-    }),
-  )
-  const { server, url, pub } = await serveOnBroker(broker, { redisUrl: redis.url, prefix, cleanup })
-  const admin = new Redis(redis.url)
-  cleanup.push(() => admin.disconnect())
+  const { server, url, pub, admin, gates } = await serveGatedOnOwnRedis('polldup', cleanup)
 
   const sse = await openSse(`${url}/?channel=news`)
   cleanup.push(() => sse.close())

@@ -150,28 +150,39 @@ describe('poisoned envelopes on a Redis Cluster bus (issue 18)', () => {
     return { ...started, keys: keysOf(prefix, 'a'), stream }
   }
 
-  // Well-formed, but far past the partition's head: the log never held it.
-  // Taken as it came, it made the real event after it look like a log that
-  // went backwards (a lagging replica): a new epoch, and a reset for every
-  // stream of the partition.
-  it('drops a well-formed envelope far ahead of the partition’s head and counts it: no reset, the events that follow arrive', async () => {
-    const { server, pub, keys, stream } = await streamPastFirstEvent()
-    const epoch = (await peer.get(keys.epoch)) ?? ''
-    await peer.spublish(
-      keys.pubsub('a'),
-      `redisse/1\n${epoch}-1000000\na\nforged\n${Date.now()}\n"x"`,
-    )
-    await pub.publish('a', 'm', 'next')
-    await pub.publish('a', 'marker', 'end')
-    await waitFor(() => stream.events.some((e) => e.event === 'marker'), { what: 'the marker' })
-    expect(stream.events.map((e) => [e.event, e.data])).toEqual([
-      ['m', '"first"'],
-      ['m', '"next"'],
-      ['marker', '"end"'],
-    ])
-    expect(dropped(server)).toBe(1)
-    expect(await peer.get(keys.epoch)).toBe(epoch)
-  })
+  // Well-formed, but never written by a publish script. Taken as they came:
+  // one far past the partition's head made the real event after it look
+  // like a log that went backwards (a new epoch, and a reset for every
+  // stream of the partition); one at a sequence the node already heard
+  // replaced the partition's epoch (a reset for every stream of every
+  // node); one of an epoch the partition is not under reset every stream
+  // of the node's partition.
+  it.each([
+    ['far ahead of the partition’s head', (epoch: string) => `${epoch}-1000000`],
+    ['at the sequence its node already heard', (epoch: string, seq: number) => `${epoch}-${seq}`],
+    ['of an epoch the partition is not under', () => 'zzzzzz-1'],
+  ])(
+    'drops one %s and counts it: no reset, no new epoch, the events that follow arrive',
+    async (_what, idOf) => {
+      const { server, pub, keys, stream } = await streamPastFirstEvent()
+      const epoch = (await peer.get(keys.epoch)) ?? ''
+      const seq = Number(await peer.get(keys.seq))
+      await peer.spublish(
+        keys.pubsub('a'),
+        `redisse/1\n${idOf(epoch, seq)}\na\nforged\n${Date.now()}\n"x"`,
+      )
+      await pub.publish('a', 'm', 'next')
+      await pub.publish('a', 'marker', 'end')
+      await waitFor(() => stream.events.some((e) => e.event === 'marker'), { what: 'the marker' })
+      expect(stream.events.map((e) => [e.event, e.data])).toEqual([
+        ['m', '"first"'],
+        ['m', '"next"'],
+        ['marker', '"end"'],
+      ])
+      expect(dropped(server)).toBe(1)
+      expect(await peer.get(keys.epoch)).toBe(epoch)
+    },
+  )
 
   it('skips poisoned entries of a partition’s history on resume, counts them, and replays the rest in order', async () => {
     const prefix = uniquePrefix('cpoison').replaceAll(/[{}]/g, '')

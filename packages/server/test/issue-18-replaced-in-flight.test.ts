@@ -1,11 +1,9 @@
 import { parseEventId } from '@redisse/protocol'
-import { cleanupAfterEach, startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
-import { Redis } from 'ioredis'
+import { cleanupAfterEach, waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
-import { createLogger, createRedisBroker } from '../src/index'
-import { gate, withGates } from './brokerGates'
+import { gate } from './brokerGates'
 import { type Recorder, recordSse } from './failoverStreams'
-import { serveOnBroker } from './serveOnBroker'
+import { serveGatedOnOwnRedis } from './serveOnBroker'
 
 // Issue 18, seen on CI under load: after a log that went backwards, an
 // event published to the new log before the node replaced its epoch, but
@@ -25,20 +23,7 @@ const cleanup = cleanupAfterEach()
  * replacement of the epoch is held until the test opens `replaced`.
  */
 async function setUp() {
-  const redis = await startRedis()
-  cleanup.push(() => redis.stop())
-  const prefix = uniquePrefix('inflight')
-  const { broker, gates } = withGates(
-    createRedisBroker({
-      redis: redis.url,
-      prefix,
-      logger: createLogger({ level: 'silent' }),
-      probe: false,
-    }),
-  )
-  const { server, url, pub } = await serveOnBroker(broker, { redisUrl: redis.url, prefix, cleanup })
-  const admin = new Redis(redis.url)
-  cleanup.push(() => admin.disconnect())
+  const { server, url, pub, admin, gates, prefix } = await serveGatedOnOwnRedis('inflight', cleanup)
   const news = await recordSse(url, 'news')
   cleanup.push(() => news.close())
   const other = await recordSse(url, 'other')

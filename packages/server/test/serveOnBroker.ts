@@ -1,7 +1,9 @@
 import { createPublisher, type Publisher } from '@redisse/publisher'
-import { waitFor } from '@redisse/test-utils'
+import { startRedis, uniquePrefix, waitFor } from '@redisse/test-utils'
+import { Redis } from 'ioredis'
 import type { Broker } from '../src/broker/Broker'
-import { createServer, type RedisseServer } from '../src/index'
+import { createLogger, createRedisBroker, createServer, type RedisseServer } from '../src/index'
+import { withGates } from './brokerGates'
 
 /**
  * A public server on `broker` (a real Redis broker the test wraps), once the
@@ -19,4 +21,28 @@ export async function serveOnBroker(
   const pub = createPublisher({ redis: options.redisUrl, prefix: options.prefix })
   options.cleanup.push(() => pub.close())
   return { server, url, pub }
+}
+
+/**
+ * A public server on its own redis-server (so the test may kill its
+ * subscriber connections), over a Redis broker held by gates (see
+ * `withGates`), with a publisher and an admin client of that Redis; all
+ * closed by `cleanup`, last first.
+ */
+export async function serveGatedOnOwnRedis(name: string, cleanup: Array<() => unknown>) {
+  const redis = await startRedis()
+  cleanup.push(() => redis.stop())
+  const prefix = uniquePrefix(name)
+  const { broker, gates } = withGates(
+    createRedisBroker({
+      redis: redis.url,
+      prefix,
+      logger: createLogger({ level: 'silent' }),
+      probe: false,
+    }),
+  )
+  const served = await serveOnBroker(broker, { redisUrl: redis.url, prefix, cleanup })
+  const admin = new Redis(redis.url)
+  cleanup.push(() => admin.disconnect())
+  return { ...served, redis, prefix, broker, gates, admin }
 }
