@@ -130,6 +130,11 @@ export function createLogGuard(options: {
   const guarded = holds !== undefined && replaceEpoch !== undefined
   // Set while the epoch is being replaced: envelopes wait here, in order.
   let queue: Envelope[] | undefined
+  // Heard meanwhile, of an epoch neither followed nor retired, and all
+  // after them: filed again once the replacement is in. Taken as they
+  // came, the first would pass for the replacement (a forged one too, and
+  // the next real event would reset every stream again).
+  let aside: Envelope[] = []
   // A regression seen while the bus was away, handled once it is back.
   let deferred:
     | { sign: string; tip: Envelope | undefined; swap: Promise<LogHead | undefined> }
@@ -170,8 +175,16 @@ export function createLogGuard(options: {
     if (!guarded || queue !== undefined || deferred !== undefined) return undefined
     if (confirming.passes(envelope)) return undefined
     if (farAhead(envelope, seq)) return 'ahead'
-    const verdict = watch.verdict(envelope, seq)
-    return verdict === 'regressed' ? 'past' : verdict === 'changed' ? 'epoch' : undefined
+    // Awaited as the replacement of an epoch that went backwards, another
+    // epoch is one only if Redis shows it in force (the replacement of
+    // this node failed, and another node's came).
+    if (unexpected(envelope)) return 'epoch'
+    return watch.verdict(envelope, seq) === 'regressed' ? 'past' : undefined
+  }
+
+  const unexpected = (envelope: Envelope): boolean => {
+    const of = epochOf(envelope)
+    return watch.epoch !== undefined && of !== watch.epoch && !watch.isRetired(of)
   }
 
   const readHead = async (): Promise<LogHead> => {
@@ -300,6 +313,9 @@ export function createLogGuard(options: {
       hub.seen(had)
     }
     for (const envelope of queued) hub.deliver(envelope, seqOfId(envelope.id))
+    const later = aside
+    aside = []
+    for (const envelope of later) hub.receive(envelope)
   }
 
   // `tip`: the newest event received of the log that went backwards;
@@ -393,6 +409,10 @@ export function createLogGuard(options: {
   return {
     onEnvelope(envelope, seq) {
       if (confirming.hold(envelope)) return 'queued'
+      if (queue !== undefined && (aside.length > 0 || unexpected(envelope))) {
+        aside.push(envelope)
+        return 'queued'
+      }
       const doubt = doubtOf(envelope, seq)
       if (doubt !== undefined) {
         confirming.start(envelope, doubt, () => forged(envelope, seq, doubt))

@@ -1,17 +1,24 @@
 import type { Envelope } from '@redisse/protocol'
 import type { Broker, BrokerState } from '../src/broker/Broker'
 
-/** A gate the test opens: `entered` settles when something waits at it. */
+/**
+ * A gate the test opens: `entered` settles when something waits at it.
+ * `refuse` makes what waits there fail instead (a call Redis refused).
+ */
 export function gate() {
   let open: () => void = () => {}
+  let refuse: () => void = () => {}
   let enter: () => void = () => {}
-  const opened = new Promise<void>((resolve) => {
+  const opened = new Promise<void>((resolve, reject) => {
     open = resolve
+    refuse = () => reject(new Error('refused by the test'))
   })
+  // Only the calls that await it see a refusal.
+  opened.catch(() => {})
   const entered = new Promise<void>((resolve) => {
     enter = resolve
   })
-  return { opened, entered, open, enter }
+  return { opened, entered, open, refuse, enter }
 }
 export type Gate = ReturnType<typeof gate>
 

@@ -1,4 +1,4 @@
-import { parseEventId } from '@redisse/protocol'
+import { createKeys, newEpoch, parseEventId } from '@redisse/protocol'
 import { cleanupAfterEach, waitFor } from '@redisse/test-utils'
 import { describe, expect, it } from 'vitest'
 import { gate } from './brokerGates'
@@ -23,7 +23,10 @@ const cleanup = cleanupAfterEach()
  * replacement of the epoch is held until the test opens `replaced`.
  */
 async function setUp() {
-  const { server, url, pub, admin, gates, prefix } = await serveGatedOnOwnRedis('inflight', cleanup)
+  const { server, url, broker, pub, admin, gates, prefix } = await serveGatedOnOwnRedis(
+    'inflight',
+    cleanup,
+  )
   const news = await recordSse(url, 'news')
   cleanup.push(() => news.close())
   const other = await recordSse(url, 'other')
@@ -43,7 +46,7 @@ async function setUp() {
   gates.replace = replaced
   const oldEpoch = parseEventId(await pub.publish('news', 'count', 6))?.cursor.epoch
   await replaced.entered
-  return { server, url, pub, admin, gates, news, other, oldEpoch, replaced }
+  return { server, url, broker, pub, admin, gates, prefix, news, other, oldEpoch, replaced }
 }
 
 /** Publishes the marker to `channel` and waits until the stream got it. */
@@ -128,5 +131,71 @@ describe('issue 18: an event published before the epoch replacement and heard af
         [6, 7],
       ],
     })
+  })
+})
+
+// Seen in review: while the node replaced its epoch, an envelope of any
+// other epoch was taken for the replacement (the watch followed it): one
+// PUBLISH by a peer that no SDK wrote, timed within a round trip of a real
+// regression, cost every stream of the node a second reset at the next
+// real event, and reached the streams as an event of the new log.
+describe('issue 18: a forged envelope of another epoch heard while the node replaces its epoch', () => {
+  it('reaches no stream, resets none a second time, and is dropped and counted', async () => {
+    const { server, pub, admin, prefix, news, other, oldEpoch, replaced } = await setUp()
+    const keys = createKeys(prefix)
+    const before = server.stats().dropped.envelopes
+    await admin.publish(
+      keys.pubsub('news'),
+      `redisse/1\nforged0epoch-9\nnews\ncount\n${Date.now()}\n999`,
+    )
+    replaced.open()
+    await waitFor(() => news.log.runs[1]?.includes(6) && other.resets === 1, {
+      what: 'the reset, then 6',
+    })
+    const seven = await pub.publish('news', 'count', 7)
+    expect(parseEventId(seven)?.cursor.epoch).not.toBe(oldEpoch)
+    await untilMarker(pub, 'news', news)
+    await untilMarker(pub, 'other', other)
+    expect({ resets: news.resets, runs: news.log.runs }, news.ids.join(' ')).toEqual({
+      resets: 1,
+      runs: [
+        [1, 2, 3, 4, 5],
+        [6, 7],
+      ],
+    })
+    expect({ resets: other.resets, runs: other.log.runs }, other.ids.join(' ')).toEqual({
+      resets: 1,
+      runs: [[], []],
+    })
+    expect(server.stats().dropped.envelopes - before).toBe(1)
+  })
+
+  // The node's own replacement failed: it awaits another node's, and takes
+  // an epoch Redis shows in force for it, not any epoch the bus carries.
+  it('after the replacement failed: is dropped, and the epoch another node puts in is taken', async () => {
+    const { server, broker, pub, admin, prefix, news, oldEpoch, replaced } = await setUp()
+    const keys = createKeys(prefix)
+    const before = server.stats().dropped.envelopes
+    replaced.refuse()
+    await waitFor(() => news.log.runs[1]?.includes(6), { what: 'the reset, then 6' })
+    await admin.publish(
+      keys.pubsub('news'),
+      `redisse/1\nforged0epoch-9\nnews\ncount\n${Date.now()}\n999`,
+    )
+    await pub.publish('news', 'count', 7)
+    const another = newEpoch()
+    await broker.replaceEpoch?.(oldEpoch ?? '', another)
+    const eight = await pub.publish('news', 'count', 8)
+    expect(parseEventId(eight)?.cursor.epoch).toBe(another)
+    await untilMarker(pub, 'news', news)
+    expect({ resets: news.resets, runs: news.log.runs }, news.ids.join(' ')).toEqual({
+      resets: 1,
+      runs: [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8],
+      ],
+    })
+    expect(news.lastEventId?.startsWith(`${another}-`), news.lastEventId).toBe(true)
+    expect(server.stats().dropped.envelopes - before).toBe(1)
   })
 })
