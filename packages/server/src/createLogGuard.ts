@@ -1,26 +1,14 @@
 import { type Envelope, epochOf, formatCursor, newEpoch } from '@redisse/protocol'
 import type { Broker, LogHead } from './broker/Broker'
-import { withDeadline } from './broker/withDeadline'
 import type { Connection } from './Connection'
 import { createEnvelopeConfirm, type Doubt } from './createEnvelopeConfirm'
-import { createHistoryPager, PAGE_BYTES } from './createHistoryPager'
+import { createForgeryCheck } from './createForgeryCheck'
 import type { Logger } from './createLogger'
 import { createLogWatch, type LogVerdict } from './createLogWatch'
 import type { OutgoingEvent } from './OutgoingEvent'
-
-/** Longest wait for one Redis read or the epoch replacement, ms. */
-const GUARD_TIMEOUT = 2000
-/** Most events of the new log sent after a regression before the streams get the reset alone. */
-const MAX_MISSED = 10_000
-/** Most history pages read for them. */
-const MAX_PAGES = 1000
-/**
- * How far past the newest sequence known of the log (heard or read) an
- * envelope may come before Redis is asked whether its log got that far.
- * Gaps are normal (the node hears only its channels): past this one, each
- * heard event costs a head read, and holds live delivery for it.
- */
-const CONFIRM_AHEAD = 1000
+import { readMissedEvents } from './readMissedEvents'
+import { resetToNewLog } from './resetToNewLog'
+import { withGuardDeadline as bounded } from './withGuardDeadline'
 
 /** What the guard needs of the hub. */
 export interface GuardedHub {
@@ -92,10 +80,6 @@ export interface LogGuard {
   restartPoint(): LogHead | undefined
 }
 
-// Each read or write of the guard gives up within GUARD_TIMEOUT, as every broker call does.
-const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
-  withDeadline(promise, { what, ms: GUARD_TIMEOUT })
-
 /**
  * Guards a node against a log that went backwards: Redis failed over to a
  * replica that lagged, so sequences streams already saw are handed out
@@ -115,8 +99,8 @@ const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
  * Any process that can PUBLISH on Redis can put a well-formed envelope on
  * the bus: one that would make the node act (far ahead of the log, at a
  * sequence already heard, of an unexpected epoch) is first confirmed
- * against Redis, the envelopes after it held meanwhile (see
- * createEnvelopeConfirm).
+ * against Redis (createForgeryCheck), the envelopes after it held
+ * meanwhile (createEnvelopeConfirm).
  */
 export function createLogGuard(options: {
   broker: Broker
@@ -151,81 +135,13 @@ export function createLogGuard(options: {
     restart = { epoch: head.epoch, seq: firstNewSeq === undefined ? head.seq : firstNewSeq - 1 }
   }
   let checkedAtLoss = -1
-  // The newest head read.
-  let known: LogHead = { epoch: undefined, seq: 0 }
   const confirming = createEnvelopeConfirm({ logger, hub })
+  const forgery = createForgeryCheck({ broker, watch })
 
-  // A well-formed envelope far past the head that never went through the
-  // publish script (a hostile or broken bus peer) would raise the mark the
-  // next real events are held against: they would pass for a log that went
-  // backwards, and every stream would be reset. Past CONFIRM_AHEAD, the
-  // head is read first: a log of its epoch that did not get that far never
-  // held it.
-  const farAhead = (envelope: Envelope, seq: number): boolean => {
-    const of = epochOf(envelope)
-    if (watch.epoch !== undefined && of !== watch.epoch) return false
-    const high = watch.epoch === of ? watch.high : 0
-    return seq > Math.max(high, known.epoch === of ? known.seq : 0) + CONFIRM_AHEAD
-  }
-
-  // Acted on as they come, an envelope at a past sequence replaces the
-  // epoch for every node, and one of another epoch resets every stream of
-  // this one: both are confirmed against Redis first.
   const doubtOf = (envelope: Envelope, seq: number): Doubt | undefined => {
     if (!guarded || queue !== undefined || deferred !== undefined) return undefined
     if (confirming.passes(envelope)) return undefined
-    if (farAhead(envelope, seq)) return 'ahead'
-    // Awaited as the replacement of an epoch that went backwards, another
-    // epoch is one only if Redis shows it in force (the replacement of
-    // this node failed, and another node's came).
-    if (unexpected(envelope)) return 'epoch'
-    return watch.verdict(envelope, seq) === 'regressed' ? 'past' : undefined
-  }
-
-  const unexpected = (envelope: Envelope): boolean => {
-    const of = epochOf(envelope)
-    return watch.epoch !== undefined && of !== watch.epoch && !watch.isRetired(of)
-  }
-
-  const readHead = async (): Promise<LogHead> => {
-    known = await bounded(broker.head(), 'read the log head')
-    return known
-  }
-
-  // True when Redis shows the publish script never wrote `envelope`.
-  const forged = async (envelope: Envelope, seq: number, doubt: Doubt): Promise<boolean> => {
-    const of = epochOf(envelope)
-    const { epoch, high, tip } = watch
-    if (doubt === 'ahead') {
-      const head = await readHead()
-      if (head.epoch === of && head.seq < seq) return true
-      if (head.epoch !== of) known = { epoch: of, seq }
-      return false
-    }
-    // Whatever epoch the head shows other than the one followed, the log was replaced.
-    if (doubt === 'epoch') return (await readHead()).epoch === epoch
-    const inHistory = (e: Envelope | undefined) =>
-      e === undefined || !holds
-        ? Promise.resolve(undefined)
-        : bounded(holds.call(broker, e), 'read history')
-    const [head, found, kept] = await Promise.allSettled([
-      readHead(),
-      inHistory(envelope),
-      inHistory(tip),
-    ])
-    // Behind what the bus delivered, or replaced by another node: it did go backwards.
-    const back = (h: LogHead) => h.epoch !== epoch || h.seq < high
-    if (head.status === 'fulfilled' && back(head.value)) return false
-    // The newest event heard is gone from its place: the log did go
-    // backwards, whatever this envelope is. Still there, exactly, the log
-    // lost nothing, so it handed out no sequence again: this is a copy of
-    // an event heard (which history holds too, so it alone cannot tell) or
-    // a forgery.
-    if (kept.status === 'fulfilled' && kept.value !== undefined) return kept.value
-    // Held exactly: the log handed out its sequence again. Another event
-    // there, or none where there should be one: no publish script wrote it.
-    if (found.status === 'rejected') throw found.reason
-    return found.value === false
+    return forgery.doubtOf(envelope, seq)
   }
 
   const replace = async (from: string): Promise<LogHead | undefined> => {
@@ -240,31 +156,6 @@ export function createLogGuard(options: {
       unreplaced = from
       logger.error('cannot replace the epoch of a log that went backwards', { err: String(err) })
       return undefined
-    }
-  }
-
-  // Events of the new log this node missed while away: those history
-  // holds that were published after the newest event it had received. Its
-  // sequences may lie below what the node saw, so the read starts at 0; it
-  // is paged, and bounded: past MAX_MISSED the streams get the reset only.
-  const missedSince = async (tip: Envelope | undefined): Promise<Envelope[]> => {
-    if (tip === undefined) return []
-    try {
-      const pager = createHistoryPager(broker, { from: 0, pageBytes: PAGE_BYTES })
-      const channels = hub.channels()
-      const missed: Envelope[] = []
-      for (let pages = 0; pages < MAX_PAGES; pages++) {
-        const page = await bounded(pager.next(channels), 'read history')
-        for (const envelope of page.envelopes) if (envelope.ts > tip.ts) missed.push(envelope)
-        if (missed.length > MAX_MISSED) throw new Error(`more than ${MAX_MISSED} events to send`)
-        if (page.complete) return missed
-      }
-      throw new Error(`history not read whole in ${MAX_PAGES} pages`)
-    } catch (err) {
-      logger.warn('cannot read what the new log holds: streams get a reset only', {
-        err: String(err),
-      })
-      return []
     }
   }
 
@@ -283,35 +174,7 @@ export function createLogGuard(options: {
       .sort((a, b) => a.seq - b.seq)
     if (events[0] !== undefined) firstNewSeq = events[0].seq
     if (head !== undefined) restartFrom(head)
-    // How far this node has the new log. Not the head the replacement
-    // returned: events published before it may still be on their way on
-    // the bus (its reply can overtake them, on another connection), and
-    // they come after these. A stream reset past them, or a recovery that
-    // read from there, would skip them.
-    const had = events.at(-1)?.seq ?? head?.seq ?? 0
-    // First the reset: the stream's place in the old log is gone. Its id
-    // names the place in the new epoch just before the new log's events
-    // that follow (history holds them there, of whichever epoch), so a
-    // stream cut meanwhile resumes with them.
-    for (const connection of hub.connections) {
-      if (connection.closed || connection.channels.size === 0) continue
-      const first = events.find((e) => connection.channels.has(e.envelope.channel))
-      const seq = first === undefined ? had : first.seq - 1
-      const id = head?.epoch === undefined ? undefined : formatCursor({ epoch: head.epoch, seq })
-      connection.reset({ channels: [...connection.channels], reason: 'epoch-changed' }, id)
-      for (const event of events) {
-        if (connection.channels.has(event.envelope.channel)) connection.replay(event)
-      }
-    }
-    // Held streams write what they hold and what was just added, in order.
-    hub.abandonRecovery()
-    if (head !== undefined) {
-      for (const connection of hub.connections) {
-        if (connection.lastSeq < had && !connection.holding) connection.lastSeq = had
-      }
-      if (head.epoch !== undefined) hub.follow(head.epoch)
-      hub.seen(had)
-    }
+    resetToNewLog(hub, head, events)
     for (const envelope of queued) hub.deliver(envelope, seqOfId(envelope.id))
     const later = aside
     aside = []
@@ -352,7 +215,10 @@ export function createLogGuard(options: {
     queue = []
     void (async () => {
       const head = await swap
-      finish(head, recovering ? await missedSince(tip) : [])
+      const missed = recovering
+        ? await readMissedEvents({ broker, channels: hub.channels(), tip, logger })
+        : []
+      finish(head, missed)
     })()
   }
 
@@ -383,7 +249,7 @@ export function createLogGuard(options: {
     try {
       if (unreplaced !== undefined) await replace(unreplaced)
       const head = await bounded(broker.head(), 'read the log head')
-      known = head
+      forgery.noteHead(head)
       let back = watch.behind(head, high)
       // Also under an epoch another node put in place after seeing the
       // regression first: this node's streams still have to be served.
@@ -409,13 +275,13 @@ export function createLogGuard(options: {
   return {
     onEnvelope(envelope, seq) {
       if (confirming.hold(envelope)) return 'queued'
-      if (queue !== undefined && (aside.length > 0 || unexpected(envelope))) {
+      if (queue !== undefined && (aside.length > 0 || forgery.unexpected(envelope))) {
         aside.push(envelope)
         return 'queued'
       }
       const doubt = doubtOf(envelope, seq)
       if (doubt !== undefined) {
-        confirming.start(envelope, doubt, () => forged(envelope, seq, doubt))
+        confirming.start(envelope, doubt, () => forgery.forged(envelope, seq, doubt))
         return 'queued'
       }
       const tip = watch.tip
