@@ -114,10 +114,13 @@ export function createLogGuard(options: {
   const guarded = holds !== undefined && replaceEpoch !== undefined
   // Set while the epoch is being replaced: envelopes wait here, in order.
   let queue: Envelope[] | undefined
-  // Heard meanwhile, of an epoch neither followed nor retired, and all
-  // after them: filed again once the replacement is in. Taken as they
-  // came, the first would pass for the replacement (a forged one too, and
-  // the next real event would reset every stream again).
+  // Heard meanwhile, of an epoch neither followed nor retired: filed again
+  // once the replacement is in. Taken as they came, the first would pass
+  // for the replacement (a forged one too, and the next real event would
+  // reset every stream again). Those of the epoch followed still join the
+  // queue after them: a real event of a new epoch comes after all of the
+  // old on the bus, and one the queue holds is sent with the reset, which
+  // one filed after it could come too late for (taken for a duplicate).
   let aside: Envelope[] = []
   // A regression seen while the bus was away, handled once it is back.
   let deferred:
@@ -275,7 +278,7 @@ export function createLogGuard(options: {
   return {
     onEnvelope(envelope, seq) {
       if (confirming.hold(envelope)) return 'queued'
-      if (queue !== undefined && (aside.length > 0 || forgery.unexpected(envelope))) {
+      if (queue !== undefined && forgery.unexpected(envelope)) {
         aside.push(envelope)
         return 'queued'
       }

@@ -148,19 +148,22 @@ describe('issue 18: a forged envelope of another epoch heard while the node repl
       keys.pubsub('news'),
       `redisse/1\nforged0epoch-9\nnews\ncount\n${Date.now()}\n999`,
     )
-    replaced.open()
-    await waitFor(() => news.log.runs[1]?.includes(6) && other.resets === 1, {
-      what: 'the reset, then 6',
-    })
+    // Heard after the forged one, of the new log under the old epoch.
     const seven = await pub.publish('news', 'count', 7)
-    expect(parseEventId(seven)?.cursor.epoch).not.toBe(oldEpoch)
+    expect(parseEventId(seven)?.cursor.epoch).toBe(oldEpoch)
+    replaced.open()
+    await waitFor(() => news.log.runs[1]?.includes(7) && other.resets === 1, {
+      what: 'the reset, then 6-7',
+    })
+    const eight = await pub.publish('news', 'count', 8)
+    expect(parseEventId(eight)?.cursor.epoch).not.toBe(oldEpoch)
     await untilMarker(pub, 'news', news)
     await untilMarker(pub, 'other', other)
     expect({ resets: news.resets, runs: news.log.runs }, news.ids.join(' ')).toEqual({
       resets: 1,
       runs: [
         [1, 2, 3, 4, 5],
-        [6, 7],
+        [6, 7, 8],
       ],
     })
     expect({ resets: other.resets, runs: other.log.runs }, other.ids.join(' ')).toEqual({
