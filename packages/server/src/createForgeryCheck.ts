@@ -40,8 +40,11 @@ export function createForgeryCheck(options: { broker: Broker; watch: LogWatch })
   // The newest head read.
   let known: LogHead = { epoch: undefined, seq: 0 }
 
-  // Past CONFIRM_AHEAD, the head is read first: a log of its epoch that
-  // did not get that far never held it.
+  // A well-formed envelope far past the head that never went through the
+  // publish script would raise the mark the next real events are held
+  // against: they would pass for a log that went backwards, and every
+  // stream would be reset. Past CONFIRM_AHEAD, the head is read first: a
+  // log of its epoch that did not get that far never held it.
   const farAhead = (envelope: Envelope, seq: number): boolean => {
     const of = epochOf(envelope)
     if (watch.epoch !== undefined && of !== watch.epoch) return false
