@@ -33,7 +33,18 @@ export interface ServerStats {
     envelopes: number
   }
   rejected: Record<string, number>
-  broker: { kind: 'redis' | 'embedded'; state: string; reconnects: number }
+  broker: {
+    kind: 'redis' | 'embedded'
+    state: string
+    reconnects: number
+    /**
+     * Times a partition was found deaf on a live subscriber connection
+     * (Redis Cluster; 0 elsewhere), each probe round it stays so.
+     */
+    deafVerdicts: number
+    /** Partitions deaf now: found so, not heard since. */
+    deafPartitions: number
+  }
   amqp?: { consumed: number; rejected: number }
   uptimeMs: number
 }
@@ -59,7 +70,13 @@ export function collectStats(ctx: ServerContext): ServerStats {
       envelopes: (broker.droppedEnvelopes ?? 0) + hub.counters.forgedEnvelopes,
     },
     rejected: { ...counters.rejected },
-    broker: { kind: broker.kind, state: broker.state, reconnects: counters.brokerReconnects },
+    broker: {
+      kind: broker.kind,
+      state: broker.state,
+      reconnects: counters.brokerReconnects,
+      deafVerdicts: broker.deafVerdicts ?? 0,
+      deafPartitions: broker.deafPartitions ?? 0,
+    },
     ...(ctx.amqp ? { amqp: { ...ctx.amqp } } : {}),
     uptimeMs: Date.now() - ctx.startedAt,
   }
@@ -157,6 +174,18 @@ export function collectMetrics(ctx: ServerContext): Metric[] {
       help: 'Times the broker connection was lost and retried.',
       type: 'counter',
       values: [{ value: s.broker.reconnects }],
+    },
+    {
+      name: 'redisse_broker_deaf_verdicts_total',
+      help: 'Times a cluster partition was found deaf on a live subscriber connection, each probe round.',
+      type: 'counter',
+      values: [{ value: s.broker.deafVerdicts }],
+    },
+    {
+      name: 'redisse_broker_deaf_partitions',
+      help: 'Cluster partitions found deaf that have not heard their probe since.',
+      type: 'gauge',
+      values: [{ value: s.broker.deafPartitions }],
     },
     {
       name: 'redisse_broker_up',

@@ -18,7 +18,7 @@ function stats(connections: number, state: string, channels: Record<string, numb
     },
     dropped: { slowClients: 0, envelopes: 0 },
     rejected: { limit: 1 },
-    broker: { kind: 'redis', state, reconnects: 1 },
+    broker: { kind: 'redis', state, reconnects: 1, deafVerdicts: 2, deafPartitions: 1 },
     uptimeMs: connections * 1000,
   }
 }
@@ -59,7 +59,13 @@ describe('mergeStats', () => {
     expect(merged.channels).toEqual({ a: 7, b: 1 })
     expect(merged.transports.sse).toBe(8)
     expect(merged.rejected).toEqual({ limit: 2 })
-    expect(merged.broker).toEqual({ kind: 'redis', state: 'reconnecting', reconnects: 2 })
+    expect(merged.broker).toEqual({
+      kind: 'redis',
+      state: 'reconnecting',
+      reconnects: 2,
+      deafVerdicts: 4,
+      deafPartitions: 2,
+    })
     expect(merged.uptimeMs).toBe(5000)
     expect(merged.workers).toEqual({
       count: 3,

@@ -44,11 +44,20 @@ export function mergeStats(
   const merged = total as unknown as ServerStats
   const states = snapshots.map((s) => s.stats.broker.state)
   merged.broker = {
-    ...(snapshots[0]?.stats.broker ?? { kind: 'redis', state: 'connecting', reconnects: 0 }),
+    ...(snapshots[0]?.stats.broker ?? {
+      kind: 'redis',
+      state: 'connecting',
+      reconnects: 0,
+      deafVerdicts: 0,
+      deafPartitions: 0,
+    }),
     state: states.every((s) => s === 'ready')
       ? 'ready'
       : (states.find((s) => s !== 'ready') ?? 'connecting'),
     reconnects: snapshots.reduce((n, s) => n + s.stats.broker.reconnects, 0),
+    // Each worker has its own subscriber connections and probes.
+    deafVerdicts: snapshots.reduce((n, s) => n + s.stats.broker.deafVerdicts, 0),
+    deafPartitions: snapshots.reduce((n, s) => n + s.stats.broker.deafPartitions, 0),
   }
   merged.uptimeMs = Math.max(0, ...snapshots.map((s) => s.stats.uptimeMs))
   return {

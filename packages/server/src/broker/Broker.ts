@@ -112,6 +112,14 @@ export interface Broker {
    */
   readonly droppedEnvelopes?: number
   /**
+   * Times the canary probe found a partition's subscription deaf on a
+   * connection that lives (its own token stayed away, others came back).
+   * Only the Redis Cluster broker has partitions to tell apart.
+   */
+  readonly deafVerdicts?: number
+  /** Partitions found deaf that have not heard their probe since (Redis Cluster). */
+  readonly deafPartitions?: number
+  /**
    * Whether the log still holds `envelope`, as received from the bus: false
    * when it does not (a failover to a replica that lagged lost it),
    * undefined when history cannot tell (disabled, trimmed or expired).

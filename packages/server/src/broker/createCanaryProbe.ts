@@ -49,6 +49,8 @@ export function createCanaryProbe<T = undefined>(options: {
    * Probing goes on.
    */
   onDeaf?: (targets: T[], reason: string) => void
+  /** A token of the probe in flight came back: `target`'s subscription carries messages. */
+  onHeard?: (target: T) => void
 }): CanaryProbe {
   const { interval, timeout } = options.settings
   const targets = options.targets ?? (() => [undefined as T])
@@ -102,7 +104,12 @@ export function createCanaryProbe<T = undefined>(options: {
 
   return {
     heard(message) {
-      if (waiting?.pending.delete(message) && waiting.pending.size === 0) clearWaiting()
+      const pending = waiting?.pending
+      if (!pending?.has(message)) return
+      const target = pending.get(message) as T
+      pending.delete(message)
+      if (pending.size === 0) clearWaiting()
+      options.onHeard?.(target)
     },
     pause,
     resume() {

@@ -221,6 +221,12 @@ export function createClusterBroker(options: ClusterBrokerOptions): Broker {
     get droppedEnvelopes() {
       return readers.reduce((sum, r) => sum + r.dropped, 0)
     },
+    get deafVerdicts() {
+      return pool.deafVerdicts
+    },
+    get deafPartitions() {
+      return pool.deafPartitions
+    },
     partitions: partitionBrokers,
     async ready() {
       await Promise.all(pool.partitions.map((p) => p.ready(READY_TIMEOUT))).catch(

@@ -9,6 +9,13 @@ import { withDeadline } from './withDeadline'
 const RETRY_DELAY = 200
 /** After slots moved off a node, how long until its other partitions are checked again, ms. */
 const RECHECK_DELAY = 1000
+/**
+ * Deaf verdicts in a row (no token of its own heard in between) at which a
+ * partition's whole connection is replaced, its resubscribe having been no cure.
+ */
+const REPLACE_AT = 2
+/** Least time between two error lines about one partition that stays deaf, ms. */
+const STAYS_DEAF_LOG_INTERVAL = 60_000
 
 /** One partition as the pool serves it: sharded subscriptions in one slot. */
 export interface ShardedPartition {
@@ -24,6 +31,10 @@ export interface ShardedPartition {
 /** The pool of sharded subscriber connections of one broker. */
 export interface ShardedSubscriberPool {
   readonly partitions: readonly ShardedPartition[]
+  /** Times the probe found a partition deaf on a connection that lives. */
+  readonly deafVerdicts: number
+  /** Partitions found deaf that have not heard their probe since. */
+  readonly deafPartitions: number
   /** Closes every connection and timer of the pool. */
   close(): void
 }
@@ -55,6 +66,10 @@ interface Part {
   conn: Conn | undefined
   /** Calls waiting for it to be ready: settled when it is, failed when the pool closes. */
   waiters: Set<(closed?: Error) => void>
+  /** Deaf verdicts since it last heard its probe: the escalation step. */
+  deafRounds: number
+  /** When it last logged an error for staying deaf, ms since the epoch. */
+  deafLoggedAt: number
 }
 
 interface Conn {
@@ -88,7 +103,12 @@ interface Conn {
  * - the canary probe sends a token to the probe channel of every partition
  *   a connection serves: a partition whose token alone stays away lost its
  *   subscription on a live connection and is placed again by itself; a
- *   connection none of whose tokens come back is dropped.
+ *   connection none of whose tokens come back is dropped;
+ * - a partition found deaf again before it heard its token escalates, one
+ *   step per probe round: its whole connection is replaced, then (on the
+ *   fresh connection too) it is placed again at every round, on a slot map
+ *   read afresh, with an error logged at most once a minute; it stays
+ *   counted in `deafPartitions` until it hears its token again.
  */
 export function createShardedSubscriberPool(
   options: ShardedSubscriberPoolOptions,
@@ -97,6 +117,7 @@ export function createShardedSubscriberPool(
   const conns = new Map<string, Conn>()
   const probeOwners = new Map<string, Part>()
   let closed = false
+  let deafVerdicts = 0
   let running = false
   let again = false
   let retryTimer: NodeJS.Timeout | undefined
@@ -111,6 +132,8 @@ export function createShardedSubscriberPool(
       state: 'connecting',
       conn: undefined,
       waiters: new Set(),
+      deafRounds: 0,
+      deafLoggedAt: Number.NEGATIVE_INFINITY,
     }
     probeOwners.set(probeChannel, part)
     return part
@@ -140,6 +163,29 @@ export function createShardedSubscriberPool(
     }
     if (part.state === 'ready') setState(part, 'reconnecting')
     schedule()
+  }
+
+  /**
+   * A new connection and a fresh slot map did not cure it either: nothing
+   * the node can do will, so an operator must look (a proxy, a Redis bug).
+   * Probing goes on, and what it misses still comes from history at each
+   * round; the error is rate-limited, since that goes on at probe cadence.
+   */
+  const staysDeaf = (part: Part, node: string, reason: string) => {
+    const now = Date.now()
+    if (now - part.deafLoggedAt < STAYS_DEAF_LOG_INTERVAL) {
+      logger.debug('redis cluster partition still deaf: resubscribing', {
+        node,
+        partition: part.index,
+        deafRounds: part.deafRounds,
+      })
+      return
+    }
+    part.deafLoggedAt = now
+    logger.error(
+      'redis cluster partition stays deaf on a new connection and a fresh slot map: resubscribing at every probe, its events come from history only',
+      { node, partition: part.index, deafRounds: part.deafRounds, reason },
+    )
   }
 
   const masterOf = (slot: number): string | undefined => cluster.slots[slot]?.[0]
@@ -197,19 +243,43 @@ export function createShardedSubscriberPool(
         // The probe channel of a partition it serves is in a slot of its node.
         publish: (token, part) => cluster.spublish(part.probeChannel, token),
         onDeaf: (deaf, reason) => {
-          for (const part of deaf) {
-            // Placed elsewhere since the probe went out: nothing to say about this connection.
-            if (part.conn !== conn) continue
+          // Placed elsewhere since the probe went out: nothing to say about this connection.
+          const mine = deaf.filter((part) => part.conn === conn)
+          for (const part of mine) part.deafRounds += 1
+          deafVerdicts += mine.length
+          const replace = mine.filter((part) => part.deafRounds === REPLACE_AT)
+          if (replace.length > 0) {
+            // Its resubscribe was no cure: what is wrong may be the
+            // connection's own state on the node, which only a new one resets.
             logger.warn(
-              'redis cluster partition hears nothing on a live connection: resubscribing',
-              {
-                node,
-                partition: part.index,
-                reason,
-              },
+              'redis cluster partition still hears nothing after its resubscribe: replacing its connection',
+              { node, partitions: replace.map((part) => part.index), reason },
             )
+            dropConn(conn)
+          }
+          for (const part of mine) {
+            if (part.deafRounds === REPLACE_AT) continue
+            if (part.deafRounds < REPLACE_AT) {
+              logger.warn(
+                'redis cluster partition hears nothing on a live connection: resubscribing',
+                { node, partition: part.index, reason },
+              )
+            } else staysDeaf(part, node, reason)
+            // Placing it again reads the slot map afresh first (reconcile):
+            // a master that no longer serves its slot is left for the one that does.
             lose(part)
           }
+        },
+        onHeard: (part) => {
+          if (part.conn !== conn || part.deafRounds === 0) return
+          if (part.deafRounds >= REPLACE_AT) {
+            logger.info('redis cluster partition hears its probe again', {
+              node,
+              partition: part.index,
+              deafRounds: part.deafRounds,
+            })
+          }
+          part.deafRounds = 0
         },
         onDead: (reason, commandAnswered) => {
           logger.warn('redis cluster subscriber connection is unresponsive: reconnecting', {
@@ -420,6 +490,12 @@ export function createShardedSubscriberPool(
         })
       },
     })),
+    get deafVerdicts() {
+      return deafVerdicts
+    },
+    get deafPartitions() {
+      return parts.filter((part) => part.deafRounds > 0).length
+    },
     close() {
       closed = true
       if (retryTimer) clearTimeout(retryTimer)
