@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import {
   createKeys,
+  isClusterOption,
   isIoredis,
-  isIoredisCluster,
   parseControl,
   RedisseError,
 } from '@redisse/protocol'
@@ -84,10 +84,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const given = options.redis
   // `{ cluster: [...] }` would otherwise be read as ioredis options without a
   // host, and dial localhost:6379: a server on a cluster must never do that.
-  if (
-    isIoredisCluster<Cluster>(given) ||
-    (typeof given === 'object' && given !== null && 'cluster' in given)
-  ) {
+  // A standalone ioredis instance has a `cluster` method too: it is no cluster.
+  if (isClusterOption<Cluster>(given)) {
     throw new RedisseError(
       'invalid-option',
       'the Redis broker takes one Redis (URL, options or instance) or Sentinel; a cluster goes to createClusterBroker, which createServer({ redis: { cluster } }) uses',
