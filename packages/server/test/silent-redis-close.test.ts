@@ -184,6 +184,30 @@ describe('closing while Redis is silent', () => {
     await expectNothingLeft(proxy, handles)
   }, 30_000)
 
+  // SIGSTOP: the kernel still accepts the connection, the handshake is never answered.
+  it('closes a server whose listen() waits for a Redis silent from the start, failing listen()', async () => {
+    const stalled = await startRedis()
+    cleanup.push(() => stalled.stop())
+    stalled.pause()
+    cleanup.push(() => stalled.resume())
+    const handles = trackHandles()
+    cleanup.push(() => handles.stop())
+    const server = createServer({
+      logger: 'silent',
+      redis: stalled.url,
+      public: true,
+      probe: false,
+    })
+    cleanup.push(() => server.close())
+    const listening = failureOf(server.listen(0, '127.0.0.1'))
+    expect(await settlesWithin(server.close(), 15_000)).toBe('settled')
+    expect(await settlesWithin(listening, 1000)).toBe('settled')
+    expect(await listening).toMatchObject({ code: 'broker-unavailable' })
+    // A peer that never reads keeps a socket ioredis ended for its
+    // disconnectTimeout (2 s) before it destroys it.
+    expect(await stillOpen(handles, 3000)).toEqual([])
+  }, 30_000)
+
   it('closes a publisher over Redis with a publish in flight, failing it with publish-failed', async () => {
     const { proxy, url, handles } = await silentRedis()
     const publisher = createPublisher({

@@ -53,12 +53,14 @@ export function trackHandles(): { open(): string[]; stop(): void } {
 }
 
 /**
- * What `tracker` still finds open once the event loop has turned `turns`
- * times, without a timer of its own (it would be counted): destroy hooks
- * and socket closes run a few turns after a close.
+ * What `tracker` still finds open once the event loop has turned 100 times
+ * and `ms` have passed (sooner if nothing is), without a timer of its own
+ * (it would be counted): destroy hooks and socket closes run a few turns
+ * after a close.
  */
-export async function stillOpen(tracker: { open(): string[] }, turns = 100): Promise<string[]> {
-  for (let turn = 0; turn < turns && tracker.open().length > 0; turn++) {
+export async function stillOpen(tracker: { open(): string[] }, ms = 0): Promise<string[]> {
+  const deadline = Date.now() + ms
+  for (let turn = 0; tracker.open().length > 0 && (turn < 100 || Date.now() < deadline); turn++) {
     await new Promise((resolve) => setImmediate(resolve))
   }
   return tracker.open()
