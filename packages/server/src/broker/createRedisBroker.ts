@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import {
   createKeys,
+  isClusterOption,
   isIoredis,
-  isIoredisCluster,
   parseControl,
   RedisseError,
 } from '@redisse/protocol'
@@ -84,10 +84,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const given = options.redis
   // `{ cluster: [...] }` would otherwise be read as ioredis options without a
   // host, and dial localhost:6379: a server on a cluster must never do that.
-  if (
-    isIoredisCluster<Cluster>(given) ||
-    (typeof given === 'object' && given !== null && 'cluster' in given)
-  ) {
+  // A standalone ioredis instance has a `cluster` method too: it is no cluster.
+  if (isClusterOption<Cluster>(given)) {
     throw new RedisseError(
       'invalid-option',
       'the Redis broker takes one Redis (URL, options or instance) or Sentinel; a cluster goes to createClusterBroker, which createServer({ redis: { cluster } }) uses',
@@ -119,6 +117,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   // Commands in flight on a command connection that closed are never
   // answered (ioredis 6.0.0 drops them on reconnect without settling them,
   // redis/ioredis#2193): each close fails the calls sent before it at once.
+  // Aborted by close(): what waits for Redis to answer gives up then.
+  const closing = new AbortController()
   let commandLost = new AbortController()
   const onCommandClose = () => {
     commandLost.abort()
@@ -159,7 +159,8 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
         })
 
   const controlReady = subscriber.subscribe(keys.control, probeChannel).catch((err: unknown) => {
-    logger.error('cannot subscribe to the control channel', { err })
+    // Closed before Redis answered: nothing went wrong.
+    if (!closing.signal.aborted) logger.error('cannot subscribe to the control channel', { err })
   })
   // 'ready' comes before the resubscriptions are confirmed; a PING answered
   // on the same connection proves they are, so recovery reads history only
@@ -222,9 +223,26 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
     async ready() {
       if (subscriber.status !== 'ready') {
         await new Promise<void>((resolve, reject) => {
+          const settle = (err?: RedisseError) => {
+            clearTimeout(timer)
+            subscriber.off('ready', onReady)
+            closing.signal.removeEventListener('abort', onClose)
+            if (err) reject(err)
+            else resolve()
+          }
+          const onReady = () => settle()
+          // The subscriber will never be ready then, and the caller
+          // (listen()) must not wait out the 10 s.
+          const onClose = () =>
+            settle(
+              new RedisseError(
+                'broker-unavailable',
+                'the broker was closed (close() was called) before Redis answered',
+              ),
+            )
           const timer = setTimeout(
             () =>
-              reject(
+              settle(
                 new RedisseError(
                   'broker-unavailable',
                   'cannot reach Redis within 10 s: check the redis option / REDIS_URL',
@@ -232,10 +250,9 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
               ),
             10_000,
           )
-          subscriber.once('ready', () => {
-            clearTimeout(timer)
-            resolve()
-          })
+          subscriber.once('ready', onReady)
+          if (closing.signal.aborted) onClose()
+          else closing.signal.addEventListener('abort', onClose, { once: true })
         })
       }
       await controlReady
@@ -261,6 +278,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
       )
     },
     async close() {
+      closing.abort()
       probe?.stop()
       setState('closed')
       command.off('close', onCommandClose)
