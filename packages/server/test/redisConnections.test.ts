@@ -64,3 +64,19 @@ it('connects over TLS with ioredis options { tls: { ca } }', async () => {
     await redis.stop()
   }
 })
+
+// Seen on December 4: a standalone ioredis client has a `cluster()` method
+// (the CLUSTER command), and was taken for `{ cluster }` options: the
+// server refused the instance the `redis` option documents.
+it('delivers through an ioredis instance it is given, and leaves it open on close', async () => {
+  const redis = await startRedis()
+  const given = new Redis(redis.url)
+  try {
+    await deliversThrough(given, redis)
+    expect(given.status).toBe('ready')
+    expect(await given.ping()).toBe('PONG')
+  } finally {
+    given.disconnect()
+    await redis.stop()
+  }
+})
