@@ -14,6 +14,7 @@ import {
 import {
   type RedisClusterProcess,
   startRedisCluster,
+  startTcpProxy,
   uniquePrefix,
   waitFor,
 } from '@redisse/test-utils'
@@ -326,6 +327,45 @@ describe('a cluster that cannot be reached', () => {
     const waiting = pub.subject('ann').channels()
     await pub.close()
     await expect(waiting).rejects.toMatchObject({ code: 'closed' })
+  })
+})
+
+// A node that keeps its connections open and answers nothing (a half-open
+// link, a frozen process) is what no error event reports: close() must end
+// all the same, and a publish in flight must fail, typed, within its bound.
+describe('a cluster whose masters go silent', () => {
+  it('closes within 3 publishTimeouts, failing a publish in flight with publish-failed (it may have been applied)', async () => {
+    const masters = (await redisCluster.refresh()).filter((n) => n.role === 'master' && n.alive)
+    const proxies = await Promise.all(masters.map((n) => startTcpProxy(n.port)))
+    try {
+      const pub = createPublisher<Events>({
+        redis: {
+          cluster: [`redis://127.0.0.1:${proxies[0]?.port}`],
+          natMap: Object.fromEntries(
+            masters.map((n, i) => [
+              `127.0.0.1:${n.port}`,
+              { host: '127.0.0.1', port: proxies[i]?.port ?? 0 },
+            ]),
+          ),
+        },
+        prefix: uniquePrefix('silent').replaceAll(/[{}]/g, ''),
+        publishTimeout: 400,
+      })
+      const channels = spreadChannels()
+      await pub.publishMany(
+        channels.map((channel) => ({ channel, type: 'message', data: { n: 0 } })),
+      )
+      for (const proxy of proxies) proxy.freeze()
+      const inFlight = pub.publish('doc:1', 'message', { n: 1 }).catch((e: unknown) => e)
+      const closed = pub.close().then(() => 'closed')
+      const bound = new Promise((resolve) => setTimeout(() => resolve('still closing'), 3 * 400))
+      expect(await Promise.race([closed, bound])).toBe('closed')
+      const err = await inFlight
+      expect(isRedisseError(err), String(err)).toBe(true)
+      expect(err).toMatchObject({ code: 'publish-failed' })
+    } finally {
+      for (const proxy of proxies) await proxy.close()
+    }
   })
 })
 
