@@ -1,11 +1,11 @@
 import { channelOfEventId, type EventMap, ReservedEvents } from '@redisse/protocol'
 import { backoffDelay } from './backoffDelay'
 import type { Client, ClientEvent, ClientState, EventMeta, StateInfo, StateReason } from './Client'
-import type { CoreClientOptions, DecodeError, FreshToken, Lazy } from './ClientOptions'
+import type { CoreClientOptions, FreshToken, Lazy } from './ClientOptions'
 import { type ClientError, clientError } from './clientError'
+import { createEventDelivery } from './createEventDelivery'
+import { createListenerRegistry } from './createListenerRegistry'
 import { eventIterator } from './eventIterator'
-import type { StandardSchemaV1 } from './StandardSchemaV1'
-import { safely } from './safely'
 import type {
   Transport,
   TransportConnection,
@@ -13,11 +13,10 @@ import type {
   TransportOutcome,
 } from './Transport'
 
-type AnyListener = (first: unknown, second: unknown) => void
-
 const evaluate = <T>(value: Lazy<T>): T | Promise<T> =>
   typeof value === 'function' ? (value as () => T | Promise<T>)() : value
 
+// The registry key of state changes: no event has an empty type.
 const STATE = ''
 
 /**
@@ -57,7 +56,8 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   }
   const reconnect = options.reconnect === false ? undefined : (options.reconnect ?? {})
   const stallAfter = (reconnect?.stallFactor ?? 3) * (options.keepAlive ?? 15_000)
-  const listeners = new Map<string, Set<AnyListener>>()
+  const listeners = createListenerRegistry((type) => connection?.listen?.(type))
+  const deliver = createEventDelivery(options, listeners.emit)
   let state: ClientState = 'connecting'
   let lastEventId = options.lastEventId || undefined
   let attempt = 0
@@ -68,13 +68,6 @@ export function createBaseClient<Events extends EventMap = EventMap>(
   let connection: TransportConnection | undefined
   let timer: ReturnType<typeof setTimeout> | undefined
   let watchdog: ReturnType<typeof setTimeout> | undefined
-  let queue: Promise<void> | undefined
-
-  // One listener registry for events and, under the '' key (no event has
-  // an empty type), state changes: one loop, one error path.
-  const emit = (key: string, first: unknown, second: unknown): void => {
-    for (const listener of [...(listeners.get(key) ?? [])]) safely(listener, first, second)
-  }
 
   const setState = (
     next: ClientState,
@@ -83,59 +76,12 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     delay?: number,
   ): void => {
     state = next
-    emit(STATE, next, { attempt, delay, reason, error } satisfies StateInfo)
+    listeners.emit(STATE, next, { attempt, delay, reason, error } satisfies StateInfo)
   }
 
-  const decodeError = (error: DecodeError) => safely(options.onDecodeError, error)
-
-  const deliver = (
-    meta: EventMeta,
-    text: string,
-    value: { value: unknown } | undefined,
-  ): Promise<void> | undefined => {
-    let data: unknown = text
-    if (value) data = value.value
-    else if (options.json !== false) {
-      try {
-        data = JSON.parse(text)
-      } catch (error) {
-        decodeError({ code: 'invalid-json', meta, data: text, error })
-        return
-      }
-    }
-    // Own properties only: an event type such as `constructor` or
-    // `__proto__` must not find Object.prototype's members.
-    const decoders = options.decoders as Record<string, StandardSchemaV1> | undefined
-    const schema = decoders && Object.hasOwn(decoders, meta.type) ? decoders[meta.type] : undefined
-    if (!schema) {
-      emit(meta.type, data, meta)
-      return
-    }
-    const settle = (result: StandardSchemaV1.Result<unknown>) => {
-      if (result.issues) {
-        decodeError({ code: 'invalid-data', meta, data: text, issues: result.issues })
-      } else emit(meta.type, result.value, meta)
-    }
-    const result = schema['~standard'].validate(data)
-    if (!(result instanceof Promise)) {
-      settle(result)
-      return
-    }
-    return result.then(settle, (error: unknown) =>
-      decodeError({ code: 'invalid-data', meta, data: text, error }),
-    )
-  }
-
-  // Async decoders must not reorder events: later events wait their turn.
   const dispatch = (type: string, text: string, value?: { value: unknown }): void => {
-    const meta: EventMeta = {
-      id: lastEventId,
-      type,
-      channel: lastEventId && channelOfEventId(lastEventId),
-    }
-    // After the first async decoder, delivery stays chained (a microtask
-    // later) rather than tracking when the chain drains.
-    queue = queue ? queue.then(() => deliver(meta, text, value)) : deliver(meta, text, value)
+    const channel = lastEventId && channelOfEventId(lastEventId)
+    deliver({ id: lastEventId, type, channel }, text, value)
   }
 
   const finish = (reason: StateReason, error?: unknown) => {
@@ -319,19 +265,6 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     void connect()
   }
 
-  const on = <A, B>(type: string, listener: (first: A, second: B) => void): (() => void) => {
-    let set = listeners.get(type)
-    if (!set) {
-      set = new Set()
-      listeners.set(type, set)
-      connection?.listen?.(type)
-    }
-    set.add(listener as AnyListener)
-    return () => {
-      set.delete(listener as AnyListener)
-    }
-  }
-
   const client: Client<Events> = {
     get state() {
       return state
@@ -340,13 +273,13 @@ export function createBaseClient<Events extends EventMap = EventMap>(
     get lastEventId() {
       return lastEventId
     },
-    on: on as Client<Events>['on'],
-    onState: (listener) => on(STATE, listener),
-    onReset: (listener) => on(ReservedEvents.reset, listener),
+    on: listeners.on as Client<Events>['on'],
+    onState: (listener) => listeners.on(STATE, listener),
+    onReset: (listener) => listeners.on(ReservedEvents.reset, listener),
     events: ((type: string, eventsOptions) =>
       eventIterator<ClientEvent<unknown>>((push, end) => {
         if (state === 'closed') end()
-        const offEvents = on(type, (data, meta: EventMeta) => push({ ...meta, data }))
+        const offEvents = listeners.on(type, (data, meta: EventMeta) => push({ ...meta, data }))
         const offState = client.onState((next) => {
           if (next === 'closed') end()
         })
