@@ -3,19 +3,13 @@ import { Redis } from 'ioredis'
 import type { Logger } from '../createLogger'
 import type { BrokerState } from './Broker'
 import { type CanaryProbe, createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
+import { createDeafLadder } from './createDeafLadder'
 import { withDeadline } from './withDeadline'
 
 /** Delay between two attempts to place partitions that have no subscriber yet, ms. */
 const RETRY_DELAY = 200
 /** After slots moved off a node, how long until its other partitions are checked again, ms. */
 const RECHECK_DELAY = 1000
-/**
- * Deaf verdicts in a row (no token of its own heard in between) at which a
- * partition's whole connection is replaced, its resubscribe having been no cure.
- */
-const REPLACE_AT = 2
-/** Least time between two error lines about one partition that stays deaf, ms. */
-const STAYS_DEAF_LOG_INTERVAL = 60_000
 
 /** One partition as the pool serves it: sharded subscriptions in one slot. */
 export interface ShardedPartition {
@@ -66,10 +60,6 @@ interface Part {
   conn: Conn | undefined
   /** Calls waiting for it to be ready: settled when it is, failed when the pool closes. */
   waiters: Set<(closed?: Error) => void>
-  /** Deaf verdicts since it last heard its probe: the escalation step. */
-  deafRounds: number
-  /** When it last logged an error for staying deaf, ms since the epoch. */
-  deafLoggedAt: number
 }
 
 interface Conn {
@@ -117,7 +107,7 @@ export function createShardedSubscriberPool(
   const conns = new Map<string, Conn>()
   const probeOwners = new Map<string, Part>()
   let closed = false
-  let deafVerdicts = 0
+  const ladder = createDeafLadder<Part>()
   let running = false
   let again = false
   let retryTimer: NodeJS.Timeout | undefined
@@ -132,8 +122,6 @@ export function createShardedSubscriberPool(
       state: 'connecting',
       conn: undefined,
       waiters: new Set(),
-      deafRounds: 0,
-      deafLoggedAt: Number.NEGATIVE_INFINITY,
     }
     probeOwners.set(probeChannel, part)
     return part
@@ -163,29 +151,6 @@ export function createShardedSubscriberPool(
     }
     if (part.state === 'ready') setState(part, 'reconnecting')
     schedule()
-  }
-
-  /**
-   * A new connection and a fresh slot map did not cure it either: nothing
-   * the node can do will, so an operator must look (a proxy, a Redis bug).
-   * Probing goes on, and what it misses still comes from history at each
-   * round; the error is rate-limited, since that goes on at probe cadence.
-   */
-  const staysDeaf = (part: Part, node: string, reason: string) => {
-    const now = Date.now()
-    if (now - part.deafLoggedAt < STAYS_DEAF_LOG_INTERVAL) {
-      logger.debug('redis cluster partition still deaf: resubscribing', {
-        node,
-        partition: part.index,
-        deafRounds: part.deafRounds,
-      })
-      return
-    }
-    part.deafLoggedAt = now
-    logger.error(
-      'redis cluster partition stays deaf on a new connection and a fresh slot map: resubscribing at every probe, its events come from history only',
-      { node, partition: part.index, deafRounds: part.deafRounds, reason },
-    )
   }
 
   const masterOf = (slot: number): string | undefined => cluster.slots[slot]?.[0]
@@ -244,42 +209,54 @@ export function createShardedSubscriberPool(
         publish: (token, part) => cluster.spublish(part.probeChannel, token),
         onDeaf: (deaf, reason) => {
           // Placed elsewhere since the probe went out: nothing to say about this connection.
-          const mine = deaf.filter((part) => part.conn === conn)
-          for (const part of mine) part.deafRounds += 1
-          deafVerdicts += mine.length
-          const replace = mine.filter((part) => part.deafRounds === REPLACE_AT)
+          const rungs = ladder.deaf(deaf.filter((part) => part.conn === conn))
+          const replace = rungs.filter((rung) => rung.step === 'replace')
           if (replace.length > 0) {
             // Its resubscribe was no cure: what is wrong may be the
             // connection's own state on the node, which only a new one resets.
             logger.warn(
               'redis cluster partition still hears nothing after its resubscribe: replacing its connection',
-              { node, partitions: replace.map((part) => part.index), reason },
+              { node, partitions: replace.map((rung) => rung.target.index), reason },
             )
             dropConn(conn)
           }
-          for (const part of mine) {
-            if (part.deafRounds === REPLACE_AT) continue
-            if (part.deafRounds < REPLACE_AT) {
+          for (const { target: part, rounds, step } of rungs) {
+            if (step === 'replace') continue
+            if (step === 'resubscribe') {
               logger.warn(
                 'redis cluster partition hears nothing on a live connection: resubscribing',
                 { node, partition: part.index, reason },
               )
-            } else staysDeaf(part, node, reason)
+            } else if (step === 'still-deaf') {
+              logger.debug('redis cluster partition still deaf: resubscribing', {
+                node,
+                partition: part.index,
+                deafRounds: rounds,
+              })
+            } else {
+              // A new connection and a fresh slot map did not cure it either:
+              // nothing the node can do will, so an operator must look (a
+              // proxy, a Redis bug). What it misses still comes from history.
+              logger.error(
+                'redis cluster partition stays deaf on a new connection and a fresh slot map: resubscribing at every probe, its events come from history only',
+                { node, partition: part.index, deafRounds: rounds, reason },
+              )
+            }
             // Placing it again reads the slot map afresh first (reconcile):
             // a master that no longer serves its slot is left for the one that does.
             lose(part)
           }
         },
         onHeard: (part) => {
-          if (part.conn !== conn || part.deafRounds === 0) return
-          if (part.deafRounds >= REPLACE_AT) {
+          if (part.conn !== conn) return
+          const was = ladder.heard(part)
+          if (was?.escalated) {
             logger.info('redis cluster partition hears its probe again', {
               node,
               partition: part.index,
-              deafRounds: part.deafRounds,
+              deafRounds: was.rounds,
             })
           }
-          part.deafRounds = 0
         },
         onDead: (reason, commandAnswered) => {
           logger.warn('redis cluster subscriber connection is unresponsive: reconnecting', {
@@ -491,10 +468,10 @@ export function createShardedSubscriberPool(
       },
     })),
     get deafVerdicts() {
-      return deafVerdicts
+      return ladder.verdicts
     },
     get deafPartitions() {
-      return parts.filter((part) => part.deafRounds > 0).length
+      return ladder.deafTargets
     },
     close() {
       closed = true
