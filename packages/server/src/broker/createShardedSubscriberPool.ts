@@ -4,6 +4,7 @@ import type { Logger } from '../createLogger'
 import type { BrokerState } from './Broker'
 import { type CanaryProbe, createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
 import { createDeafLadder } from './createDeafLadder'
+import { createReadiness, type Readiness } from './createReadiness'
 import { withDeadline } from './withDeadline'
 
 /** Delay between two attempts to place partitions that have no subscriber yet, ms. */
@@ -55,11 +56,9 @@ interface Part {
   probeChannel: string
   /** Channels the broker was asked to subscribe. */
   channels: Set<string>
-  state: BrokerState
+  readiness: Readiness
   /** The connection its channels are confirmed on; undefined while being placed. */
   conn: Conn | undefined
-  /** Calls waiting for it to be ready: settled when it is, failed when the pool closes. */
-  waiters: Set<(closed?: Error) => void>
 }
 
 interface Conn {
@@ -119,24 +118,12 @@ export function createShardedSubscriberPool(
       slot,
       probeChannel,
       channels: new Set(),
-      state: 'connecting',
+      readiness: createReadiness({ timeout, onChange: (state) => options.onState(index, state) }),
       conn: undefined,
-      waiters: new Set(),
     }
     probeOwners.set(probeChannel, part)
     return part
   })
-
-  const setState = (part: Part, next: BrokerState) => {
-    if (part.state === next || part.state === 'closed') return
-    part.state = next
-    options.onState(part.index, next)
-    if (next === 'ready' || next === 'closed') {
-      const error = next === 'closed' ? new Error('the broker was closed') : undefined
-      for (const waiter of part.waiters) waiter(error)
-      part.waiters.clear()
-    }
-  }
 
   const lose = (part: Part) => {
     const conn = part.conn
@@ -149,7 +136,7 @@ export function createShardedSubscriberPool(
       conn.probe?.pause()
       if (conn.parts.size > 0) conn.probe?.resume()
     }
-    if (part.state === 'ready') setState(part, 'reconnecting')
+    if (part.readiness.state === 'ready') part.readiness.set('reconnecting')
     schedule()
   }
 
@@ -385,7 +372,7 @@ export function createShardedSubscriberPool(
       part.conn = conn
       conn.parts.add(part)
       conn.probe?.resume()
-      setState(part, 'ready')
+      part.readiness.set('ready')
     }
     for (const conn of conns.values()) {
       if (conn.parts.size === 0) dropConn(conn)
@@ -421,29 +408,18 @@ export function createShardedSubscriberPool(
       })
   }
 
-  const waitReady = (part: Part, what: string, ms = timeout) =>
-    part.state === 'ready'
-      ? Promise.resolve()
-      : withDeadline(
-          new Promise<void>((resolve, reject) => {
-            if (part.state === 'closed') reject(new Error('the broker was closed'))
-            else part.waiters.add((closed) => (closed ? reject(closed) : resolve()))
-          }),
-          { what, ms },
-        )
-
   schedule()
 
   return {
     partitions: parts.map((part) => ({
       get state() {
-        return part.state
+        return part.readiness.state
       },
-      ready: (ms) => waitReady(part, `subscribe to partition ${part.index}`, ms),
+      ready: (ms) => part.readiness.wait(`subscribe to partition ${part.index}`, ms),
       async subscribe(channel) {
         part.channels.add(channel)
         const conn = part.conn
-        if (conn && part.state === 'ready') {
+        if (conn && part.readiness.state === 'ready') {
           try {
             await withDeadline(conn.redis.ssubscribe(channel), {
               what: `subscribe to ${channel}`,
@@ -455,7 +431,7 @@ export function createShardedSubscriberPool(
             if (part.conn === conn) lose(part)
           }
         }
-        await waitReady(part, `subscribe to ${channel}`)
+        await part.readiness.wait(`subscribe to ${channel}`)
       },
       async unsubscribe(channel) {
         part.channels.delete(channel)
@@ -478,7 +454,7 @@ export function createShardedSubscriberPool(
       if (retryTimer) clearTimeout(retryTimer)
       for (const timer of rechecks) clearTimeout(timer)
       rechecks.clear()
-      for (const part of parts) setState(part, 'closed')
+      for (const part of parts) part.readiness.set('closed')
       for (const conn of [...conns.values()]) dropConn(conn)
     },
   }
