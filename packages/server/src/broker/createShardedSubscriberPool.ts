@@ -1,10 +1,16 @@
 import type { Cluster } from 'ioredis'
-import { Redis } from 'ioredis'
 import type { Logger } from '../createLogger'
 import type { BrokerState } from './Broker'
-import { type CanaryProbe, createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
+import type { ProbeOptions } from './createCanaryProbe'
+import { createConnectionProbe } from './createConnectionProbe'
 import { createDeafLadder } from './createDeafLadder'
-import { createReadiness, type Readiness } from './createReadiness'
+import { createReadiness } from './createReadiness'
+import {
+  createSubscriberConnections,
+  type SubscriberConn,
+  type SubscriberConnections,
+} from './createSubscriberConnections'
+import type { PoolPartition } from './PoolPartition'
 import { withDeadline } from './withDeadline'
 
 /** Delay between two attempts to place partitions that have no subscriber yet, ms. */
@@ -50,28 +56,6 @@ export interface ShardedSubscriberPoolOptions {
   onState(partition: number, state: BrokerState): void
 }
 
-interface Part {
-  index: number
-  slot: number
-  probeChannel: string
-  /** Channels the broker was asked to subscribe. */
-  channels: Set<string>
-  readiness: Readiness
-  /** The connection its channels are confirmed on; undefined while being placed. */
-  conn: Conn | undefined
-}
-
-interface Conn {
-  /** `host:port` of the master. */
-  node: string
-  redis: Redis
-  parts: Set<Part>
-  probe: CanaryProbe | undefined
-  /** A slot moved away from the node: check its partitions. */
-  suspect: boolean
-  dead: boolean
-}
-
 /**
  * Sharded pub/sub over Redis Cluster with at most ONE subscriber connection
  * per master for all partitions whose slot it serves. ioredis' own
@@ -103,29 +87,49 @@ export function createShardedSubscriberPool(
   options: ShardedSubscriberPoolOptions,
 ): ShardedSubscriberPool {
   const { cluster, timeout, logger } = options
-  const conns = new Map<string, Conn>()
-  const probeOwners = new Map<string, Part>()
+  const probeChannels = new Set(options.partitions.map((p) => p.probeChannel))
   let closed = false
-  const ladder = createDeafLadder<Part>()
+  const ladder = createDeafLadder<PoolPartition>()
   let running = false
   let again = false
   let retryTimer: NodeJS.Timeout | undefined
   const rechecks = new Set<NodeJS.Timeout>()
 
-  const parts: Part[] = options.partitions.map(({ slot, probeChannel }, index) => {
-    const part: Part = {
-      index,
-      slot,
-      probeChannel,
-      channels: new Set(),
-      readiness: createReadiness({ timeout, onChange: (state) => options.onState(index, state) }),
-      conn: undefined,
-    }
-    probeOwners.set(probeChannel, part)
-    return part
+  const parts: PoolPartition[] = options.partitions.map(({ slot, probeChannel }, index) => ({
+    index,
+    slot,
+    probeChannel,
+    channels: new Set(),
+    readiness: createReadiness({ timeout, onChange: (state) => options.onState(index, state) }),
+    conn: undefined,
+  }))
+
+  const connections: SubscriberConnections<PoolPartition> = createSubscriberConnections({
+    cluster,
+    timeout,
+    logger,
+    createProbe: (conn) =>
+      options.probe === false
+        ? undefined
+        : createConnectionProbe(conn, {
+            settings: options.probe,
+            cluster,
+            logger,
+            ladder,
+            drop: connections.drop,
+            lose,
+          }),
+    onMessage: (conn, channel, message) => {
+      if (probeChannels.has(channel)) conn.probe?.heard(message)
+      else options.onMessage(channel, message)
+    },
+    onMoved: () => schedule(),
+    onDropped: (conn) => {
+      for (const part of [...conn.parts]) lose(part)
+    },
   })
 
-  const lose = (part: Part) => {
+  function lose(part: PoolPartition) {
     const conn = part.conn
     conn?.parts.delete(part)
     part.conn = undefined
@@ -150,155 +154,14 @@ export function createShardedSubscriberPool(
       { what: 'refresh the cluster slot map', ms: timeout },
     )
 
-  const dropConn = (conn: Conn) => {
-    if (conn.dead) return
-    conn.dead = true
-    conn.probe?.stop()
-    if (conns.get(conn.node) === conn) conns.delete(conn.node)
-    conn.redis.disconnect()
-    for (const part of [...conn.parts]) lose(part)
-  }
-
-  const open = (node: string): Conn => {
-    const separator = node.lastIndexOf(':')
-    // Credentials and TLS of the cluster's connections; replies in the default shape.
-    const { replyMapping: _ignored, ...shared } = cluster.options.redisOptions ?? {}
-    const redis = new Redis({
-      ...shared,
-      host: node.slice(0, separator),
-      port: Number(node.slice(separator + 1)),
-      lazyConnect: false,
-      // A lost connection is never reopened as is: its node may be gone
-      // for good, and its slots elsewhere. The loop places its partitions.
-      retryStrategy: () => null,
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      commandTimeout: timeout,
-      connectTimeout: timeout,
-    })
-    const conn: Conn = {
-      node,
-      redis,
-      parts: new Set(),
-      probe: undefined,
-      suspect: false,
-      dead: false,
-    }
-    if (options.probe !== false) {
-      conn.probe = createCanaryProbe({
-        settings: options.probe,
-        // Each partition's own: one lost subscription of a connection that
-        // lives would leave its partition 'ready' and deaf for good.
-        targets: () => [...conn.parts],
-        // The probe channel of a partition it serves is in a slot of its node.
-        publish: (token, part) => cluster.spublish(part.probeChannel, token),
-        onDeaf: (deaf, reason) => {
-          // Placed elsewhere since the probe went out: nothing to say about this connection.
-          const rungs = ladder.deaf(deaf.filter((part) => part.conn === conn))
-          const replace = rungs.filter((rung) => rung.step === 'replace')
-          if (replace.length > 0) {
-            // Its resubscribe was no cure: what is wrong may be the
-            // connection's own state on the node, which only a new one resets.
-            logger.warn(
-              'redis cluster partition still hears nothing after its resubscribe: replacing its connection',
-              { node, partitions: replace.map((rung) => rung.target.index), reason },
-            )
-            dropConn(conn)
-          }
-          for (const { target: part, rounds, step } of rungs) {
-            if (step === 'replace') continue
-            if (step === 'resubscribe') {
-              logger.warn(
-                'redis cluster partition hears nothing on a live connection: resubscribing',
-                { node, partition: part.index, reason },
-              )
-            } else if (step === 'still-deaf') {
-              logger.debug('redis cluster partition still deaf: resubscribing', {
-                node,
-                partition: part.index,
-                deafRounds: rounds,
-              })
-            } else {
-              // A new connection and a fresh slot map did not cure it either:
-              // nothing the node can do will, so an operator must look (a
-              // proxy, a Redis bug). What it misses still comes from history.
-              logger.error(
-                'redis cluster partition stays deaf on a new connection and a fresh slot map: resubscribing at every probe, its events come from history only',
-                { node, partition: part.index, deafRounds: rounds, reason },
-              )
-            }
-            // Placing it again reads the slot map afresh first (reconcile):
-            // a master that no longer serves its slot is left for the one that does.
-            lose(part)
-          }
-        },
-        onHeard: (part) => {
-          if (part.conn !== conn) return
-          const was = ladder.heard(part)
-          if (was?.escalated) {
-            logger.info('redis cluster partition hears its probe again', {
-              node,
-              partition: part.index,
-              deafRounds: was.rounds,
-            })
-          }
-        },
-        onDead: (reason, commandAnswered) => {
-          logger.warn('redis cluster subscriber connection is unresponsive: reconnecting', {
-            node,
-            reason,
-          })
-          dropConn(conn)
-          // Its SPUBLISH unanswered too: the command client's connection to
-          // that master is as dead (it was stuck past the probe's timeout
-          // anyway), and the cluster client reopens it.
-          if (commandAnswered) return
-          for (const master of cluster.nodes('master')) {
-            if (`${master.options.host}:${master.options.port}` === node) master.disconnect(true)
-          }
-        },
-      })
-    }
-    redis.on('smessage', (channel: string, message: string) => {
-      if (probeOwners.has(channel)) conn.probe?.heard(message)
-      else options.onMessage(channel, message)
-    })
-    redis.on('moved', () => {
-      conn.suspect = true
-      schedule()
-    })
-    redis.on('close', () => dropConn(conn))
-    redis.on('error', (err: Error) =>
-      logger.warn('redis cluster subscriber error', { node, err: err.message }),
-    )
-    conns.set(node, conn)
-    return conn
-  }
-
-  const connected = async (conn: Conn): Promise<boolean> => {
-    if (conn.redis.status === 'ready') return true
-    try {
-      await withDeadline(
-        new Promise<void>((resolve, reject) => {
-          conn.redis.once('ready', resolve)
-          conn.redis.once('end', () => reject(new Error('connection ended')))
-        }),
-        { what: `connect to ${conn.node}`, ms: timeout },
-      )
-      return true
-    } catch {
-      dropConn(conn)
-      return false
-    }
-  }
-
   /**
    * SSUBSCRIBEs every channel of `part` on `conn`, then a PING: the channels
    * confirmed, or undefined when that failed.
    */
-  const confirm = async (conn: Conn, part: Part): Promise<Set<string> | undefined> => {
+  const confirm = async (
+    conn: SubscriberConn<PoolPartition>,
+    part: PoolPartition,
+  ): Promise<Set<string> | undefined> => {
     const done = new Set<string>()
     try {
       for (;;) {
@@ -326,7 +189,7 @@ export function createShardedSubscriberPool(
     }
   }
 
-  const recheckLater = (conn: Conn) => {
+  const recheckLater = (conn: SubscriberConn<PoolPartition>) => {
     const timer = setTimeout(() => {
       rechecks.delete(timer)
       if (conn.dead || closed) return
@@ -338,7 +201,7 @@ export function createShardedSubscriberPool(
   }
 
   const reconcile = async () => {
-    const suspects = [...conns.values()].filter((c) => c.suspect)
+    const suspects = connections.list().filter((c) => c.suspect)
     if (suspects.length > 0 || parts.some((p) => !p.conn)) await refreshSlots()
     for (const conn of suspects) {
       conn.suspect = false
@@ -360,8 +223,8 @@ export function createShardedSubscriberPool(
       if (part.conn || closed) continue
       const node = masterOf(part.slot)
       if (node === undefined) continue
-      const conn = conns.get(node) ?? open(node)
-      if (!(await connected(conn))) continue
+      const conn = connections.at(node)
+      if (!(await connections.connected(conn))) continue
       const done = await confirm(conn, part)
       if (!done || part.conn) continue
       // Asked for after the last check of confirm(): placed again right away.
@@ -374,8 +237,8 @@ export function createShardedSubscriberPool(
       conn.probe?.resume()
       part.readiness.set('ready')
     }
-    for (const conn of conns.values()) {
-      if (conn.parts.size === 0) dropConn(conn)
+    for (const conn of connections.list()) {
+      if (conn.parts.size === 0) connections.drop(conn)
     }
   }
 
@@ -396,7 +259,7 @@ export function createShardedSubscriberPool(
         if (closed) return
         if (again) schedule()
         else if (
-          (parts.some((p) => !p.conn) || [...conns.values()].some((c) => c.suspect)) &&
+          (parts.some((p) => !p.conn) || connections.list().some((c) => c.suspect)) &&
           !retryTimer
         ) {
           retryTimer = setTimeout(() => {
@@ -455,7 +318,7 @@ export function createShardedSubscriberPool(
       for (const timer of rechecks) clearTimeout(timer)
       rechecks.clear()
       for (const part of parts) part.readiness.set('closed')
-      for (const conn of [...conns.values()]) dropConn(conn)
+      for (const conn of connections.list()) connections.drop(conn)
     },
   }
 }
