@@ -4,19 +4,11 @@ import type { BrokerState } from './Broker'
 import type { ProbeOptions } from './createCanaryProbe'
 import { createConnectionProbe } from './createConnectionProbe'
 import { createDeafLadder } from './createDeafLadder'
+import { createPlacementLoop, type PlacementLoop } from './createPlacementLoop'
 import { createReadiness } from './createReadiness'
-import {
-  createSubscriberConnections,
-  type SubscriberConn,
-  type SubscriberConnections,
-} from './createSubscriberConnections'
+import { createSubscriberConnections } from './createSubscriberConnections'
 import type { PoolPartition } from './PoolPartition'
 import { withDeadline } from './withDeadline'
-
-/** Delay between two attempts to place partitions that have no subscriber yet, ms. */
-const RETRY_DELAY = 200
-/** After slots moved off a node, how long until its other partitions are checked again, ms. */
-const RECHECK_DELAY = 1000
 
 /** One partition as the pool serves it: sharded subscriptions in one slot. */
 export interface ShardedPartition {
@@ -82,18 +74,19 @@ export interface ShardedSubscriberPoolOptions {
  *   fresh connection too) it is placed again at every round, on a slot map
  *   read afresh, with an error logged at most once a minute; it stays
  *   counted in `deafPartitions` until it hears its token again.
+ *
+ * The pieces: {@link createPlacementLoop} places, {@link createSubscriberConnections}
+ * opens and drops the connections, {@link createConnectionProbe} wires each
+ * one's probe to the {@link createDeafLadder}, and {@link createReadiness}
+ * holds each partition's state and waiters. This closure ties them together
+ * and sorts the messages: probe tokens to the probe, the rest to `onMessage`.
  */
 export function createShardedSubscriberPool(
   options: ShardedSubscriberPoolOptions,
 ): ShardedSubscriberPool {
   const { cluster, timeout, logger } = options
   const probeChannels = new Set(options.partitions.map((p) => p.probeChannel))
-  let closed = false
   const ladder = createDeafLadder<PoolPartition>()
-  let running = false
-  let again = false
-  let retryTimer: NodeJS.Timeout | undefined
-  const rechecks = new Set<NodeJS.Timeout>()
 
   const parts: PoolPartition[] = options.partitions.map(({ slot, probeChannel }, index) => ({
     index,
@@ -104,7 +97,8 @@ export function createShardedSubscriberPool(
     conn: undefined,
   }))
 
-  const connections: SubscriberConnections<PoolPartition> = createSubscriberConnections({
+  // The connections and the loop call each other, only ever after both exist.
+  const connections = createSubscriberConnections<PoolPartition>({
     cluster,
     timeout,
     logger,
@@ -116,162 +110,27 @@ export function createShardedSubscriberPool(
             cluster,
             logger,
             ladder,
-            drop: connections.drop,
-            lose,
+            drop: (dead) => connections.drop(dead),
+            lose: (part) => placement.lose(part),
           }),
     onMessage: (conn, channel, message) => {
       if (probeChannels.has(channel)) conn.probe?.heard(message)
       else options.onMessage(channel, message)
     },
-    onMoved: () => schedule(),
+    onMoved: () => placement.schedule(),
     onDropped: (conn) => {
-      for (const part of [...conn.parts]) lose(part)
+      for (const part of [...conn.parts]) placement.lose(part)
     },
   })
+  const placement: PlacementLoop = createPlacementLoop({
+    cluster,
+    parts,
+    connections,
+    timeout,
+    logger,
+  })
 
-  function lose(part: PoolPartition) {
-    const conn = part.conn
-    conn?.parts.delete(part)
-    part.conn = undefined
-    if (conn && !conn.dead) {
-      // A probe in flight may have gone to this partition's slot, which the
-      // node may no longer serve: it would never come back and condemn the
-      // connection of the partitions that stay. Start it over.
-      conn.probe?.pause()
-      if (conn.parts.size > 0) conn.probe?.resume()
-    }
-    if (part.readiness.state === 'ready') part.readiness.set('reconnecting')
-    schedule()
-  }
-
-  const masterOf = (slot: number): string | undefined => cluster.slots[slot]?.[0]
-
-  const refreshSlots = () =>
-    withDeadline(
-      new Promise<void>((resolve, reject) =>
-        cluster.refreshSlotsCache((err) => (err ? reject(err) : resolve())),
-      ),
-      { what: 'refresh the cluster slot map', ms: timeout },
-    )
-
-  /**
-   * SSUBSCRIBEs every channel of `part` on `conn`, then a PING: the channels
-   * confirmed, or undefined when that failed.
-   */
-  const confirm = async (
-    conn: SubscriberConn<PoolPartition>,
-    part: PoolPartition,
-  ): Promise<Set<string> | undefined> => {
-    const done = new Set<string>()
-    try {
-      for (;;) {
-        const missing = [part.probeChannel, ...part.channels].filter((c) => !done.has(c))
-        if (missing.length > 0) {
-          await withDeadline(conn.redis.ssubscribe(...missing), {
-            what: `subscribe to ${missing.length} channel(s) of partition ${part.index}`,
-            ms: timeout,
-          })
-          for (const channel of missing) done.add(channel)
-          continue
-        }
-        await withDeadline(conn.redis.ping(), { what: `ping ${conn.node}`, ms: timeout })
-        // A channel asked for during the PING is subscribed before the partition says ready.
-        if ([...part.channels].every((c) => done.has(c))) break
-      }
-      return conn.dead ? undefined : done
-    } catch (err) {
-      logger.warn('redis cluster partition not subscribed yet: retrying', {
-        partition: part.index,
-        node: conn.node,
-        err: String(err),
-      })
-      return undefined
-    }
-  }
-
-  const recheckLater = (conn: SubscriberConn<PoolPartition>) => {
-    const timer = setTimeout(() => {
-      rechecks.delete(timer)
-      if (conn.dead || closed) return
-      conn.suspect = true
-      schedule()
-    }, RECHECK_DELAY)
-    timer.unref()
-    rechecks.add(timer)
-  }
-
-  const reconcile = async () => {
-    const suspects = connections.list().filter((c) => c.suspect)
-    if (suspects.length > 0 || parts.some((p) => !p.conn)) await refreshSlots()
-    for (const conn of suspects) {
-      conn.suspect = false
-      let moved = false
-      for (const part of [...conn.parts]) {
-        if (masterOf(part.slot) !== conn.node || !(await confirm(conn, part))) {
-          lose(part)
-          moved = true
-        }
-        // (A channel asked for meanwhile was sent by subscribe() on this connection.)
-      }
-      // Slots moved off this node: the map read now may not show all of
-      // them yet (a failover reaches the nodes' maps one by one), and a
-      // partition still believed here would stay 'ready' and hear nothing.
-      // Its partitions are checked once more when the map has settled.
-      if (moved && !conn.dead && conn.parts.size > 0) recheckLater(conn)
-    }
-    for (const part of parts) {
-      if (part.conn || closed) continue
-      const node = masterOf(part.slot)
-      if (node === undefined) continue
-      const conn = connections.at(node)
-      if (!(await connections.connected(conn))) continue
-      const done = await confirm(conn, part)
-      if (!done || part.conn) continue
-      // Asked for after the last check of confirm(): placed again right away.
-      if (![...part.channels].every((c) => done.has(c))) {
-        again = true
-        continue
-      }
-      part.conn = conn
-      conn.parts.add(part)
-      conn.probe?.resume()
-      part.readiness.set('ready')
-    }
-    for (const conn of connections.list()) {
-      if (conn.parts.size === 0) connections.drop(conn)
-    }
-  }
-
-  function schedule() {
-    if (closed) return
-    if (running) {
-      again = true
-      return
-    }
-    running = true
-    again = false
-    reconcile()
-      .catch((err: unknown) =>
-        logger.warn('redis cluster subscriber placement failed: retrying', { err: String(err) }),
-      )
-      .finally(() => {
-        running = false
-        if (closed) return
-        if (again) schedule()
-        else if (
-          (parts.some((p) => !p.conn) || connections.list().some((c) => c.suspect)) &&
-          !retryTimer
-        ) {
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined
-            schedule()
-          }, RETRY_DELAY)
-          retryTimer.unref()
-        }
-      })
-  }
-
-  schedule()
+  placement.schedule()
 
   return {
     partitions: parts.map((part) => ({
@@ -291,7 +150,7 @@ export function createShardedSubscriberPool(
             return
           } catch {
             // Its slot moved or its node is gone: placed again with the rest.
-            if (part.conn === conn) lose(part)
+            if (part.conn === conn) placement.lose(part)
           }
         }
         await part.readiness.wait(`subscribe to ${channel}`)
@@ -313,10 +172,7 @@ export function createShardedSubscriberPool(
       return ladder.deafTargets
     },
     close() {
-      closed = true
-      if (retryTimer) clearTimeout(retryTimer)
-      for (const timer of rechecks) clearTimeout(timer)
-      rechecks.clear()
+      placement.close()
       for (const part of parts) part.readiness.set('closed')
       for (const conn of connections.list()) connections.drop(conn)
     },
