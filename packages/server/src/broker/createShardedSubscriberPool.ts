@@ -1,21 +1,14 @@
 import type { Cluster } from 'ioredis'
-import { Redis } from 'ioredis'
 import type { Logger } from '../createLogger'
 import type { BrokerState } from './Broker'
-import { type CanaryProbe, createCanaryProbe, type ProbeOptions } from './createCanaryProbe'
+import type { ProbeOptions } from './createCanaryProbe'
+import { createConnectionProbe } from './createConnectionProbe'
+import { createDeafLadder } from './createDeafLadder'
+import { createPlacementLoop, type PlacementLoop } from './createPlacementLoop'
+import { createReadiness } from './createReadiness'
+import { createSubscriberConnections } from './createSubscriberConnections'
+import type { PoolPartition } from './PoolPartition'
 import { withDeadline } from './withDeadline'
-
-/** Delay between two attempts to place partitions that have no subscriber yet, ms. */
-const RETRY_DELAY = 200
-/** After slots moved off a node, how long until its other partitions are checked again, ms. */
-const RECHECK_DELAY = 1000
-/**
- * Deaf verdicts in a row (no token of its own heard in between) at which a
- * partition's whole connection is replaced, its resubscribe having been no cure.
- */
-const REPLACE_AT = 2
-/** Least time between two error lines about one partition that stays deaf, ms. */
-const STAYS_DEAF_LOG_INTERVAL = 60_000
 
 /** One partition as the pool serves it: sharded subscriptions in one slot. */
 export interface ShardedPartition {
@@ -55,34 +48,6 @@ export interface ShardedSubscriberPoolOptions {
   onState(partition: number, state: BrokerState): void
 }
 
-interface Part {
-  index: number
-  slot: number
-  probeChannel: string
-  /** Channels the broker was asked to subscribe. */
-  channels: Set<string>
-  state: BrokerState
-  /** The connection its channels are confirmed on; undefined while being placed. */
-  conn: Conn | undefined
-  /** Calls waiting for it to be ready: settled when it is, failed when the pool closes. */
-  waiters: Set<(closed?: Error) => void>
-  /** Deaf verdicts since it last heard its probe: the escalation step. */
-  deafRounds: number
-  /** When it last logged an error for staying deaf, ms since the epoch. */
-  deafLoggedAt: number
-}
-
-interface Conn {
-  /** `host:port` of the master. */
-  node: string
-  redis: Redis
-  parts: Set<Part>
-  probe: CanaryProbe | undefined
-  /** A slot moved away from the node: check its partitions. */
-  suspect: boolean
-  dead: boolean
-}
-
 /**
  * Sharded pub/sub over Redis Cluster with at most ONE subscriber connection
  * per master for all partitions whose slot it serves. ioredis' own
@@ -109,364 +74,74 @@ interface Conn {
  *   fresh connection too) it is placed again at every round, on a slot map
  *   read afresh, with an error logged at most once a minute; it stays
  *   counted in `deafPartitions` until it hears its token again.
+ *
+ * The pieces: {@link createPlacementLoop} places, {@link createSubscriberConnections}
+ * opens and drops the connections, {@link createConnectionProbe} wires each
+ * one's probe to the {@link createDeafLadder}, and {@link createReadiness}
+ * holds each partition's state and waiters. This closure ties them together
+ * and sorts the messages: probe tokens to the probe, the rest to `onMessage`.
  */
 export function createShardedSubscriberPool(
   options: ShardedSubscriberPoolOptions,
 ): ShardedSubscriberPool {
   const { cluster, timeout, logger } = options
-  const conns = new Map<string, Conn>()
-  const probeOwners = new Map<string, Part>()
-  let closed = false
-  let deafVerdicts = 0
-  let running = false
-  let again = false
-  let retryTimer: NodeJS.Timeout | undefined
-  const rechecks = new Set<NodeJS.Timeout>()
+  const probeChannels = new Set(options.partitions.map((p) => p.probeChannel))
+  const ladder = createDeafLadder<PoolPartition>()
 
-  const parts: Part[] = options.partitions.map(({ slot, probeChannel }, index) => {
-    const part: Part = {
-      index,
-      slot,
-      probeChannel,
-      channels: new Set(),
-      state: 'connecting',
-      conn: undefined,
-      waiters: new Set(),
-      deafRounds: 0,
-      deafLoggedAt: Number.NEGATIVE_INFINITY,
-    }
-    probeOwners.set(probeChannel, part)
-    return part
+  const parts: PoolPartition[] = options.partitions.map(({ slot, probeChannel }, index) => ({
+    index,
+    slot,
+    probeChannel,
+    channels: new Set(),
+    readiness: createReadiness({ timeout, onChange: (state) => options.onState(index, state) }),
+    conn: undefined,
+  }))
+
+  // The connections and the loop call each other, only ever after both exist.
+  const connections = createSubscriberConnections<PoolPartition>({
+    cluster,
+    timeout,
+    logger,
+    createProbe: (conn) =>
+      options.probe === false
+        ? undefined
+        : createConnectionProbe(conn, {
+            settings: options.probe,
+            cluster,
+            logger,
+            ladder,
+            drop: (dead) => connections.drop(dead),
+            lose: (part) => placement.lose(part),
+          }),
+    onMessage: (conn, channel, message) => {
+      if (probeChannels.has(channel)) conn.probe?.heard(message)
+      else options.onMessage(channel, message)
+    },
+    onMoved: () => placement.schedule(),
+    onDropped: (conn) => {
+      for (const part of [...conn.parts]) placement.lose(part)
+    },
+  })
+  const placement: PlacementLoop = createPlacementLoop({
+    cluster,
+    parts,
+    connections,
+    timeout,
+    logger,
   })
 
-  const setState = (part: Part, next: BrokerState) => {
-    if (part.state === next || part.state === 'closed') return
-    part.state = next
-    options.onState(part.index, next)
-    if (next === 'ready' || next === 'closed') {
-      const error = next === 'closed' ? new Error('the broker was closed') : undefined
-      for (const waiter of part.waiters) waiter(error)
-      part.waiters.clear()
-    }
-  }
-
-  const lose = (part: Part) => {
-    const conn = part.conn
-    conn?.parts.delete(part)
-    part.conn = undefined
-    if (conn && !conn.dead) {
-      // A probe in flight may have gone to this partition's slot, which the
-      // node may no longer serve: it would never come back and condemn the
-      // connection of the partitions that stay. Start it over.
-      conn.probe?.pause()
-      if (conn.parts.size > 0) conn.probe?.resume()
-    }
-    if (part.state === 'ready') setState(part, 'reconnecting')
-    schedule()
-  }
-
-  /**
-   * A new connection and a fresh slot map did not cure it either: nothing
-   * the node can do will, so an operator must look (a proxy, a Redis bug).
-   * Probing goes on, and what it misses still comes from history at each
-   * round; the error is rate-limited, since that goes on at probe cadence.
-   */
-  const staysDeaf = (part: Part, node: string, reason: string) => {
-    const now = Date.now()
-    if (now - part.deafLoggedAt < STAYS_DEAF_LOG_INTERVAL) {
-      logger.debug('redis cluster partition still deaf: resubscribing', {
-        node,
-        partition: part.index,
-        deafRounds: part.deafRounds,
-      })
-      return
-    }
-    part.deafLoggedAt = now
-    logger.error(
-      'redis cluster partition stays deaf on a new connection and a fresh slot map: resubscribing at every probe, its events come from history only',
-      { node, partition: part.index, deafRounds: part.deafRounds, reason },
-    )
-  }
-
-  const masterOf = (slot: number): string | undefined => cluster.slots[slot]?.[0]
-
-  const refreshSlots = () =>
-    withDeadline(
-      new Promise<void>((resolve, reject) =>
-        cluster.refreshSlotsCache((err) => (err ? reject(err) : resolve())),
-      ),
-      { what: 'refresh the cluster slot map', ms: timeout },
-    )
-
-  const dropConn = (conn: Conn) => {
-    if (conn.dead) return
-    conn.dead = true
-    conn.probe?.stop()
-    if (conns.get(conn.node) === conn) conns.delete(conn.node)
-    conn.redis.disconnect()
-    for (const part of [...conn.parts]) lose(part)
-  }
-
-  const open = (node: string): Conn => {
-    const separator = node.lastIndexOf(':')
-    // Credentials and TLS of the cluster's connections; replies in the default shape.
-    const { replyMapping: _ignored, ...shared } = cluster.options.redisOptions ?? {}
-    const redis = new Redis({
-      ...shared,
-      host: node.slice(0, separator),
-      port: Number(node.slice(separator + 1)),
-      lazyConnect: false,
-      // A lost connection is never reopened as is: its node may be gone
-      // for good, and its slots elsewhere. The loop places its partitions.
-      retryStrategy: () => null,
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      commandTimeout: timeout,
-      connectTimeout: timeout,
-    })
-    const conn: Conn = {
-      node,
-      redis,
-      parts: new Set(),
-      probe: undefined,
-      suspect: false,
-      dead: false,
-    }
-    if (options.probe !== false) {
-      conn.probe = createCanaryProbe({
-        settings: options.probe,
-        // Each partition's own: one lost subscription of a connection that
-        // lives would leave its partition 'ready' and deaf for good.
-        targets: () => [...conn.parts],
-        // The probe channel of a partition it serves is in a slot of its node.
-        publish: (token, part) => cluster.spublish(part.probeChannel, token),
-        onDeaf: (deaf, reason) => {
-          // Placed elsewhere since the probe went out: nothing to say about this connection.
-          const mine = deaf.filter((part) => part.conn === conn)
-          for (const part of mine) part.deafRounds += 1
-          deafVerdicts += mine.length
-          const replace = mine.filter((part) => part.deafRounds === REPLACE_AT)
-          if (replace.length > 0) {
-            // Its resubscribe was no cure: what is wrong may be the
-            // connection's own state on the node, which only a new one resets.
-            logger.warn(
-              'redis cluster partition still hears nothing after its resubscribe: replacing its connection',
-              { node, partitions: replace.map((part) => part.index), reason },
-            )
-            dropConn(conn)
-          }
-          for (const part of mine) {
-            if (part.deafRounds === REPLACE_AT) continue
-            if (part.deafRounds < REPLACE_AT) {
-              logger.warn(
-                'redis cluster partition hears nothing on a live connection: resubscribing',
-                { node, partition: part.index, reason },
-              )
-            } else staysDeaf(part, node, reason)
-            // Placing it again reads the slot map afresh first (reconcile):
-            // a master that no longer serves its slot is left for the one that does.
-            lose(part)
-          }
-        },
-        onHeard: (part) => {
-          if (part.conn !== conn || part.deafRounds === 0) return
-          if (part.deafRounds >= REPLACE_AT) {
-            logger.info('redis cluster partition hears its probe again', {
-              node,
-              partition: part.index,
-              deafRounds: part.deafRounds,
-            })
-          }
-          part.deafRounds = 0
-        },
-        onDead: (reason, commandAnswered) => {
-          logger.warn('redis cluster subscriber connection is unresponsive: reconnecting', {
-            node,
-            reason,
-          })
-          dropConn(conn)
-          // Its SPUBLISH unanswered too: the command client's connection to
-          // that master is as dead (it was stuck past the probe's timeout
-          // anyway), and the cluster client reopens it.
-          if (commandAnswered) return
-          for (const master of cluster.nodes('master')) {
-            if (`${master.options.host}:${master.options.port}` === node) master.disconnect(true)
-          }
-        },
-      })
-    }
-    redis.on('smessage', (channel: string, message: string) => {
-      if (probeOwners.has(channel)) conn.probe?.heard(message)
-      else options.onMessage(channel, message)
-    })
-    redis.on('moved', () => {
-      conn.suspect = true
-      schedule()
-    })
-    redis.on('close', () => dropConn(conn))
-    redis.on('error', (err: Error) =>
-      logger.warn('redis cluster subscriber error', { node, err: err.message }),
-    )
-    conns.set(node, conn)
-    return conn
-  }
-
-  const connected = async (conn: Conn): Promise<boolean> => {
-    if (conn.redis.status === 'ready') return true
-    try {
-      await withDeadline(
-        new Promise<void>((resolve, reject) => {
-          conn.redis.once('ready', resolve)
-          conn.redis.once('end', () => reject(new Error('connection ended')))
-        }),
-        { what: `connect to ${conn.node}`, ms: timeout },
-      )
-      return true
-    } catch {
-      dropConn(conn)
-      return false
-    }
-  }
-
-  /**
-   * SSUBSCRIBEs every channel of `part` on `conn`, then a PING: the channels
-   * confirmed, or undefined when that failed.
-   */
-  const confirm = async (conn: Conn, part: Part): Promise<Set<string> | undefined> => {
-    const done = new Set<string>()
-    try {
-      for (;;) {
-        const missing = [part.probeChannel, ...part.channels].filter((c) => !done.has(c))
-        if (missing.length > 0) {
-          await withDeadline(conn.redis.ssubscribe(...missing), {
-            what: `subscribe to ${missing.length} channel(s) of partition ${part.index}`,
-            ms: timeout,
-          })
-          for (const channel of missing) done.add(channel)
-          continue
-        }
-        await withDeadline(conn.redis.ping(), { what: `ping ${conn.node}`, ms: timeout })
-        // A channel asked for during the PING is subscribed before the partition says ready.
-        if ([...part.channels].every((c) => done.has(c))) break
-      }
-      return conn.dead ? undefined : done
-    } catch (err) {
-      logger.warn('redis cluster partition not subscribed yet: retrying', {
-        partition: part.index,
-        node: conn.node,
-        err: String(err),
-      })
-      return undefined
-    }
-  }
-
-  const recheckLater = (conn: Conn) => {
-    const timer = setTimeout(() => {
-      rechecks.delete(timer)
-      if (conn.dead || closed) return
-      conn.suspect = true
-      schedule()
-    }, RECHECK_DELAY)
-    timer.unref()
-    rechecks.add(timer)
-  }
-
-  const reconcile = async () => {
-    const suspects = [...conns.values()].filter((c) => c.suspect)
-    if (suspects.length > 0 || parts.some((p) => !p.conn)) await refreshSlots()
-    for (const conn of suspects) {
-      conn.suspect = false
-      let moved = false
-      for (const part of [...conn.parts]) {
-        if (masterOf(part.slot) !== conn.node || !(await confirm(conn, part))) {
-          lose(part)
-          moved = true
-        }
-        // (A channel asked for meanwhile was sent by subscribe() on this connection.)
-      }
-      // Slots moved off this node: the map read now may not show all of
-      // them yet (a failover reaches the nodes' maps one by one), and a
-      // partition still believed here would stay 'ready' and hear nothing.
-      // Its partitions are checked once more when the map has settled.
-      if (moved && !conn.dead && conn.parts.size > 0) recheckLater(conn)
-    }
-    for (const part of parts) {
-      if (part.conn || closed) continue
-      const node = masterOf(part.slot)
-      if (node === undefined) continue
-      const conn = conns.get(node) ?? open(node)
-      if (!(await connected(conn))) continue
-      const done = await confirm(conn, part)
-      if (!done || part.conn) continue
-      // Asked for after the last check of confirm(): placed again right away.
-      if (![...part.channels].every((c) => done.has(c))) {
-        again = true
-        continue
-      }
-      part.conn = conn
-      conn.parts.add(part)
-      conn.probe?.resume()
-      setState(part, 'ready')
-    }
-    for (const conn of conns.values()) {
-      if (conn.parts.size === 0) dropConn(conn)
-    }
-  }
-
-  function schedule() {
-    if (closed) return
-    if (running) {
-      again = true
-      return
-    }
-    running = true
-    again = false
-    reconcile()
-      .catch((err: unknown) =>
-        logger.warn('redis cluster subscriber placement failed: retrying', { err: String(err) }),
-      )
-      .finally(() => {
-        running = false
-        if (closed) return
-        if (again) schedule()
-        else if (
-          (parts.some((p) => !p.conn) || [...conns.values()].some((c) => c.suspect)) &&
-          !retryTimer
-        ) {
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined
-            schedule()
-          }, RETRY_DELAY)
-          retryTimer.unref()
-        }
-      })
-  }
-
-  const waitReady = (part: Part, what: string, ms = timeout) =>
-    part.state === 'ready'
-      ? Promise.resolve()
-      : withDeadline(
-          new Promise<void>((resolve, reject) => {
-            if (part.state === 'closed') reject(new Error('the broker was closed'))
-            else part.waiters.add((closed) => (closed ? reject(closed) : resolve()))
-          }),
-          { what, ms },
-        )
-
-  schedule()
+  placement.schedule()
 
   return {
     partitions: parts.map((part) => ({
       get state() {
-        return part.state
+        return part.readiness.state
       },
-      ready: (ms) => waitReady(part, `subscribe to partition ${part.index}`, ms),
+      ready: (ms) => part.readiness.wait(`subscribe to partition ${part.index}`, ms),
       async subscribe(channel) {
         part.channels.add(channel)
         const conn = part.conn
-        if (conn && part.state === 'ready') {
+        if (conn && part.readiness.state === 'ready') {
           try {
             await withDeadline(conn.redis.ssubscribe(channel), {
               what: `subscribe to ${channel}`,
@@ -475,10 +150,10 @@ export function createShardedSubscriberPool(
             return
           } catch {
             // Its slot moved or its node is gone: placed again with the rest.
-            if (part.conn === conn) lose(part)
+            if (part.conn === conn) placement.lose(part)
           }
         }
-        await waitReady(part, `subscribe to ${channel}`)
+        await part.readiness.wait(`subscribe to ${channel}`)
       },
       async unsubscribe(channel) {
         part.channels.delete(channel)
@@ -491,18 +166,15 @@ export function createShardedSubscriberPool(
       },
     })),
     get deafVerdicts() {
-      return deafVerdicts
+      return ladder.verdicts
     },
     get deafPartitions() {
-      return parts.filter((part) => part.deafRounds > 0).length
+      return ladder.deafTargets
     },
     close() {
-      closed = true
-      if (retryTimer) clearTimeout(retryTimer)
-      for (const timer of rechecks) clearTimeout(timer)
-      rechecks.clear()
-      for (const part of parts) setState(part, 'closed')
-      for (const conn of [...conns.values()]) dropConn(conn)
+      placement.close()
+      for (const part of parts) part.readiness.set('closed')
+      for (const conn of connections.list()) connections.drop(conn)
     },
   }
 }
