@@ -114,8 +114,9 @@ export function createLogGuard(options: {
   const guarded = holds !== undefined && replaceEpoch !== undefined
   // Set while the epoch is being replaced: envelopes wait here, in order.
   let queue: Envelope[] | undefined
-  // Heard meanwhile, of an epoch neither followed nor retired: filed again
-  // once the replacement is in. Taken as they came, the first would pass
+  // Heard meanwhile (or while a regression seen with the bus away waits to
+  // be served), of an epoch neither followed nor retired: filed again once
+  // the replacement is in and the streams are served. Taken as they came, the first would pass
   // for the replacement (a forged one too, and the next real event would
   // reset every stream again). Those of the epoch followed still join the
   // queue after them: a real event of a new epoch comes after all of the
@@ -278,7 +279,7 @@ export function createLogGuard(options: {
   return {
     onEnvelope(envelope, seq) {
       if (confirming.hold(envelope)) return 'queued'
-      if (queue !== undefined && forgery.unexpected(envelope)) {
+      if ((queue !== undefined || deferred !== undefined) && forgery.unexpected(envelope)) {
         aside.push(envelope)
         return 'queued'
       }
