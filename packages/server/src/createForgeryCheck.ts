@@ -23,8 +23,8 @@ export interface ForgeryCheck {
   unexpected(envelope: Envelope): boolean
   /** True when Redis shows the publish script never wrote `envelope`. Rejects when it cannot tell. */
   forged(envelope: Envelope, seq: number, doubt: Doubt): Promise<boolean>
-  /** Records a head the node read otherwise: how far the log is known to be. */
-  noteHead(head: LogHead): void
+  /** Reads the log head, which also records how far the log is known to be. */
+  readHead(): Promise<LogHead>
 }
 
 /**
@@ -107,8 +107,6 @@ export function createForgeryCheck(options: { broker: Broker; watch: LogWatch })
       if (found.status === 'rejected') throw found.reason
       return found.value === false
     },
-    noteHead(head) {
-      known = head
-    },
+    readHead,
   }
 }

@@ -252,8 +252,7 @@ export function createLogGuard(options: {
     if (deferred !== undefined) return 'held'
     try {
       if (unreplaced !== undefined) await replace(unreplaced)
-      const head = await bounded(broker.head(), 'read the log head')
-      forgery.noteHead(head)
+      const head = await forgery.readHead()
       let back = watch.behind(head, high)
       // Also under an epoch another node put in place after seeing the
       // regression first: this node's streams still have to be served.
